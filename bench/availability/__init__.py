@@ -1,0 +1,1 @@
+"""Benchmarks of the availability domain (print tables; nothing here asserts a time)."""

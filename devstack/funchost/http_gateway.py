@@ -1,0 +1,112 @@
+"""The HTTP side of the dev host: a WSGI app that routes requests to HTTP-triggered functions with
+the host's rules — `routePrefix`, route templates, methods (405 with `Allow` otherwise), function
+keys for non-anonymous routes (`x-functions-key` header or `code` query), 404 for unknown routes,
+and a bare 500 when a function raises (the host never shows a stack trace)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Request, Response
+
+from devstack.funchost.invoke import LoadedFunction, invoke
+from devstack.funchost.routes import Route, compile_route
+
+log = logging.getLogger("devstack.funchost")
+
+MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the host's own limit; apps set tighter ones per route
+
+
+@dataclass(frozen=True)
+class HttpEndpoint:
+    function: LoadedFunction
+    route: Route
+    methods: frozenset[str]  # empty means every method
+    anonymous: bool
+
+
+def endpoint_for(function: LoadedFunction) -> HttpEndpoint:
+    trigger = function.trigger
+    template = trigger.get("route") or function.name
+    methods = frozenset(str(m).upper() for m in (trigger.get("methods") or []))
+    auth = str(trigger.get("authLevel", "FUNCTION")).upper()
+    return HttpEndpoint(function, compile_route(template), methods, anonymous=auth == "ANONYMOUS")
+
+
+class HttpGateway:
+    def __init__(
+        self, functions: Iterable[LoadedFunction], route_prefix: str, function_keys: Iterable[str]
+    ) -> None:
+        self.prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
+        self.endpoints = sorted((endpoint_for(f) for f in functions), key=lambda e: e.route.precedence)
+        self._keys = [k for k in function_keys if k]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = MAX_REQUEST_BYTES
+        response = self._dispatch(request)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        path = request.path
+        if self.prefix:
+            if path != self.prefix and not path.startswith(self.prefix + "/"):
+                return Response(status=404)
+            path = path[len(self.prefix) :]
+        allowed: set[str] = set()
+        for endpoint in self.endpoints:
+            params = endpoint.route.match(path)
+            if params is None:
+                continue
+            if endpoint.methods and request.method.upper() not in endpoint.methods:
+                allowed |= endpoint.methods
+                continue
+            if not endpoint.anonymous and not self._has_key(request):
+                return Response(status=401)
+            return self._invoke(endpoint, request, params)
+        if allowed:
+            return Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
+        return Response(status=404)
+
+    def _has_key(self, request: Request) -> bool:
+        presented = request.headers.get("x-functions-key") or request.args.get("code") or ""
+        return any(hmac.compare_digest(presented.encode(), key.encode()) for key in self._keys)
+
+    def _invoke(self, endpoint: HttpEndpoint, request: Request, params: dict[str, str]) -> Response:
+        http_request = func.HttpRequest(
+            method=request.method.upper(),
+            url=request.url,
+            headers=dict(request.headers.items()),
+            params=dict(request.args.items()),
+            route_params=params,
+            body=request.get_data(cache=False),
+        )
+        try:
+            result = invoke(endpoint.function, http_request)
+        except Exception:
+            log.exception("Function '%s' raised", endpoint.function.name)
+            return Response(status=500)
+        return _to_wsgi(result)
+
+
+def _to_wsgi(result: Any) -> Response:
+    if result is None:
+        return Response(status=204)
+    if isinstance(result, str | bytes):
+        return Response(result, status=200, content_type="text/plain; charset=utf-8")
+    if not isinstance(result, func.HttpResponse):
+        log.error("HTTP function returned %s, not an HttpResponse", type(result).__name__)
+        return Response(status=500)
+    headers = Headers()
+    for name, value in result.headers.items():
+        headers.add(name, value)
+    if "content-type" not in {k.lower() for k in headers.keys()}:  # noqa: SIM118 - Headers is multi-valued
+        mimetype = result.mimetype or "text/plain"
+        headers["Content-Type"] = f"{mimetype}; charset={result.charset or 'utf-8'}"
+    return Response(result.get_body(), status=result.status_code, headers=headers)

@@ -1,0 +1,62 @@
+"""`make run`: the whole local stack in one process group — Azurite, the functions dev host (and,
+as they land, the Microsoft sandbox and demo data) — until Ctrl-C, then everything stops."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+from devstack.azurite import Azurite, AzuriteError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ensure_local_settings() -> Path:
+    """Core Tools' convention: local.settings.json holds the app settings; start from the example."""
+    path = ROOT / "local.settings.json"
+    if not path.exists():
+        shutil.copy(ROOT / "local.settings.example.json", path)
+        print(f"Created {path.name} from local.settings.example.json")
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run Slotbridge's local stack")
+    parser.add_argument("--port", type=int, default=7071, help="dev host port")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    settings_path = ensure_local_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    # Azurite on its default ports, so `UseDevelopmentStorage=true` in local.settings.json reaches it.
+    azurite = Azurite(blob_port=10000, queue_port=10001, table_port=10002)
+    try:
+        azurite.start()
+    except AzuriteError as exc:
+        print(f"Azurite could not start (are ports 10000-10002 free?): {exc}")
+        return 1
+    try:
+        from devstack.funchost import DevHost
+
+        with DevHost(port=args.port, local_settings=settings_path) as host:
+            print()
+            print("Slotbridge local stack is up:")
+            print(f"  Functions dev host  {host.api_url}    (try {host.api_url}/health)")
+            print(f"  Azurite             tables :{azurite.ports.table}  queues :{azurite.ports.queue}")
+            print("Press Ctrl-C to stop.", flush=True)
+            stop.wait()
+            print("Stopping…")
+    finally:
+        azurite.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

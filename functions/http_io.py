@@ -1,0 +1,80 @@
+"""HTTP in and out for every handler: JSON bodies with a size limit, JSON responses, and typed
+errors turned into `application/problem+json` (RFC 9457). Nothing here talks to a service."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import azure.functions as func
+
+from lib.errors import FieldError, Problem, SlotbridgeError, ValidationFailed
+
+log = logging.getLogger("slotbridge.http")
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+PROBLEM_JSON = "application/problem+json"
+_SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers={**_SECURITY_HEADERS, "Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def problem_response(error: SlotbridgeError) -> func.HttpResponse:
+    problem = Problem.from_error(error)
+    return func.HttpResponse(
+        json.dumps(problem.to_dict(), separators=(",", ":")),
+        status_code=problem.status,
+        headers={**_SECURITY_HEADERS, "Content-Type": PROBLEM_JSON},
+    )
+
+
+def read_json(req: func.HttpRequest, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request's JSON object body, or `ValidationFailed` saying why not."""
+    body = req.get_body() or b""
+    if len(body) > max_bytes:
+        raise ValidationFailed(
+            f"The request body is larger than {max_bytes} bytes.",
+            [FieldError("body", f"at most {max_bytes} bytes")],
+        )
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed(
+            "The request body is not valid JSON.", [FieldError("body", "not JSON")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "The request body must be a JSON object.", [FieldError("body", "not an object")]
+        )
+    return data
+
+
+def api_handler(handler: Handler) -> Handler:
+    """Map typed errors to problem+json; anything unexpected to a 500 problem with no details."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except SlotbridgeError as error:
+            if error.status >= 500:
+                log.warning("%s answered %s: %s", handler.__name__, error.status, error.code)
+            return problem_response(error)
+        except Exception:
+            log.exception("Unhandled error in %s", handler.__name__)
+            return problem_response(SlotbridgeError("An unexpected error occurred. It has been logged."))
+
+    return wrapper

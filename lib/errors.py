@@ -1,0 +1,98 @@
+"""Typed errors of Slotbridge. Every error a caller can see carries a stable problem `code` (the
+list in DESIGN.md section 2), an HTTP status and a human title; `functions/` turns them into
+`application/problem+json` responses and nothing else does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input field: a JSON-pointer-like path (`attendee.email`) and what is wrong."""
+
+    field: str
+    message: str
+
+
+class SlotbridgeError(Exception):
+    """Base of every error that reaches a caller as problem+json."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        # Extra members of the problem document (RFC 9457 extensions), e.g. `adminConsentUrl`.
+        self.extensions: dict[str, Any] = extensions
+
+
+class ValidationFailed(SlotbridgeError):
+    code = "validation_error"
+    status = 400
+    title = "The request is not valid"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.errors: list[FieldError] = list(errors or [])
+        if self.errors:
+            self.extensions["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+
+
+class NotFound(SlotbridgeError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class Unauthorized(SlotbridgeError):
+    code = "unauthorized"
+    status = 401
+    title = "Not authorized"
+
+
+class Conflict(SlotbridgeError):
+    """A write lost against another writer or an existing record (HTTP 409)."""
+
+    code = "conflict"
+    status = 409
+    title = "Conflict"
+
+
+class ServiceUnavailable(SlotbridgeError):
+    """A dependency (storage, key store) did not answer; the caller may retry."""
+
+    code = "service_unavailable"
+    status = 503
+    title = "A dependency is unavailable"
+
+
+@dataclass
+class Problem:
+    """An RFC 9457 problem document, ready to serialise."""
+
+    code: str
+    status: int
+    title: str
+    detail: str
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_error(cls, error: SlotbridgeError) -> Problem:
+        return cls(error.code, error.status, error.title, error.detail, dict(error.extensions))
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://slotbridge.dev/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        for key, value in self.extensions.items():
+            body.setdefault(key, value)
+        return body

@@ -1,0 +1,340 @@
+"""The Table Storage layer: one `Table[R]` per record kind over azure-data-tables.
+
+- `create` is insert-only: a 409 becomes `AlreadyExists`.
+- `update` and `delete` are conditional on the record's ETag: a 412 becomes `ConcurrentUpdate`.
+  Unconditional writes (`upsert_entity`, `update_entity` without an ETag) are not offered for shared
+  rows; `put` exists only for rows that have a single writer by construction.
+- `mutate` is the read-modify-write loop that retries on 412 a bounded number of times.
+- `transact` runs at most 100 operations of one partition atomically; `transact_chunked` splits a
+  larger set into such transactions (atomic per chunk only) for callers that can accept that.
+- `query` pages through results with bound parameters; filters are never built by formatting values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from lib.errors import Conflict, NotFound, ServiceUnavailable
+from lib.storage.keys import compose_key
+from lib.storage.records import TableRecord
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient, TableServiceClient
+
+R = TypeVar("R", bound=TableRecord)
+
+MAX_BATCH_OPERATIONS = 100
+DEFAULT_MUTATE_ATTEMPTS = 8
+
+BatchAction = Literal["create", "update", "delete", "put"]
+KeyParts = str | Sequence[str]
+
+
+class AlreadyExists(Conflict):
+    code = "conflict"
+    title = "Already exists"
+
+
+class ConcurrentUpdate(Conflict):
+    """The record changed since it was read (ETag mismatch), and retrying did not resolve it."""
+
+    title = "Changed concurrently"
+
+
+class RecordNotFound(NotFound):
+    pass
+
+
+class StorageUnavailable(ServiceUnavailable):
+    title = "Storage is unavailable"
+
+
+class BatchTooLarge(ValueError):
+    """More than 100 operations, or several partitions, asked to run as one transaction."""
+
+
+def _compose(parts: KeyParts, what: str) -> str:
+    return compose_key(parts, what=what) if isinstance(parts, str) else compose_key(*parts, what=what)
+
+
+@contextlib.contextmanager
+def translated_errors(kind: str) -> Iterator[None]:
+    """Turn SDK errors into the domain's typed errors at the boundary."""
+    from azure.core.exceptions import (
+        HttpResponseError,
+        ResourceExistsError,
+        ResourceModifiedError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    try:
+        yield
+    except ResourceExistsError as exc:
+        raise AlreadyExists(f"The {kind} record already exists.") from exc
+    except ResourceModifiedError as exc:
+        raise ConcurrentUpdate(f"The {kind} record was changed by someone else.") from exc
+    except ResourceNotFoundError as exc:
+        raise RecordNotFound(f"The {kind} record does not exist.") from exc
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnavailable(f"Table Storage did not answer ({type(exc).__name__}).") from exc
+    except HttpResponseError as exc:
+        if exc.status_code == 412:
+            raise ConcurrentUpdate(f"The {kind} record was changed by someone else.") from exc
+        if exc.status_code in (500, 503):
+            raise StorageUnavailable(f"Table Storage answered {exc.status_code}.") from exc
+        raise
+
+
+class Table(Generic[R]):
+    """Typed access to the table of one record kind. Creates its table on first use."""
+
+    def __init__(self, service: TableServiceClient, record_type: type[R], table_name: str) -> None:
+        self.record_type = record_type
+        self.name = table_name
+        self._service = service
+        self._client: TableClient = service.get_table_client(table_name)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    @property
+    def _kind(self) -> str:
+        return self.record_type.table_kind
+
+    def _table(self) -> TableClient:
+        if not self._ready:
+            with self._ready_lock, translated_errors(self._kind):
+                if not self._ready:
+                    self._service.create_table_if_not_exists(self.name)
+                    self._ready = True
+        return self._client
+
+    # -- single records -------------------------------------------------------------------------
+
+    def create(self, record: R) -> R:
+        """Insert-only: `AlreadyExists` if a record with the same keys is stored."""
+        entity = record.to_entity()
+        with translated_errors(self._kind):
+            meta = self._table().create_entity(entity)
+        record.etag = meta.get("etag")
+        return record
+
+    def find(self, partition: KeyParts, row: KeyParts) -> R | None:
+        try:
+            return self.get(partition, row)
+        except RecordNotFound:
+            return None
+
+    def get(self, partition: KeyParts, row: KeyParts) -> R:
+        pk, rk = _compose(partition, "partition key"), _compose(row, "row key")
+        with translated_errors(self._kind):
+            entity = self._table().get_entity(pk, rk)
+        return self.record_type.from_entity(entity, entity.metadata.get("etag"))
+
+    def update(self, record: R) -> R:
+        """Replace the stored record if it still has `record.etag`; else `ConcurrentUpdate`."""
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+
+        if not record.etag:
+            raise ValueError("update needs the ETag of a read; use create for new records")
+        entity = record.to_entity()
+        with translated_errors(self._kind):
+            meta = self._table().update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=record.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        record.etag = meta.get("etag")
+        return record
+
+    def put(self, record: R) -> R:
+        """Last-writer-wins upsert, only for rows with a single writer (e.g. a cache a lock guards)."""
+        from azure.data.tables import UpdateMode
+
+        with translated_errors(self._kind):
+            meta = self._table().upsert_entity(record.to_entity(), mode=UpdateMode.REPLACE)
+        record.etag = meta.get("etag")
+        return record
+
+    def delete(self, record: R) -> None:
+        """Delete if unchanged since read (ETag); a record already gone is not an error."""
+        from azure.core import MatchConditions
+
+        if not record.etag:
+            raise ValueError("delete needs the ETag of a read")
+        with translated_errors(self._kind):
+            self._table().delete_entity(
+                record.partition_key,
+                record.row_key,
+                etag=record.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+
+    def mutate(
+        self,
+        partition: KeyParts,
+        row: KeyParts,
+        change: Callable[[R], R | None],
+        *,
+        attempts: int = DEFAULT_MUTATE_ATTEMPTS,
+    ) -> R:
+        """Read, apply `change`, write back under the ETag; on 412 read again and re-apply.
+
+        `change` gets a fresh copy each attempt and returns the new record, or None to leave the
+        stored one as it is (then the current record is returned). Raises `RecordNotFound` if there
+        is nothing to change and `ConcurrentUpdate` after `attempts` lost races.
+        """
+        for attempt in range(attempts):
+            current = self.get(partition, row)
+            changed = change(current)
+            if changed is None:
+                return current
+            changed.etag = current.etag
+            try:
+                return self.update(changed)
+            except ConcurrentUpdate:
+                # Jittered backoff spreads out writers that keep colliding on one hot row.
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise ConcurrentUpdate(f"The {self._kind} record kept changing; gave up after {attempts} attempts.")
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def transact(self, operations: Sequence[tuple[BatchAction, R]]) -> None:
+        """Run up to 100 operations on one partition atomically (all or nothing)."""
+        if not operations:
+            return
+        if len(operations) > MAX_BATCH_OPERATIONS:
+            raise BatchTooLarge(
+                f"{len(operations)} operations do not fit one transaction (at most {MAX_BATCH_OPERATIONS})."
+            )
+        partitions = {record.partition_key for _, record in operations}
+        if len(partitions) != 1:
+            raise BatchTooLarge("A transaction may only touch one partition.")
+        self._submit(operations)
+
+    def transact_chunked(self, operations: Sequence[tuple[BatchAction, R]]) -> int:
+        """Run any number of operations as transactions of at most 100 per partition.
+
+        Each chunk is atomic; the whole set is not. Returns the number of transactions submitted.
+        """
+        by_partition: dict[str, list[tuple[BatchAction, R]]] = {}
+        for op in operations:
+            by_partition.setdefault(op[1].partition_key, []).append(op)
+        submitted = 0
+        for ops in by_partition.values():
+            for start in range(0, len(ops), MAX_BATCH_OPERATIONS):
+                self._submit(ops[start : start + MAX_BATCH_OPERATIONS])
+                submitted += 1
+        return submitted
+
+    def _submit(self, operations: Sequence[tuple[BatchAction, R]]) -> None:
+        from azure.core import MatchConditions
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        batch: list[Any] = []
+        for action, record in operations:
+            entity = record.to_entity()
+            if action == "create":
+                batch.append(("create", entity))
+            elif action == "update":
+                batch.append(
+                    (
+                        "update",
+                        entity,
+                        {
+                            "mode": UpdateMode.REPLACE,
+                            "etag": record.etag,
+                            "match_condition": MatchConditions.IfNotModified,
+                        },
+                    )
+                )
+            elif action == "delete":
+                batch.append(
+                    (
+                        "delete",
+                        entity,
+                        {"etag": record.etag, "match_condition": MatchConditions.IfNotModified},
+                    )
+                )
+            else:
+                batch.append(("upsert", entity, {"mode": UpdateMode.REPLACE}))
+        try:
+            with translated_errors(self._kind):
+                results = self._table().submit_transaction(batch)
+        except TableTransactionError as exc:
+            code = str(getattr(exc, "error_code", "") or "")
+            if code == "EntityAlreadyExists":
+                raise AlreadyExists(f"A {self._kind} record in the transaction already exists.") from exc
+            if code == "UpdateConditionNotSatisfied":
+                raise ConcurrentUpdate(f"A {self._kind} record in the transaction changed.") from exc
+            if code == "ResourceNotFound":
+                raise RecordNotFound(f"A {self._kind} record in the transaction does not exist.") from exc
+            raise
+        for (action, record), meta in zip(operations, results, strict=False):
+            record.etag = None if action == "delete" else meta.get("etag")
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(
+        self,
+        partition: KeyParts | None = None,
+        where: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = 1000,
+    ) -> Iterator[R]:
+        """Every record matching; pages are fetched as the iterator advances.
+
+        `where` is a constant OData filter written in code, with `@name` placeholders bound from
+        `parameters` by the SDK (which quotes them) — never a string built from input.
+        """
+        with translated_errors(self._kind):
+            for entity in self._pager(partition, where, parameters, page_size):
+                yield self.record_type.from_entity(entity, entity.metadata.get("etag"))
+
+    def query_page(
+        self,
+        partition: KeyParts | None = None,
+        where: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = 100,
+        continuation: Any = None,
+    ) -> tuple[list[R], Any]:
+        """One page of results and the opaque token for the next (None when done)."""
+        with translated_errors(self._kind):
+            pager = self._pager(partition, where, parameters, page_size).by_page(
+                continuation_token=continuation
+            )
+            page: list[Any] = next(pager, [])
+            records = [self.record_type.from_entity(e, e.metadata.get("etag")) for e in page]
+            return records, pager.continuation_token
+
+    def _pager(
+        self,
+        partition: KeyParts | None,
+        where: str | None,
+        parameters: Mapping[str, Any] | None,
+        page_size: int,
+    ) -> Any:
+        params = dict(parameters or {})
+        clauses = []
+        if partition is not None:
+            params["pk"] = _compose(partition, "partition key")
+            clauses.append("PartitionKey eq @pk")
+        if where:
+            # Spaces around the clause: the SDK finds @placeholders by splitting on spaces.
+            clauses.append(f"( {where} )")
+        if not clauses:
+            return self._table().list_entities(results_per_page=page_size)
+        return self._table().query_entities(
+            " and ".join(clauses), parameters=params, results_per_page=page_size
+        )

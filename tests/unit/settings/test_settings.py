@@ -1,0 +1,95 @@
+"""Settings: read once, validated, errors that name the setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib.settings import (
+    PUBLIC_AUTHORITY_HOST,
+    PUBLIC_GRAPH_BASE_URL,
+    SETTING_SPECS,
+    SettingsError,
+    load_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+AZURITE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+
+
+def test_public_cloud_is_the_default() -> None:
+    s = load_settings(AZURITE)
+    assert s.authority_host == PUBLIC_AUTHORITY_HOST
+    assert s.graph_base_url == PUBLIC_GRAPH_BASE_URL
+    assert s.storage.connection_string == "UseDevelopmentStorage=true"
+
+
+def test_missing_storage_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
+        load_settings({})
+
+
+def test_identity_based_storage_derives_service_uris() -> None:
+    s = load_settings({"AzureWebJobsStorage__accountName": "acct", "AzureWebJobsStorage__clientId": "cid"})
+    assert s.storage.connection_string is None
+    assert s.storage.table_service_uri == "https://acct.table.core.windows.net"
+    assert s.storage.queue_service_uri == "https://acct.queue.core.windows.net"
+    assert s.storage.managed_identity_client_id == "cid"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLOTBRIDGE_AUTHORITY_HOST", "http://login.example"),
+        ("SLOTBRIDGE_GRAPH_BASE_URL", "graph.microsoft.com"),
+        ("SLOTBRIDGE_TABLE_PREFIX", "bad-prefix"),
+        ("SLOTBRIDGE_CA_BUNDLE", "/no/such/file.pem"),
+    ],
+)
+def test_invalid_values_name_the_setting(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**AZURITE, name: value})
+
+
+def test_national_cloud_endpoints_are_taken() -> None:
+    s = load_settings(
+        {
+            **AZURITE,
+            "SLOTBRIDGE_AUTHORITY_HOST": "https://login.microsoftonline.us/",
+            "SLOTBRIDGE_GRAPH_BASE_URL": "https://graph.microsoft.us/v1.0",
+        }
+    )
+    assert s.authority_host == "https://login.microsoftonline.us"
+    assert s.graph_base_url == "https://graph.microsoft.us/v1.0"
+
+
+def test_start_up_fails_naming_the_missing_setting() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AzureWebJobs", "SLOTBRIDGE_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Setting AzureWebJobsStorage is missing" in result.stderr
+
+
+def test_local_settings_example_lists_every_setting() -> None:
+    values = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+    host_only = {"FUNCTIONS_WORKER_RUNTIME", "DEVHOST_FUNCTION_KEYS"}
+    assert set(values) - host_only == {spec.name for spec in SETTING_SPECS}
+    load_settings(values)  # the example's values are valid as they stand
+
+
+def test_readme_settings_table_lists_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [spec.name for spec in SETTING_SPECS if f"`{spec.name}`" not in readme]
+    assert missing == []

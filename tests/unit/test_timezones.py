@@ -1,0 +1,89 @@
+"""Windows -> IANA time zone names (Outlook mailboxSettings) and safe IANA parsing."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+import pytest
+
+from lib.errors import ValidationFailed
+from lib.timezones import (
+    RETIRED_WINDOWS_TO_IANA,
+    WINDOWS_TO_IANA,
+    UnknownTimeZone,
+    parse_iana_zone,
+    windows_to_iana,
+)
+
+
+@pytest.mark.parametrize(
+    ("windows", "iana"),
+    [
+        ("Pacific Standard Time", "America/Los_Angeles"),
+        ("W. Europe Standard Time", "Europe/Berlin"),
+        ("Lord Howe Standard Time", "Australia/Lord_Howe"),
+        ("Eastern Standard Time", "America/New_York"),
+        ("GMT Standard Time", "Europe/London"),
+        ("India Standard Time", "Asia/Kolkata"),
+        ("FLE Standard Time", "Europe/Kyiv"),
+        ("UTC", "UTC"),  # also an IANA name: IANA names pass unchanged (same zone as Etc/UTC)
+        ("UTC-11", "Etc/GMT+11"),
+        ("Chatham Islands Standard Time", "Pacific/Chatham"),
+        ("Turks and Caicos Standard Time", "America/Grand_Turk"),  # re-cased by some clients
+        ("  Tokyo Standard Time ", "Asia/Tokyo"),
+        ("Mid-Atlantic Standard Time", "Etc/GMT+2"),  # retired id
+    ],
+)
+def test_windows_names_map_to_iana(windows: str, iana: str) -> None:
+    assert windows_to_iana(windows) == iana
+
+
+@pytest.mark.parametrize("iana", ["Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT-14", "UTC"])
+def test_iana_names_pass_unchanged(iana: str) -> None:
+    assert windows_to_iana(iana) == iana
+
+
+def test_the_table_is_complete_and_every_target_exists() -> None:
+    assert len(WINDOWS_TO_IANA) == 139  # every territory "001" entry of CLDR windowsZones
+    known = zoneinfo.available_timezones()
+    for iana in (WINDOWS_TO_IANA | RETIRED_WINDOWS_TO_IANA).values():
+        assert iana in known, iana
+
+
+@pytest.mark.parametrize("name", ["Customized Time Zone", "Pacific Standard Tim", "", "Mars/Olympus"])
+def test_unknown_names_raise_a_typed_validation_error(name: str) -> None:
+    with pytest.raises(UnknownTimeZone) as raised:
+        windows_to_iana(name)
+    assert isinstance(raised.value, ValidationFailed)
+    assert raised.value.code == "validation_error"
+    assert raised.value.errors[0].field == "timeZone"
+
+
+def test_parse_iana_zone() -> None:
+    zone = parse_iana_zone("Australia/Lord_Howe")
+    assert zone.key == "Australia/Lord_Howe"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd",
+        "/etc/localtime",
+        "Europe/../../etc/passwd",
+        "Europe/./Berlin",
+        "localtime",
+        "Factory",
+        "posixrules",
+        "Europe/Berlin\x00",
+        "Europe\\Berlin",
+        "europe/berlin",
+        "A" * 200,
+        "Pacific Standard Time",
+        "",
+    ],
+)
+def test_parse_iana_zone_rejects_unknown_and_path_tricks(name: str) -> None:
+    with pytest.raises(UnknownTimeZone) as raised:
+        parse_iana_zone(name, field="timezone")
+    assert raised.value.errors[0].field == "timezone"
+    assert len(raised.value.detail) < 200
