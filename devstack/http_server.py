@@ -70,3 +70,13 @@ class ServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_loopback_port() -> int:
+    """A port free right now on loopback, for a server whose URL must be known before it starts
+    (e.g. the dev host, whose public URL is an app setting read at import)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from devstack.azurite import Azurite, AzuriteError
+from devstack.demo import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,7 @@ def ensure_local_settings() -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run Slotbridge's local stack")
     parser.add_argument("--port", type=int, default=7071, help="dev host port")
+    parser.add_argument("--sandbox-port", type=int, default=8443, help="Microsoft sandbox port")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -42,18 +44,28 @@ def main() -> int:
     except AzuriteError as exc:
         print(f"Azurite could not start (are ports 10000-10002 free?): {exc}")
         return 1
+    # The Microsoft sandbox on the port local.settings.example.json names; its CA goes to .devstack/.
+    from devstack.sandbox import Sandbox
+    from devstack.sandbox.admin_client import SandboxAdmin
+
+    sandbox = Sandbox(port=args.sandbox_port, state_dir=ROOT / ".devstack")
     try:
+        sandbox.start()
+        accounts = seed_demo(SandboxAdmin(sandbox.url, sandbox.ca_pem_path))
         from devstack.funchost import DevHost
 
         with DevHost(port=args.port, local_settings=settings_path) as host:
             print()
             print("Slotbridge local stack is up:")
             print(f"  Functions dev host  {host.api_url}    (try {host.api_url}/health)")
+            print(f"  Microsoft sandbox   {sandbox.url}  (CA: {sandbox.ca_pem_path})")
             print(f"  Azurite             tables :{azurite.ports.table}  queues :{azurite.ports.queue}")
+            print(f"  Demo accounts       {accounts['host']} (work), {accounts['personal']} (personal)")
             print("Press Ctrl-C to stop.", flush=True)
             stop.wait()
             print("Stopping…")
     finally:
+        sandbox.stop()
         azurite.stop()
     return 0
 

@@ -71,6 +71,39 @@ class ServiceUnavailable(SlotbridgeError):
     title = "A dependency is unavailable"
 
 
+
+class OutlookUnavailable(SlotbridgeError):
+    """Microsoft Graph / Outlook did not answer usefully in time (unavailable, or throttled beyond
+    the retry budget); the caller may retry later."""
+
+    code = "outlook_unavailable"
+    status = 503
+    title = "Outlook is unavailable"
+
+
+class RateLimited(SlotbridgeError):
+    """The caller sent too many requests; `retryAfter` (seconds) may be in the extensions."""
+
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"
+
+
+class NeedsReconnect(SlotbridgeError):
+    """The Microsoft account's grant no longer works; the user must connect it again."""
+
+    code = "needs_reconnect"
+    status = 409
+    title = "The Microsoft account needs to be reconnected"
+
+
+class CalendarNotWritable(SlotbridgeError):
+    """The calendar cannot be written to by this connection (read-only or shared without edit)."""
+
+    code = "calendar_not_writable"
+    status = 409
+    title = "The calendar is not writable"
+
 @dataclass
 class Problem:
     """An RFC 9457 problem document, ready to serialise."""

@@ -86,6 +86,81 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "Prefix of every table name, so several deployments or test runs can share one account.",
         default="sb",
     ),
+    SettingSpec(
+        "SLOTBRIDGE_CLIENT_ID",
+        "Application (client) id of the Entra app registration.",
+        required=True,
+        local_value="3f0c6d8e-5107-4b1d-9e2a-5b0000000001",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_CLIENT_SECRET",
+        "Client secret of the app registration (in Azure: a Key Vault reference).",
+        required=True,
+        secret=True,
+        local_value="sandbox-client-secret",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_TENANT",
+        "Authority tenant: `common` for work and personal accounts, or a tenant id to restrict.",
+        default="common",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_PUBLIC_BASE_URL",
+        "Public base URL of the function app (redirect URI and notification URLs are built on it).",
+        required=True,
+        local_value="http://127.0.0.1:7071",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_ALLOWED_ORIGINS",
+        "Comma-separated origins of the product's pages: CORS, popup postMessage target and return URLs.",
+        local_value="http://127.0.0.1:7071",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_DEFAULT_RETURN_URL",
+        "Where a redirect-mode connect returns when no (or a disallowed) returnUrl is given.",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_KEY_VAULT_URL",
+        "Key Vault holding the token-encryption data key (Azure). Empty: SLOTBRIDGE_DATA_KEY is used.",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_DATA_KEY_SECRET_NAME",
+        "Name of the Key Vault secret holding the data key (base64 of 32 bytes; versions rotate).",
+        default="token-data-key",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_DATA_KEY",
+        "Local development only: the data key itself (base64 of 32 bytes) when there is no Key Vault.",
+        secret=True,
+        local_value="bG9jYWwtZGV2LWRhdGEta2V5LW5vdC1hLXNlY3JldCE=",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_API_KEYS",
+        "Comma-separated API keys the product backend sends as `X-Api-Key` on management routes.",
+        secret=True,
+        local_value="local-dev-api-key",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_USER_TOKEN_KEY",
+        "HMAC key (base64) shared with the product backend, which signs short-lived user tokens.",
+        secret=True,
+        local_value="bG9jYWwtZGV2LXVzZXItdG9rZW4ta2V5LW5vdC1zZWNyZXQ=",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER",
+        "How many Microsoft accounts one user may connect.",
+        default="2",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
+        'The product\'s webhook for "action required" messages (outbox). Empty: messages are kept, not sent.',
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_WEBHOOK_SIGNING_KEY",
+        "HMAC key (base64) signing outbox deliveries (`Slotbridge-Signature` header).",
+        secret=True,
+        local_value="bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
+    ),
 )
 
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
@@ -101,13 +176,58 @@ class StorageSettings:
     managed_identity_client_id: str | None
 
 
-@dataclass(frozen=True)
-class Settings:
-    storage: StorageSettings
+@dataclass(frozen=True, repr=False)
+class MicrosoftSettings:
+    client_id: str
+    client_secret: str
+    tenant: str
     authority_host: str
     graph_base_url: str
     ca_bundle: str | None
+
+    @property
+    def authority(self) -> str:
+        return f"{self.authority_host}/{self.tenant}"
+
+
+@dataclass(frozen=True, repr=False)
+class KeySettings:
+    key_vault_url: str | None
+    data_key_secret_name: str
+    local_data_key: str | None
+    api_keys: tuple[str, ...]
+    user_token_key: bytes | None
+    webhook_signing_key: bytes | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: StorageSettings
+    microsoft: MicrosoftSettings
+    keys: KeySettings
     table_prefix: str
+    public_base_url: str
+    allowed_origins: tuple[str, ...]
+    default_return_url: str | None
+    max_accounts_per_user: int
+    product_webhook_url: str | None
+
+    # Shortcuts kept for the endpoints every module needs.
+    @property
+    def authority_host(self) -> str:
+        return self.microsoft.authority_host
+
+    @property
+    def graph_base_url(self) -> str:
+        return self.microsoft.graph_base_url
+
+    @property
+    def ca_bundle(self) -> str | None:
+        return self.microsoft.ca_bundle
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_base_url}/api/auth/callback"
 
 
 def _https_url(name: str, value: str) -> str:
@@ -115,6 +235,54 @@ def _https_url(name: str, value: str) -> str:
     if parts.scheme != "https" or not parts.netloc:
         raise SettingsError(f"Setting {name} must be an https:// URL, got {value!r}.")
     return value.rstrip("/")
+
+
+def _public_url(name: str, value: str) -> str:
+    """https, or http on a loopback host (local development only)."""
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise SettingsError(
+            f"Setting {name} must be an https:// URL (http:// only on loopback), got {value!r}."
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError(f"Setting {name} must be a bare origin without a path, got {value!r}.")
+    return value.rstrip("/")
+
+
+def _https_or_loopback_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise SettingsError(
+            f"Setting {name} must be an https:// URL (http:// only on loopback), got {value!r}."
+        )
+    return value
+
+
+def _origins(name: str, value: str | None) -> tuple[str, ...]:
+    return tuple(_public_url(name, item.strip()) for item in (value or "").split(",") if item.strip())
+
+
+def _base64_key(name: str, value: str | None) -> bytes | None:
+    if not value:
+        return None
+    import base64
+    import binascii
+
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(f"Setting {name} must be base64.") from None
+    if len(key) < 32:
+        raise SettingsError(f"Setting {name} must decode to at least 32 bytes.")
+    return key
+
+
+def _positive_int(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"Setting {name} must be a whole number of at least 1, got {value!r}.")
+    return int(value)
 
 
 def _table_prefix(name: str, value: str) -> str:
@@ -155,6 +323,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     def raw(name: str) -> str | None:
         value = env.get(name, "").strip()
+        if value.startswith("@Microsoft.KeyVault("):
+            # The platform leaves a reference it could not resolve as the literal text.
+            raise SettingsError(
+                f"Setting {name} is an unresolved Key Vault reference; check the app's access."
+            )
         if value:
             return value
         return _SPECS_BY_NAME[name].default
@@ -165,16 +338,67 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"Setting {name} is missing: {_SPECS_BY_NAME[name].description}")
         return value
 
+    storage = _storage(raw)
     ca_bundle = raw("SLOTBRIDGE_CA_BUNDLE")
     if ca_bundle and not os.path.isfile(ca_bundle):
         raise SettingsError(f"Setting SLOTBRIDGE_CA_BUNDLE names {ca_bundle!r}, which is not a file.")
+    key_vault_url = raw("SLOTBRIDGE_KEY_VAULT_URL")
+    local_data_key = raw("SLOTBRIDGE_DATA_KEY")
+    if not key_vault_url and not local_data_key:
+        raise SettingsError(
+            "Setting SLOTBRIDGE_KEY_VAULT_URL is missing: the token-encryption data key comes from Key Vault "
+            "(or, for local development only, from SLOTBRIDGE_DATA_KEY)."
+        )
+    if local_data_key:
+        _base64_key("SLOTBRIDGE_DATA_KEY", local_data_key)
+    tenant = required("SLOTBRIDGE_TENANT")
+    if not tenant.replace("-", "").replace(".", "").isalnum():
+        raise SettingsError(
+            "Setting SLOTBRIDGE_TENANT must be common, organizations, consumers or a tenant id."
+        )
+    default_return = raw("SLOTBRIDGE_DEFAULT_RETURN_URL")
+    webhook = raw("SLOTBRIDGE_PRODUCT_WEBHOOK_URL")
     return Settings(
-        storage=_storage(raw),
-        authority_host=_https_url("SLOTBRIDGE_AUTHORITY_HOST", required("SLOTBRIDGE_AUTHORITY_HOST")),
-        graph_base_url=_https_url("SLOTBRIDGE_GRAPH_BASE_URL", required("SLOTBRIDGE_GRAPH_BASE_URL")),
-        ca_bundle=ca_bundle,
+        storage=storage,
+        microsoft=MicrosoftSettings(
+            client_id=required("SLOTBRIDGE_CLIENT_ID"),
+            client_secret=required("SLOTBRIDGE_CLIENT_SECRET"),
+            tenant=tenant,
+            authority_host=_https_url("SLOTBRIDGE_AUTHORITY_HOST", required("SLOTBRIDGE_AUTHORITY_HOST")),
+            graph_base_url=_https_url("SLOTBRIDGE_GRAPH_BASE_URL", required("SLOTBRIDGE_GRAPH_BASE_URL")),
+            ca_bundle=ca_bundle,
+        ),
+        keys=KeySettings(
+            key_vault_url=_https_url("SLOTBRIDGE_KEY_VAULT_URL", key_vault_url) if key_vault_url else None,
+            data_key_secret_name=required("SLOTBRIDGE_DATA_KEY_SECRET_NAME"),
+            local_data_key=local_data_key,
+            api_keys=tuple(k.strip() for k in (raw("SLOTBRIDGE_API_KEYS") or "").split(",") if k.strip()),
+            user_token_key=_base64_key("SLOTBRIDGE_USER_TOKEN_KEY", raw("SLOTBRIDGE_USER_TOKEN_KEY")),
+            webhook_signing_key=_base64_key(
+                "SLOTBRIDGE_WEBHOOK_SIGNING_KEY", raw("SLOTBRIDGE_WEBHOOK_SIGNING_KEY")
+            ),
+        ),
         table_prefix=_table_prefix("SLOTBRIDGE_TABLE_PREFIX", required("SLOTBRIDGE_TABLE_PREFIX")),
+        public_base_url=_public_url("SLOTBRIDGE_PUBLIC_BASE_URL", required("SLOTBRIDGE_PUBLIC_BASE_URL")),
+        allowed_origins=_origins("SLOTBRIDGE_ALLOWED_ORIGINS", raw("SLOTBRIDGE_ALLOWED_ORIGINS")),
+        default_return_url=(
+            _https_or_loopback_url("SLOTBRIDGE_DEFAULT_RETURN_URL", default_return)
+            if default_return
+            else None
+        ),
+        max_accounts_per_user=_positive_int(
+            "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", required("SLOTBRIDGE_MAX_ACCOUNTS_PER_USER")
+        ),
+        product_webhook_url=_https_or_loopback_url("SLOTBRIDGE_PRODUCT_WEBHOOK_URL", webhook)
+        if webhook
+        else None,
     )
+
+
+def load_storage_settings(environ: Mapping[str, str] | None = None) -> StorageSettings:
+    """Only the storage connection — what the Functions host itself needs (the dev host uses it)."""
+    env = os.environ if environ is None else environ
+    return _storage(lambda name: env.get(name, "").strip() or None)
 
 
 @functools.cache

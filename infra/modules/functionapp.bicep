@@ -47,6 +47,26 @@ param publicBaseUrl string = ''
 @description('Prefix of every table name (SLOTBRIDGE_TABLE_PREFIX).')
 param tablePrefix string
 
+@description('Authority tenant: common (work and personal accounts), organizations, or a tenant id.')
+param tenant string = 'common'
+
+@description('Comma-separated origins of the product pages (CORS, popup postMessage, return URLs).')
+param allowedOrigins string = ''
+
+@description('Where a redirect-mode connect returns when no allowed returnUrl is given.')
+param defaultReturnUrl string = ''
+
+@description('How many Microsoft accounts one user may connect.')
+param maxAccountsPerUser string = '2'
+
+@description('The product webhook receiving "action required" messages; empty keeps them unsent.')
+param productWebhookUrl string = ''
+
+@description('Key Vault secret names of the product-facing keys (created by the operator, see docs).')
+param apiKeysSecretName string = 'api-keys'
+param userTokenKeySecretName string = 'user-token-key'
+param webhookSigningKeySecretName string = 'webhook-signing-key'
+
 @description('Upper bound on instances, per scale group (HTTP, and each non-HTTP function).')
 @minValue(1)
 @maxValue(1000)
@@ -71,6 +91,9 @@ param alwaysReady array = []
 var runtimeName = 'python'
 var runtimeVersion = '3.11'
 var clientSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientSecretName})'
+var apiKeysReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${apiKeysSecretName})'
+var userTokenKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${userTokenKeySecretName})'
+var webhookSigningKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${webhookSigningKeySecretName})'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -169,6 +192,15 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Where Graph sends notifications and Microsoft sends the browser back after sign-in.
     SLOTBRIDGE_PUBLIC_BASE_URL: empty(publicBaseUrl) ? 'https://${site.properties.defaultHostName}' : publicBaseUrl
     SLOTBRIDGE_TABLE_PREFIX: tablePrefix
+    SLOTBRIDGE_TENANT: tenant
+    // The product's side: its page origins, its webhook, and the keys shared with it.
+    SLOTBRIDGE_ALLOWED_ORIGINS: allowedOrigins
+    SLOTBRIDGE_DEFAULT_RETURN_URL: defaultReturnUrl
+    SLOTBRIDGE_MAX_ACCOUNTS_PER_USER: maxAccountsPerUser
+    SLOTBRIDGE_PRODUCT_WEBHOOK_URL: productWebhookUrl
+    SLOTBRIDGE_API_KEYS: apiKeysReference
+    SLOTBRIDGE_USER_TOKEN_KEY: userTokenKeyReference
+    SLOTBRIDGE_WEBHOOK_SIGNING_KEY: webhookSigningKeyReference
   }
 }
 

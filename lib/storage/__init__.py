@@ -13,7 +13,7 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lib.settings import Settings, get_settings
+from lib.settings import StorageSettings, get_settings
 from lib.storage.queues import QueueWriter
 from lib.storage.records import TableRecord
 from lib.storage.tables import Table
@@ -27,17 +27,17 @@ R = TypeVar("R", bound=TableRecord)
 class StorageAccount:
     """The tables and queues of one storage account, named with the settings' table prefix."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, storage: StorageSettings, table_prefix: str) -> None:
         from lib.storage.clients import queue_service, table_service
 
-        self._settings = settings
-        self.table_service: TableServiceClient = table_service(settings.storage)
-        self.queues = QueueWriter(queue_service(settings.storage))
+        self.table_prefix = table_prefix
+        self.table_service: TableServiceClient = table_service(storage)
+        self.queues = QueueWriter(queue_service(storage))
         self._tables: dict[type[Any], Table[Any]] = {}
         self._lock = threading.Lock()
 
     def table_name(self, record_type: type[TableRecord]) -> str:
-        return f"{self._settings.table_prefix}{record_type.table_kind}"
+        return f"{self.table_prefix}{record_type.table_kind}"
 
     def table(self, record_type: type[R]) -> Table[R]:
         with self._lock:
@@ -57,7 +57,8 @@ class StorageAccount:
 
 @functools.cache
 def storage_account() -> StorageAccount:
-    return StorageAccount(get_settings())
+    settings = get_settings()
+    return StorageAccount(settings.storage, settings.table_prefix)
 
 
 def reset_caches() -> None:

@@ -7,6 +7,7 @@ The SDKs are imported here lazily so that a cold start which never touches stora
 from __future__ import annotations
 
 import functools
+import logging
 from typing import TYPE_CHECKING, Any
 
 from lib.settings import StorageSettings
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 # Storage calls fail fast rather than hang a function invocation; the SDK retries on top of these.
 CONNECTION_TIMEOUT_S = 5
 READ_TIMEOUT_S = 20
+
+
+# The SDKs log every request's headers at INFO; keep that out of the app's logs.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
 @functools.cache

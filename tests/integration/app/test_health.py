@@ -17,7 +17,9 @@ def test_health_is_ok_with_storage_answering(devhost: DevHost, app_env: dict[str
     assert "AccountKey" not in r.text and app_env["AzureWebJobsStorage"] not in r.text
 
 
-def test_health_is_503_when_storage_does_not_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_health_is_503_when_storage_does_not_answer(monkeypatch, app_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    for name, value in app_env.items():
+        monkeypatch.setenv(name, value)
     dead = (
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
         "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.settings import Settings
 from lib.storage import StorageAccount
 from lib.storage.keys import KeyTooLong
 from lib.storage.records import RecordTooLarge, TableRecord
@@ -43,8 +42,8 @@ class Note(TableRecord):
 
 
 @pytest.fixture
-def notes(storage_settings: Settings):
-    return StorageAccount(storage_settings).table(Note)
+def notes(storage: StorageAccount):
+    return storage.table(Note)
 
 
 def test_typed_record_round_trips(notes) -> None:

@@ -278,12 +278,22 @@ def test_storage_settings_are_identity_based() -> None:
     assert "AzureWebJobsStorage" not in settings
 
 
-def test_client_secret_is_a_key_vault_reference() -> None:
+# Every secret the app reads from a setting reaches it as a Key Vault reference.
+KEY_VAULT_SECRETS = {
+    "SLOTBRIDGE_CLIENT_SECRET": "clientSecretName",
+    "SLOTBRIDGE_API_KEYS": "apiKeysSecretName",
+    "SLOTBRIDGE_USER_TOKEN_KEY": "userTokenKeySecretName",
+    "SLOTBRIDGE_WEBHOOK_SIGNING_KEY": "webhookSigningKeySecretName",
+}
+
+
+@pytest.mark.parametrize(("setting", "secret_name_param"), sorted(KEY_VAULT_SECRETS.items()))
+def test_secrets_are_key_vault_references(setting: str, secret_name_param: str) -> None:
     tree = _functionapp()
-    value = _resolve(tree, _app_settings()["SLOTBRIDGE_CLIENT_SECRET"])
+    value = _resolve(tree, _app_settings()[setting])
     assert is_literal(value)
     assert re.fullmatch(
-        r"@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets/\$\{clientSecretName\}\)", str(value)
+        rf"@Microsoft\.KeyVault\(SecretUri=\$\{{keyVaultUri\}}secrets/\$\{{{secret_name_param}\}}\)", str(value)
     )
 
 

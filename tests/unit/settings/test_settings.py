@@ -19,7 +19,13 @@ from lib.settings import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-AZURITE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+AZURITE = {
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    "SLOTBRIDGE_CLIENT_ID": "client",
+    "SLOTBRIDGE_CLIENT_SECRET": "secret",
+    "SLOTBRIDGE_PUBLIC_BASE_URL": "https://slotbridge.example",
+    "SLOTBRIDGE_KEY_VAULT_URL": "https://vault.example",
+}
 
 
 def test_public_cloud_is_the_default() -> None:
@@ -29,13 +35,36 @@ def test_public_cloud_is_the_default() -> None:
     assert s.storage.connection_string == "UseDevelopmentStorage=true"
 
 
-def test_missing_storage_names_the_setting() -> None:
-    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
-        load_settings({})
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AzureWebJobsStorage",
+        "SLOTBRIDGE_CLIENT_ID",
+        "SLOTBRIDGE_CLIENT_SECRET",
+        "SLOTBRIDGE_PUBLIC_BASE_URL",
+        "SLOTBRIDGE_KEY_VAULT_URL",
+    ],
+)
+def test_missing_required_setting_is_named(name: str) -> None:
+    env = {k: v for k, v in AZURITE.items() if k != name}
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env)
+
+
+def test_unresolved_key_vault_reference_is_refused() -> None:
+    env = {
+        **AZURITE,
+        "SLOTBRIDGE_CLIENT_SECRET": "@Microsoft.KeyVault(SecretUri=https://v.example/secrets/s)",
+    }
+    with pytest.raises(SettingsError, match="SLOTBRIDGE_CLIENT_SECRET is an unresolved Key Vault reference"):
+        load_settings(env)
 
 
 def test_identity_based_storage_derives_service_uris() -> None:
-    s = load_settings({"AzureWebJobsStorage__accountName": "acct", "AzureWebJobsStorage__clientId": "cid"})
+    env = {k: v for k, v in AZURITE.items() if k != "AzureWebJobsStorage"}
+    s = load_settings(
+        {**env, "AzureWebJobsStorage__accountName": "acct", "AzureWebJobsStorage__clientId": "cid"}
+    )
     assert s.storage.connection_string is None
     assert s.storage.table_service_uri == "https://acct.table.core.windows.net"
     assert s.storage.queue_service_uri == "https://acct.queue.core.windows.net"
@@ -49,6 +78,12 @@ def test_identity_based_storage_derives_service_uris() -> None:
         ("SLOTBRIDGE_GRAPH_BASE_URL", "graph.microsoft.com"),
         ("SLOTBRIDGE_TABLE_PREFIX", "bad-prefix"),
         ("SLOTBRIDGE_CA_BUNDLE", "/no/such/file.pem"),
+        ("SLOTBRIDGE_PUBLIC_BASE_URL", "http://slotbridge.example"),
+        ("SLOTBRIDGE_PUBLIC_BASE_URL", "https://slotbridge.example/api"),
+        ("SLOTBRIDGE_ALLOWED_ORIGINS", "https://ok.example,javascript:alert(1)"),
+        ("SLOTBRIDGE_USER_TOKEN_KEY", "short"),
+        ("SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "0"),
+        ("SLOTBRIDGE_TENANT", "../evil"),
     ],
 )
 def test_invalid_values_name_the_setting(name: str, value: str) -> None:
@@ -86,7 +121,8 @@ def test_local_settings_example_lists_every_setting() -> None:
     values = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
     host_only = {"FUNCTIONS_WORKER_RUNTIME", "DEVHOST_FUNCTION_KEYS"}
     assert set(values) - host_only == {spec.name for spec in SETTING_SPECS}
-    load_settings(values)  # the example's values are valid as they stand
+    # The example's values are valid as they stand (the CA file exists once `make run` started the sandbox).
+    load_settings({**values, "SLOTBRIDGE_CA_BUNDLE": ""})
 
 
 def test_readme_settings_table_lists_every_setting() -> None:
