@@ -2,10 +2,13 @@
 
 import azure.functions as func
 
+from functions.connections import bp as connections_bp
 from functions.health import bp as health_bp
+from functions.outbox_delivery import bp as outbox_bp
 from lib.settings import get_settings
 
 get_settings()  # fail start-up with a message naming any missing or invalid setting
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(health_bp)
+for blueprint in (health_bp, connections_bp, outbox_bp):
+    app.register_functions(blueprint)

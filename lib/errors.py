@@ -71,7 +71,6 @@ class ServiceUnavailable(SlotbridgeError):
     title = "A dependency is unavailable"
 
 
-
 class OutlookUnavailable(SlotbridgeError):
     """Microsoft Graph / Outlook did not answer usefully in time (unavailable, or throttled beyond
     the retry budget); the caller may retry later."""
@@ -103,6 +102,7 @@ class CalendarNotWritable(SlotbridgeError):
     code = "calendar_not_writable"
     status = 409
     title = "The calendar is not writable"
+
 
 @dataclass
 class Problem:

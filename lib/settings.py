@@ -16,6 +16,7 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -403,5 +404,24 @@ def load_storage_settings(environ: Mapping[str, str] | None = None) -> StorageSe
 
 @functools.cache
 def get_settings() -> Settings:
-    """The process's settings, read once. Tests that change the environment call `cache_clear()`."""
+    """The process's settings, read once (`reset_settings_caches()` forgets them)."""
     return load_settings()
+
+
+_T = TypeVar("_T")
+_resetters: list[Callable[[], None]] = []
+
+
+def settings_cached(factory: Callable[[], _T]) -> Callable[[], _T]:
+    """Cache a process-wide object built from settings (a client, a key provider) so that
+    `reset_settings_caches()` forgets it together with the settings."""
+    cached = functools.cache(factory)
+    _resetters.append(cached.cache_clear)
+    return cached
+
+
+def reset_settings_caches() -> None:
+    """Forget the settings and everything built from them (tests that switch environments)."""
+    get_settings.cache_clear()
+    for reset in _resetters:
+        reset()

@@ -1,6 +1,7 @@
 """The one Microsoft Graph client of Slotbridge: one instance per connection (mailbox).
 
-Every call: a bearer token from `token_provider` (asked again once on 401), a (connect, read)
+Every call: a bearer token from `token_provider` (asked again once on 401, with
+`force_refresh=True` so it refreshes instead of handing out the refused token), a (connect, read)
 timeout, one of the mailbox's 4 concurrency slots while on the wire (never while sleeping),
 retries of 429/503/504 honouring Retry-After within an overall deadline, exponential backoff with
 jitter otherwise, and a typed error (`lib.graph.errors`) when it does not work out.
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("lib.graph")
 
 JsonObject = dict[str, Any]
-TokenProvider = Callable[[], str]
+# Called as token_provider(force_refresh): force_refresh is True after Graph refused the last token.
+TokenProvider = Callable[[bool], str]
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ class GraphClient:
             attempt += 1
             started = time.monotonic()
             try:
-                resp = self._send_once(method, url, json, extra, deadline, slots)
+                resp = self._send_once(method, url, json, extra, deadline, slots, reauthorized)
             except SlotTimeout:
                 log.warning("graph %s %s: no mailbox slot before the deadline", method, template)
                 raise GraphUnavailable(
@@ -289,6 +291,7 @@ class GraphClient:
         extra: Mapping[str, str],
         deadline: Deadline,
         slots: int,
+        force_refresh: bool = False,
     ) -> requests.Response:
         # A floor keeps a nearly spent deadline from turning into a zero timeout (= no timeout
         # in some urllib3 paths).
@@ -296,7 +299,7 @@ class GraphClient:
         timeout = (min(self._connect_timeout, remaining), min(self._read_timeout, remaining))
         # Asked per attempt (cheap when cached) and before taking a slot, so that a refresh at the
         # identity platform does not hold one of the mailbox's 4 Graph slots.
-        token = self._token_provider()
+        token = self._token_provider(force_refresh)
         headers = {"Accept": "application/json", **extra, "Authorization": f"Bearer {token}"}
         with mailbox_slots(self.mailbox_key, slots, deadline.remaining()):
             return self._session.request(

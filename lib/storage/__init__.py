@@ -9,11 +9,10 @@ function invocation pays no set-up cost.
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lib.settings import StorageSettings, get_settings
+from lib.settings import StorageSettings, get_settings, settings_cached
 from lib.storage.queues import QueueWriter
 from lib.storage.records import TableRecord
 from lib.storage.tables import Table
@@ -55,13 +54,7 @@ class StorageAccount:
             next(iter(self.table_service.list_tables(results_per_page=1)), None)
 
 
-@functools.cache
+@settings_cached
 def storage_account() -> StorageAccount:
     settings = get_settings()
     return StorageAccount(settings.storage, settings.table_prefix)
-
-
-def reset_caches() -> None:
-    """Forget cached settings and clients (tests that switch environments call this)."""
-    get_settings.cache_clear()
-    storage_account.cache_clear()

@@ -7,7 +7,7 @@ import json
 import requests
 
 from devstack.funchost import DevHost, load_functions
-from lib.storage import reset_caches
+from lib.settings import reset_settings_caches
 
 
 def test_health_is_ok_with_storage_answering(devhost: DevHost, app_env: dict[str, str]) -> None:
@@ -25,7 +25,7 @@ def test_health_is_503_when_storage_does_not_answer(monkeypatch, app_env: dict[s
         "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;"
     )
     monkeypatch.setenv("AzureWebJobsStorage", dead)
-    reset_caches()
+    reset_settings_caches()
     try:
         with DevHost(local_settings=None, run_timers=False, run_queues=False) as host:
             r = requests.get(f"{host.api_url}/health", timeout=60)
@@ -34,7 +34,7 @@ def test_health_is_503_when_storage_does_not_answer(monkeypatch, app_env: dict[s
         assert body == {"status": "degraded", "checks": {"storage": "unavailable"}}
         assert "a2V5" not in json.dumps(body)
     finally:
-        reset_caches()
+        reset_settings_caches()
 
 
 def test_app_declares_health_as_anonymous_get() -> None:

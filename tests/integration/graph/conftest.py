@@ -31,9 +31,11 @@ class CountingTokens:
     def __init__(self, *tokens: str) -> None:
         self.tokens = list(tokens)
         self.calls = 0
+        self.forced = 0
 
-    def __call__(self) -> str:
+    def __call__(self, force_refresh: bool = False) -> str:
         self.calls += 1
+        self.forced += int(force_refresh)
         return self.tokens[min(self.calls, len(self.tokens)) - 1]
 
 
@@ -59,14 +61,14 @@ def mailbox(make_mailbox: Callable[..., Mailbox]) -> Mailbox:
 def make_client(sandbox: Sandbox) -> Callable[..., GraphClient]:
     def make(
         mailbox: Mailbox,
-        token_provider: Callable[[], str] | None = None,
+        token_provider: Callable[[bool], str] | None = None,
         base_url: str | None = None,
         **kwargs: Any,
     ) -> GraphClient:
         return GraphClient(
             base_url or f"{sandbox.url}/v1.0",
             make_session(sandbox.ca_pem_path),
-            token_provider or (lambda: mailbox.token),
+            token_provider or (lambda force_refresh: mailbox.token),
             mailbox_key=mailbox.account["id"],
             **kwargs,
         )
@@ -81,11 +83,7 @@ def client(make_client: Callable[..., GraphClient], mailbox: Mailbox) -> GraphCl
 
 def log_entries(admin: SandboxAdmin, mailbox: Mailbox, since: float = 0.0) -> list[dict[str, Any]]:
     """The sandbox's request log for one mailbox (entries are stamped when the answer was made)."""
-    return [
-        e
-        for e in admin.request_log()["entries"]
-        if e["account"] == mailbox.email and e["time"] >= since
-    ]
+    return [e for e in admin.request_log()["entries"] if e["account"] == mailbox.email and e["time"] >= since]
 
 
 def max_overlap(entries: list[dict[str, Any]]) -> int:

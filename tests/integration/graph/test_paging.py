@@ -32,7 +32,9 @@ def test_calendar_view_pages_over_1000_occurrences(
             "range": {"type": "numbered", "startDate": "2026-01-01", "numberOfOccurrences": 1150},
         },
     )
-    admin.add_event(mailbox.email, subject="One-off", start=dt("2027-06-01T12:00:00"), end=dt("2027-06-01T13:00:00"))
+    admin.add_event(
+        mailbox.email, subject="One-off", start=dt("2027-06-01T12:00:00"), end=dt("2027-06-01T13:00:00")
+    )
     started = now()
     items = list(
         client.iter_items(
@@ -60,14 +62,18 @@ def test_delta_follows_next_links_to_the_delta_link(
             end=dt(f"2026-11-{day:02d}T11:00:00"),
         )
     prefer = [UTC_PREFER, "odata.maxpagesize=10"]
+    started = now()
     first = client.delta(
         "/me/calendarView/delta",
         params={"startDateTime": "2026-11-01T00:00:00Z", "endDateTime": "2026-12-01T00:00:00Z"},
         prefer=prefer,
     )
     assert len(first.items) == 25 and "deltatoken" in first.delta_link.lower()
+    assert len(log_entries(admin, mailbox, started)) == 3  # pages of 10, 10 and 5
 
-    moved = admin.add_event(mailbox.email, subject="New", start=dt("2026-11-28T08:00:00"), end=dt("2026-11-28T09:00:00"))
+    moved = admin.add_event(
+        mailbox.email, subject="New", start=dt("2026-11-28T08:00:00"), end=dt("2026-11-28T09:00:00")
+    )
     removed = next(i for i in first.items if i["subject"] == "E3")
     admin.delete_event(mailbox.email, removed["id"])
     second = client.delta(first.delta_link, prefer=prefer)
@@ -106,7 +112,9 @@ def test_next_link_to_another_origin_is_refused(
     assert log_entries(admin, mailbox, started) == []  # nothing was sent
 
 
-def test_foreign_absolute_url_gets_no_token(make_client: Callable[..., GraphClient], mailbox: Mailbox) -> None:
+def test_foreign_absolute_url_gets_no_token(
+    make_client: Callable[..., GraphClient], mailbox: Mailbox
+) -> None:
     tokens = CountingTokens(mailbox.token)
     client = make_client(mailbox, token_provider=tokens)
     with pytest.raises(GraphForeignLink):

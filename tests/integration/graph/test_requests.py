@@ -40,10 +40,12 @@ def test_get_post_patch_delete(client: GraphClient, mailbox: Mailbox, admin: San
         prefer=UTC_PREFER,
     )
     assert created is not None
-    assert created["start"]["timeZone"] == "UTC" and created["start"]["dateTime"].startswith("2026-11-20T17:00")
+    assert created["start"]["timeZone"] == "UTC" and created["start"]["dateTime"].startswith(
+        "2026-11-20T17:00"
+    )
     patched = client.patch(f"/me/events/{created['id']}", {"subject": "Renamed"})
     assert patched is not None and patched["subject"] == "Renamed"
-    assert client.delete(f"/me/events/{created['id']}") is None
+    client.delete(f"/me/events/{created['id']}")
     with pytest.raises(GraphNotFound):
         client.get(f"/me/events/{created['id']}")
 
@@ -81,7 +83,9 @@ def test_not_found_is_typed_and_a_problem(client: GraphClient) -> None:
     assert err.code == "not_found"
 
 
-def test_access_denied_is_typed(make_mailbox: Callable[..., Mailbox], make_client: Callable[..., GraphClient]) -> None:
+def test_access_denied_is_typed(
+    make_mailbox: Callable[..., Mailbox], make_client: Callable[..., GraphClient]
+) -> None:
     reader = make_mailbox(scopes=["User.Read"])  # no calendar scope
     client = make_client(reader)
     with pytest.raises(GraphAccessDenied) as info:
@@ -96,6 +100,7 @@ def test_401_asks_the_token_provider_again_once(
     tokens = CountingTokens("stale-token", mailbox.token)
     me = make_client(mailbox, token_provider=tokens).get("/me")
     assert me["mail"].lower() == mailbox.email.lower() and tokens.calls == 2
+    assert tokens.forced == 1  # the second ask tells the provider to refresh
 
 
 def test_401_twice_is_an_auth_error(
@@ -212,3 +217,24 @@ def test_delete_whose_answer_was_lost_succeeds(
     admin.add_fault("reset_after_write", method="DELETE", path="/v1.0/me/events/*", account=mailbox.email)
     client.delete(f"/me/events/{created['id']}")  # 2nd attempt gets 404: the first one did it
     assert _count_events(admin, mailbox, "Gone soon") == 0
+
+
+def test_logs_carry_no_tokens_queries_or_event_data(
+    make_client: Callable[..., GraphClient],
+    mailbox: Mailbox,
+    admin: SandboxAdmin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG", logger="lib.graph")
+    admin.add_fault("throttle", path="/v1.0/me/calendarview/delta", account=mailbox.email, retry_after=0)
+    client = make_client(mailbox, token_provider=CountingTokens("stale-token", mailbox.token))
+    client.post("/me/events", _event("Private subject"))
+    result = client.delta(
+        "/me/calendarView/delta",
+        params={"startDateTime": "2026-11-01T00:00:00Z", "endDateTime": "2027-01-01T00:00:00Z"},
+    )
+    client.delta(result.delta_link)
+    text = caplog.text
+    assert "graph GET /v1.0/me/calendarView/delta -> 429" in text  # method, path, status are logged
+    for secret in (mailbox.token, "stale-token", "Private subject", "deltatoken", "startDateTime", "Bearer"):
+        assert secret not in text

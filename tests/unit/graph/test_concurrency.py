@@ -36,7 +36,8 @@ def test_waiter_gets_the_slot_when_released() -> None:
 def test_mailboxes_are_independent_and_timeout_raises() -> None:
     a, b = f"a-{uuid.uuid4()}", f"b-{uuid.uuid4()}"
     with mailbox_slots(a, 4, timeout=0), mailbox_slots(b, 4, timeout=0):
-        with pytest.raises(SlotTimeout), mailbox_slots(a, 1, timeout=0.05):
-            pass
+        held = mailbox_slots(a, 1, timeout=0.05)
+        with pytest.raises(SlotTimeout):
+            held.__enter__()
     with mailbox_slots(a, 4, timeout=0):  # released on exit
         pass

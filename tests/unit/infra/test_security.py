@@ -292,9 +292,8 @@ def test_secrets_are_key_vault_references(setting: str, secret_name_param: str) 
     tree = _functionapp()
     value = _resolve(tree, _app_settings()[setting])
     assert is_literal(value)
-    assert re.fullmatch(
-        rf"@Microsoft\.KeyVault\(SecretUri=\$\{{keyVaultUri\}}secrets/\$\{{{secret_name_param}\}}\)", str(value)
-    )
+    expected = rf"@Microsoft\.KeyVault\(SecretUri=\$\{{keyVaultUri\}}secrets/\$\{{{secret_name_param}\}}\)"
+    assert re.fullmatch(expected, str(value))
 
 
 def test_application_insights_uses_entra_auth() -> None:

@@ -1,0 +1,17 @@
+"""Management routes: who is calling, and may they act for this user."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from lib.auth.management import Principal, authenticate
+from lib.settings import get_settings
+from lib.storage.keys import encode_key
+
+
+def principal_for_user(req: func.HttpRequest, user_id: str) -> Principal:
+    """The authenticated caller, allowed to act for `user_id` (raises Unauthorized / Forbidden)."""
+    principal = authenticate(req.headers, get_settings().keys)
+    principal.require_user(user_id)
+    encode_key(user_id, what="userId")  # an unusable user id is a validation error, not a 500
+    return principal

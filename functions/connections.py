@@ -1,0 +1,76 @@
+"""Connections, calendars and calendar settings of a user (management routes), and the OAuth
+redirect URI. Handlers parse, call one lib service, and answer."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+
+from functions.auth_guard import principal_for_user
+from functions.callback_page import render
+from functions.http_io import api_handler, json_response, read_json
+from lib.connections import calendars, connect_flow, lifecycle
+
+bp = func.Blueprint()
+
+MAX_CALLBACK_BODY = 64 * 1024
+
+
+@bp.route(route="users/{userId}/connections", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def start_connection(req: func.HttpRequest) -> func.HttpResponse:
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    body = read_json(req) if req.get_body() else {}
+    started = connect_flow.start_connect(
+        user_id,
+        str(body.get("mode", "popup")),
+        body.get("returnUrl") if isinstance(body.get("returnUrl"), str) else None,
+        body.get("openerOrigin") if isinstance(body.get("openerOrigin"), str) else None,
+    )
+    return json_response(started.to_api(), status=201)
+
+
+@bp.route(route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
+    # form_post answers arrive as a form body; error redirects may come as a query.
+    body = req.get_body()[:MAX_CALLBACK_BODY] if req.method == "POST" else b""
+    params = dict(req.params)
+    params.update(dict(parse_qsl(body.decode("utf-8", "replace"))))
+    return render(connect_flow.complete_connect(params))
+
+
+@bp.route(route="users/{userId}/connections", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def list_connections(req: func.HttpRequest) -> func.HttpResponse:
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    return json_response({"connections": lifecycle.list_connections(user_id)})
+
+
+@bp.route(
+    route="users/{userId}/connections/{connectionId}", methods=["DELETE"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@api_handler
+def delete_connection(req: func.HttpRequest) -> func.HttpResponse:
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    lifecycle.disconnect(user_id, req.route_params["connectionId"])
+    return func.HttpResponse(status_code=204)
+
+
+@bp.route(route="users/{userId}/calendars", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    return json_response(calendars.list_calendars(user_id))
+
+
+@bp.route(route="users/{userId}/calendar-settings", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def put_calendar_settings(req: func.HttpRequest) -> func.HttpResponse:
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    return json_response(calendars.update_calendar_settings(user_id, read_json(req)))

@@ -1,0 +1,1 @@
+"""Connections: a user's linked Microsoft accounts, their calendars and calendar settings."""

@@ -1,0 +1,35 @@
+"""Listing and disconnecting connections."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lib.connections.calendars import forget_connection_calendars, user_connections
+from lib.connections.graph_access import token_vault
+from lib.connections.records import AccountLinkRecord, ConnectionRecord
+from lib.storage import storage_account
+from lib.storage.tables import RecordNotFound
+
+log = logging.getLogger("slotbridge.connections")
+
+
+def list_connections(user_id: str) -> list[dict[str, Any]]:
+    return [c.to_api() for c in user_connections(user_id)]
+
+
+def disconnect(user_id: str, connection_id: str) -> None:
+    """Tokens and cached data wiped, calendars removed from the settings, the account freed.
+    Events already written stay in Outlook: nothing is deleted there."""
+    connections = storage_account().table(ConnectionRecord)
+    connection = connections.find(user_id, connection_id)
+    if connection is None:
+        raise RecordNotFound("No such connection for this user.")
+    forget_connection_calendars(user_id, connection_id)
+    token_vault().wipe(connection_id)
+    links = storage_account().table(AccountLinkRecord)
+    link = links.find(connection.account_id, "link")
+    if link is not None and link.connection_id == connection_id:
+        links.delete(link)
+    connections.delete(connection)
+    log.info("Disconnected connection %s", connection_id)
