@@ -19,12 +19,13 @@ from lib.errors import Problem
 MESSAGE_TYPE = "slotbridge:connect"
 
 
-def _headers(nonce: str | None = None) -> dict[str, str]:
-    script = f"'nonce-{nonce}'" if nonce else "'none'"
+def _headers(nonce: str | None = None, *, with_script: bool = False) -> dict[str, str]:
+    allowed = f"'nonce-{nonce}'" if nonce else "'none'"
+    script = allowed if with_script else "'none'"
     return {
         "Content-Type": "text/html; charset=utf-8",
         "Content-Security-Policy": (
-            f"default-src 'none'; script-src {script}; style-src {script}; base-uri 'none'; "
+            f"default-src 'none'; script-src {script}; style-src {allowed}; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'"
         ),
         "Referrer-Policy": "no-referrer",
@@ -94,4 +95,4 @@ def render(outcome: CallbackOutcome) -> func.HttpResponse:
         f'</head><body><main><h1>{html.escape(title)}</h1><p id="message">{html.escape(text)}</p>'
         f"{consent_html}</main>{script}</body></html>"
     )
-    return func.HttpResponse(body, status_code=status, headers=_headers(nonce))
+    return func.HttpResponse(body, status_code=status, headers=_headers(nonce, with_script=bool(script)))

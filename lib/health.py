@@ -1,5 +1,6 @@
-"""The health report behind `GET /health`: whether each dependency answers. Never a secret, a
-connection string or an exception message — only names and states."""
+"""The health report behind `GET /health`: whether each dependency answers (Table Storage, and the
+key store holding the token-encryption key). Never a secret, a connection string or an exception
+message — only names and states."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from lib.errors import SlotbridgeError
+from lib.keystore import data_keys
 from lib.storage import storage_account
 
 log = logging.getLogger("slotbridge.health")
@@ -32,4 +34,10 @@ def check_health() -> HealthReport:
     except SlotbridgeError as error:
         log.warning("Health: storage is unavailable (%s)", error.code)
         checks["storage"] = "unavailable"
+    try:
+        data_keys().current()
+        checks["keys"] = "ok"
+    except SlotbridgeError as error:
+        log.warning("Health: the data key is unavailable (%s)", error.code)
+        checks["keys"] = "unavailable"
     return HealthReport(checks)

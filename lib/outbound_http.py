@@ -9,9 +9,13 @@ environment. With no CA bundle configured, the default trust store is used, as i
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
+
+# urllib3 logs each request line with its query string at DEBUG; queries can carry codes or tokens.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 
 class VerifyingSession(requests.Session):

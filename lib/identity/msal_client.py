@@ -8,6 +8,7 @@ OpenID metadata is fetched once per process, not once per connection.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 GRAPH_SCOPES = ["Calendars.ReadWrite", "User.Read", "MailboxSettings.Read"]
 REQUIRED_SCOPE = "Calendars.ReadWrite"
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+# MSAL logs token requests (authorization code, PKCE verifier, refresh token) at DEBUG. Those must
+# never reach a log, whatever level the host runs at.
+logging.getLogger("msal").setLevel(logging.INFO)
 
 _http_cache: dict[str, Any] = {}
 _http_cache_lock = threading.Lock()

@@ -13,7 +13,7 @@ from lib.settings import reset_settings_caches
 def test_health_is_ok_with_storage_answering(devhost: DevHost, app_env: dict[str, str]) -> None:
     r = requests.get(f"{devhost.api_url}/health", timeout=10)
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "checks": {"storage": "ok"}}
+    assert r.json() == {"status": "ok", "checks": {"storage": "ok", "keys": "ok"}}
     assert "AccountKey" not in r.text and app_env["AzureWebJobsStorage"] not in r.text
 
 
@@ -31,7 +31,7 @@ def test_health_is_503_when_storage_does_not_answer(monkeypatch, app_env: dict[s
             r = requests.get(f"{host.api_url}/health", timeout=60)
         assert r.status_code == 503
         body = r.json()
-        assert body == {"status": "degraded", "checks": {"storage": "unavailable"}}
+        assert body == {"status": "degraded", "checks": {"storage": "unavailable", "keys": "ok"}}
         assert "a2V5" not in json.dumps(body)
     finally:
         reset_settings_caches()
