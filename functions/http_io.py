@@ -11,9 +11,11 @@ from typing import Any
 
 import azure.functions as func
 
+from lib import telemetry
 from lib.errors import FieldError, Problem, SlotbridgeError, ValidationFailed
 
 log = logging.getLogger("slotbridge.http")
+telemetry.install()
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 PROBLEM_JSON = "application/problem+json"
@@ -67,14 +69,19 @@ def api_handler(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        correlation = telemetry.begin_request(req.headers)
         try:
-            return handler(req)
+            response = handler(req)
         except SlotbridgeError as error:
             if error.status >= 500:
                 log.warning("%s answered %s: %s", handler.__name__, error.status, error.code)
-            return problem_response(error)
+            response = problem_response(error)
         except Exception:
             log.exception("Unhandled error in %s", handler.__name__)
-            return problem_response(SlotbridgeError("An unexpected error occurred. It has been logged."))
+            response = problem_response(
+                SlotbridgeError(f"An unexpected error occurred. It has been logged as {correlation}.")
+            )
+        response.headers["X-Correlation-Id"] = correlation
+        return response
 
     return wrapper

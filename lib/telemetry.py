@@ -1,0 +1,62 @@
+"""Log hygiene and correlation for every invocation.
+
+- `correlation_id()` — the id of the current request: taken from an incoming `x-correlation-id`
+  (if well-formed) or the W3C `traceparent` trace id, else a new one. Handlers echo it back.
+- `RedactingFilter` — attached to the root logger's handlers: stamps each record with the
+  correlation id and masks e-mail addresses and bearer tokens in the message, so neither reaches
+  Application Insights even if a message carries one by mistake.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+
+_correlation: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+_WELL_FORMED = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+
+
+def begin_request(headers: Mapping[str, str]) -> str:
+    """Set and return the correlation id for the request being handled."""
+    incoming = headers.get("x-correlation-id") or headers.get("X-Correlation-Id") or ""
+    if not _WELL_FORMED.match(incoming):
+        trace = _TRACEPARENT.match(headers.get("traceparent", "") or "")
+        incoming = trace.group(1) if trace else uuid.uuid4().hex
+    _correlation.set(incoming)
+    return incoming
+
+
+def correlation_id() -> str:
+    return _correlation.get()
+
+
+def redact(text: str) -> str:
+    return _BEARER.sub(r"\1<redacted>", _EMAIL.sub("<email>", text))
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = _correlation.get()
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is logged as it is
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install() -> None:
+    """Attach the filter to the root logger and its handlers once (idempotent)."""
+    root = logging.getLogger()
+    targets: list[logging.Filterer] = [root, *root.handlers]
+    for target in targets:
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
