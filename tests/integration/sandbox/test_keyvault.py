@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from urllib.parse import urlsplit
-
 import pytest
 import requests
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
-from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from devstack.sandbox import Sandbox
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def client(sandbox: Sandbox) -> Iterator[SecretClient]:
-    credential = ClientSecretCredential(
-        sandbox.app.config.tenant_id,
-        DEFAULT_CLIENT_ID,
-        DEFAULT_CLIENT_SECRET,
-        authority=urlsplit(sandbox.url).netloc,
-        disable_instance_discovery=True,
-        connection_verify=sandbox.ca_pem_path,
-    )
-    with SecretClient(
-        sandbox.url, credential, verify_challenge_resource=False, connection_verify=sandbox.ca_pem_path
-    ) as c:
-        yield c
 
 
 def test_unauthenticated_request_gets_challenge(sandbox: Sandbox, sandbox_http: requests.Session) -> None:
@@ -41,26 +21,28 @@ def test_unauthenticated_request_gets_challenge(sandbox: Sandbox, sandbox_http: 
     assert r.json()["error"]["code"] == "Unauthorized"
 
 
-def test_set_get_versions_delete(client: SecretClient, sandbox: Sandbox) -> None:
-    first = client.set_secret("data-key-test", "v1", content_type="application/octet-stream", tags={"k": "1"})
-    second = client.set_secret("data-key-test", "v2")
+def test_set_get_versions_delete(keyvault_client: SecretClient, sandbox: Sandbox) -> None:
+    first = keyvault_client.set_secret(
+        "data-key-test", "v1", content_type="application/octet-stream", tags={"k": "1"}
+    )
+    second = keyvault_client.set_secret("data-key-test", "v2")
     assert first.properties.version != second.properties.version
     assert first.id == f"{sandbox.url}/secrets/data-key-test/{first.properties.version}"
     assert first.properties.content_type == "application/octet-stream" and first.properties.tags == {"k": "1"}
-    assert client.get_secret("data-key-test").value == "v2"
-    assert client.get_secret("data-key-test", first.properties.version).value == "v1"
-    versions = {p.version for p in client.list_properties_of_secret_versions("data-key-test")}
+    assert keyvault_client.get_secret("data-key-test").value == "v2"
+    assert keyvault_client.get_secret("data-key-test", first.properties.version).value == "v1"
+    versions = {p.version for p in keyvault_client.list_properties_of_secret_versions("data-key-test")}
     assert versions == {first.properties.version, second.properties.version}
-    assert "data-key-test" in {p.name for p in client.list_properties_of_secrets()}
+    assert "data-key-test" in {p.name for p in keyvault_client.list_properties_of_secrets()}
     with pytest.raises(ResourceNotFoundError):
-        client.get_secret("never-set")
+        keyvault_client.get_secret("never-set")
     with pytest.raises(ResourceNotFoundError):
-        client.get_secret("data-key-test", "0" * 32)
-    deleted = client.begin_delete_secret("data-key-test").result()
+        keyvault_client.get_secret("data-key-test", "0" * 32)
+    deleted = keyvault_client.begin_delete_secret("data-key-test").result()
     assert deleted.name == "data-key-test" and deleted.recovery_id
     with pytest.raises(ResourceNotFoundError):
-        client.get_secret("data-key-test")
+        keyvault_client.get_secret("data-key-test")
     with pytest.raises(ResourceExistsError):
-        client.set_secret("data-key-test", "v3")
-    client.begin_recover_deleted_secret("data-key-test").result()
-    assert client.get_secret("data-key-test").value == "v2"
+        keyvault_client.set_secret("data-key-test", "v3")
+    keyvault_client.begin_recover_deleted_secret("data-key-test").result()
+    assert keyvault_client.get_secret("data-key-test").value == "v2"
