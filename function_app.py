@@ -2,13 +2,25 @@
 
 import azure.functions as func
 
+from functions.availability import bp as availability_bp
 from functions.connections import bp as connections_bp
+from functions.graph_notifications import bp as graph_notifications_bp
 from functions.health import bp as health_bp
+from functions.links import bp as links_bp
 from functions.outbox_delivery import bp as outbox_bp
+from functions.sync import bp as sync_bp
 from lib.settings import get_settings
 
 get_settings()  # fail start-up with a message naming any missing or invalid setting
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (health_bp, connections_bp, outbox_bp):
+for blueprint in (
+    health_bp,
+    connections_bp,
+    outbox_bp,
+    links_bp,
+    availability_bp,
+    graph_notifications_bp,
+    sync_bp,
+):
     app.register_functions(blueprint)

@@ -162,6 +162,41 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         secret=True,
         local_value="bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
     ),
+    SettingSpec(
+        "SLOTBRIDGE_CLIENT_STATE_KEY",
+        "HMAC key (base64, at least 32 bytes) of the clientState of Graph subscriptions; rotating it "
+        "drops notifications until the subscriptions are recreated (the reconciliation timer does that).",
+        secret=True,
+        local_value="bG9jYWwtZGV2LWNsaWVudC1zdGF0ZS1rZXktbm90LXNlY3JldCE=",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_SYNC_HORIZON_DAYS",
+        "How many days ahead the busy cache covers (it also keeps 30 days back); availability asked "
+        "beyond it reads Graph live.",
+        default="90",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_AVAILABILITY_SOURCE",
+        "Where availability reads busy time: `cached` (the busy cache for calendars it can vouch for, "
+        "Graph live for the rest) or `live` (always Graph; an operational kill switch for the cache).",
+        default="cached",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
+        "Subscriptions expiring within this many minutes are renewed by the renewal timer.",
+        default="2880",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
+        "NCRONTAB schedule (six fields, seconds first) of the subscription renewal timer.",
+        default="0 */30 * * * *",
+    ),
+    SettingSpec(
+        "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
+        "NCRONTAB schedule of the reconciliation timer (delta-syncs every active calendar, recreates "
+        "missing subscriptions).",
+        default="0 15 */4 * * *",
+    ),
 )
 
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
@@ -201,6 +236,18 @@ class KeySettings:
     webhook_signing_key: bytes | None
 
 
+@dataclass(frozen=True, repr=False)
+class SyncSettings:
+    """Change notifications and the busy cache."""
+
+    client_state_key: bytes | None
+    horizon_days: int
+    availability_source: str
+    renewal_window_minutes: int
+    renewal_schedule: str
+    reconcile_schedule: str
+
+
 @dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
@@ -212,6 +259,7 @@ class Settings:
     default_return_url: str | None
     max_accounts_per_user: int
     product_webhook_url: str | None
+    sync: SyncSettings
 
     # Shortcuts kept for the endpoints every module needs.
     @property
@@ -230,6 +278,14 @@ class Settings:
     def redirect_uri(self) -> str:
         return f"{self.public_base_url}/api/auth/callback"
 
+    @property
+    def notification_url(self) -> str:
+        return f"{self.public_base_url}/api/graph/notifications"
+
+    @property
+    def lifecycle_notification_url(self) -> str:
+        return f"{self.public_base_url}/api/graph/lifecycle"
+
 
 def _https_url(name: str, value: str) -> str:
     parts = urlsplit(value)
@@ -239,19 +295,16 @@ def _https_url(name: str, value: str) -> str:
 
 
 def _public_url(name: str, value: str) -> str:
-    """https, or http on a loopback host (local development only)."""
+    """A bare origin: https, or http on a loopback host (local development only)."""
+    _https_or_loopback_url(name, value)
     parts = urlsplit(value)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise SettingsError(
-            f"Setting {name} must be an https:// URL (http:// only on loopback), got {value!r}."
-        )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise SettingsError(f"Setting {name} must be a bare origin without a path, got {value!r}.")
     return value.rstrip("/")
 
 
 def _https_or_loopback_url(name: str, value: str) -> str:
+    """https, or http on a loopback host (local development only)."""
     parts = urlsplit(value)
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
@@ -284,6 +337,21 @@ def _positive_int(name: str, value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise SettingsError(f"Setting {name} must be a whole number of at least 1, got {value!r}.")
     return int(value)
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SettingsError(f"Setting {name} must be one of {', '.join(allowed)}, got {value!r}.")
+    return value
+
+
+def _ncrontab(name: str, value: str) -> str:
+    # The host parses the schedule itself; catch the common mistake (five-field cron) at start-up.
+    if len(value.split()) != 6:
+        raise SettingsError(
+            f"Setting {name} must be an NCRONTAB expression with six fields (seconds first), got {value!r}."
+        )
+    return value
 
 
 def _table_prefix(name: str, value: str) -> str:
@@ -393,6 +461,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         product_webhook_url=_https_or_loopback_url("SLOTBRIDGE_PRODUCT_WEBHOOK_URL", webhook)
         if webhook
         else None,
+        sync=SyncSettings(
+            client_state_key=_base64_key("SLOTBRIDGE_CLIENT_STATE_KEY", raw("SLOTBRIDGE_CLIENT_STATE_KEY")),
+            horizon_days=_positive_int(
+                "SLOTBRIDGE_SYNC_HORIZON_DAYS", required("SLOTBRIDGE_SYNC_HORIZON_DAYS")
+            ),
+            availability_source=_one_of(
+                "SLOTBRIDGE_AVAILABILITY_SOURCE",
+                required("SLOTBRIDGE_AVAILABILITY_SOURCE"),
+                ("cached", "live"),
+            ),
+            renewal_window_minutes=_positive_int(
+                "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
+                required("SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES"),
+            ),
+            renewal_schedule=_ncrontab(
+                "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
+                required("SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE"),
+            ),
+            reconcile_schedule=_ncrontab(
+                "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE", required("SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE")
+            ),
+        ),
     )
 
 

@@ -66,6 +66,26 @@ param productWebhookUrl string = ''
 param apiKeysSecretName string = 'api-keys'
 param userTokenKeySecretName string = 'user-token-key'
 param webhookSigningKeySecretName string = 'webhook-signing-key'
+param clientStateKeySecretName string = 'client-state-key'
+
+@description('Days ahead the busy cache covers (SLOTBRIDGE_SYNC_HORIZON_DAYS).')
+param syncHorizonDays string = '90'
+
+@description('Where availability reads busy time: cached (busy cache, Graph for the rest) or live.')
+@allowed([
+  'cached'
+  'live'
+])
+param availabilitySource string = 'cached'
+
+@description('Subscriptions expiring within this many minutes are renewed.')
+param subscriptionRenewalWindowMinutes string = '2880'
+
+@description('NCRONTAB schedule of the subscription renewal timer.')
+param subscriptionRenewalSchedule string = '0 */30 * * * *'
+
+@description('NCRONTAB schedule of the reconciliation timer.')
+param syncReconcileSchedule string = '0 15 */4 * * *'
 
 @description('Upper bound on instances, per scale group (HTTP, and each non-HTTP function).')
 @minValue(1)
@@ -94,6 +114,7 @@ var clientSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets
 var apiKeysReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${apiKeysSecretName})'
 var userTokenKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${userTokenKeySecretName})'
 var webhookSigningKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${webhookSigningKeySecretName})'
+var clientStateKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientStateKeySecretName})'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -201,6 +222,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SLOTBRIDGE_API_KEYS: apiKeysReference
     SLOTBRIDGE_USER_TOKEN_KEY: userTokenKeyReference
     SLOTBRIDGE_WEBHOOK_SIGNING_KEY: webhookSigningKeyReference
+    // Change notifications: the clientState key, the busy cache's horizon, the timers' schedules.
+    SLOTBRIDGE_CLIENT_STATE_KEY: clientStateKeyReference
+    SLOTBRIDGE_SYNC_HORIZON_DAYS: syncHorizonDays
+    SLOTBRIDGE_AVAILABILITY_SOURCE: availabilitySource
+    SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES: subscriptionRenewalWindowMinutes
+    SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE: subscriptionRenewalSchedule
+    SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE: syncReconcileSchedule
   }
 }
 

@@ -11,6 +11,7 @@ Modules, one job each:
 
 from lib.availability.all_day import all_day_busy_interval
 from lib.availability.busy import BusyInterval
+from lib.availability.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.availability.link_rules import (
     DateOverride,
     LinkRules,
@@ -30,7 +31,11 @@ from lib.availability.slot_engine import HostBusyTime, free_slots, free_slots_by
 __all__ = [
     "DEFAULT_SHOW_AS_POLICY",
     "BusyInterval",
+    "BusySource",
+    "CalendarBusy",
+    "CalendarRef",
     "DateOverride",
+    "HostBusy",
     "HostBusyTime",
     "LinkRules",
     "OverrideKind",

@@ -192,6 +192,10 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
             table.mutate(user_id, "settings", replace)
     else:
         table.mutate(user_id, "settings", replace)
+    # Issue 7 hook: subscriptions follow the conflict calendars (queued; never raises).
+    from lib.sync import connection_events
+
+    connection_events.on_conflict_calendars_changed(user_id)
     return {"conflictCalendars": stored, "writeCalendar": write_ref}
 
 

@@ -188,6 +188,10 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
 
     token_vault().store(connection.connection_id, cache)
     _ensure_default_calendar_settings(connection)
+    # Issue 7 hook: subscribe the conflict calendars and import them (queued; never raises).
+    from lib.sync import connection_events
+
+    connection_events.on_connected(connection.user_id, connection.connection_id)
     log.info("Connected account to user (connection %s)", connection.connection_id)
     return connection
 

@@ -25,6 +25,10 @@ def disconnect(user_id: str, connection_id: str) -> None:
     connection = connections.find(user_id, connection_id)
     if connection is None:
         raise RecordNotFound("No such connection for this user.")
+    # Issue 7 hook: subscriptions deleted (best effort, needs the tokens), sync state and busy cache wiped.
+    from lib.sync import connection_events
+
+    connection_events.on_disconnecting(user_id, connection_id)
     forget_connection_calendars(user_id, connection_id)
     token_vault().wipe(connection_id)
     links = storage_account().table(AccountLinkRecord)

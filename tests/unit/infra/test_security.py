@@ -284,6 +284,7 @@ KEY_VAULT_SECRETS = {
     "SLOTBRIDGE_API_KEYS": "apiKeysSecretName",
     "SLOTBRIDGE_USER_TOKEN_KEY": "userTokenKeySecretName",
     "SLOTBRIDGE_WEBHOOK_SIGNING_KEY": "webhookSigningKeySecretName",
+    "SLOTBRIDGE_CLIENT_STATE_KEY": "clientStateKeySecretName",
 }
 
 

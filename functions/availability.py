@@ -1,0 +1,17 @@
+"""`GET /links/{slug}/availability` (public, anonymous): bookable slots of a link."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http_io import api_handler, json_response
+from lib.links.availability import link_availability, parse_availability_query
+
+bp = func.Blueprint()
+
+
+@bp.route(route="links/{slug}/availability", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def get_availability(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_availability_query(req.params)
+    return json_response(link_availability(req.route_params["slug"], query))

@@ -1,0 +1,71 @@
+"""Sync: "Sync now" (management route), the queue triggers that process Graph notices and sync
+requests, and the renewal and reconciliation timers (schedules from settings)."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from functions.auth_guard import principal_for_user
+from functions.http_io import api_handler, json_response
+from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE, SYNC_REQUESTS_QUEUE
+
+bp = func.Blueprint()
+log = logging.getLogger("slotbridge.sync")
+
+
+@bp.route(
+    route="users/{userId}/connections/{connectionId}/sync",
+    methods=["POST"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
+@api_handler
+def sync_now(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.sync import connection_events
+
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    return json_response(connection_events.sync_now(user_id, req.route_params["connectionId"]), status=202)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=GRAPH_NOTIFICATIONS_QUEUE, connection="AzureWebJobsStorage")
+def process_graph_notice(msg: func.QueueMessage) -> None:
+    from lib.sync import processor
+    from lib.sync.messages import GraphNotice, MalformedMessage
+
+    try:
+        notice = GraphNotice.from_body(msg.get_body())
+    except MalformedMessage as error:
+        log.error("Graph notice %s is malformed (%s); dropped", msg.id, error)
+        return
+    outcome = processor.process_notice(notice)
+    log.info("graph_notice kind=%s outcome=%s", notice.kind.value, outcome)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=SYNC_REQUESTS_QUEUE, connection="AzureWebJobsStorage")
+def process_sync_request(msg: func.QueueMessage) -> None:
+    from lib.sync import sync_requests
+    from lib.sync.messages import MalformedMessage, SyncRequest
+
+    try:
+        request = SyncRequest.from_body(msg.get_body())
+    except MalformedMessage as error:
+        log.error("Sync request %s is malformed (%s); dropped", msg.id, error)
+        return
+    outcome = sync_requests.process(request)
+    log.info("sync_request reason=%s outcome=%s", request.reason, outcome)
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE%")
+def renew_subscriptions(timer: func.TimerRequest) -> None:
+    from lib.sync import renewal
+
+    renewal.renew_expiring()
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE%")
+def reconcile_sync(timer: func.TimerRequest) -> None:
+    from lib.sync import reconcile
+
+    reconcile.enqueue_all()

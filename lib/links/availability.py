@@ -1,0 +1,211 @@
+"""`GET /links/{slug}/availability`: the slots a booking page offers, with busy time fetched from a
+`BusySource` (live Graph today) and the pure slot engine doing the rest.
+
+Steps: validate the query (dates in order, at most 62 days, a known viewer time zone); load the
+link; compute the open candidate slots (hours, notice, horizon) with no busy time - none means no
+Graph call at all; read the busy time of every `microsoft` host concurrently, only over the span
+the candidates and buffers need; leave out every host that could not be read (fail closed: their
+time is not offered, and the answer lists them); subtract; union over a round-robin pool.
+
+Disclosure: the route is anonymous, so host user ids and e-mail addresses never appear in the
+answer. A degraded host is named by its position in the link's host list (`hostIndex`), which the
+link's owner can map through the management API and a visitor cannot; problem codes stay in logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from lib.availability.busy_source import BusySource, CalendarRef
+from lib.availability.local_time import start_of_local_day_utc
+from lib.availability.rendering import render_slot
+from lib.availability.round_robin import pool_free_slots
+from lib.availability.show_as_policy import ShowAsPolicy
+from lib.availability.slot import Slot
+from lib.availability.slot_engine import HostBusyTime, free_slots, free_slots_by_host
+from lib.errors import FieldError, ValidationFailed
+from lib.links.config import CalendarProvider, LinkConfig, LinkHost
+from lib.links.service import load_link
+from lib.timezones import parse_iana_zone
+
+log = logging.getLogger("slotbridge.availability")
+
+MAX_RANGE_DAYS = 62
+MAX_HOSTS_READ_IN_PARALLEL = 8
+
+SourceFactory = Callable[[LinkConfig], BusySource]
+
+
+@dataclass(frozen=True)
+class AvailabilityQuery:
+    first_day: date
+    last_day: date  # inclusive
+    viewer_time_zone: str
+
+
+def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
+    """`start`, `end` (YYYY-MM-DD, end inclusive, at most 62 days) and `timezone` (IANA)."""
+    problems: list[FieldError] = []
+    days: dict[str, date] = {}
+    for name in ("start", "end"):
+        raw = params.get(name)
+        try:
+            if raw is None or len(raw) != 10:
+                raise ValueError
+            days[name] = date.fromisoformat(raw)
+        except ValueError:
+            problems.append(FieldError(name, "is required: a date in YYYY-MM-DD form"))
+    zone = params.get("timezone")
+    if not zone:
+        problems.append(FieldError("timezone", "is required: an IANA time zone such as 'Europe/Berlin'"))
+    else:
+        try:
+            parse_iana_zone(zone, field="timezone")
+        except ValidationFailed as invalid:
+            problems += invalid.errors
+    if len(days) == 2:
+        if days["end"] < days["start"]:
+            problems.append(FieldError("end", "must not be before start"))
+        elif (days["end"] - days["start"]).days + 1 > MAX_RANGE_DAYS:
+            problems.append(FieldError("end", f"the range is at most {MAX_RANGE_DAYS} days"))
+    if problems:
+        raise ValidationFailed("The availability query is not valid.", problems)
+    return AvailabilityQuery(days["start"], days["end"], str(zone))
+
+
+def _live_source(link: LinkConfig) -> BusySource:
+    from lib.busy_time.cached_source import with_cache
+    from lib.busy_time.live_source import LiveBusySource
+
+    return with_cache(LiveBusySource(fallback_time_zone=link.rules.time_zone))
+
+
+@dataclass(frozen=True)
+class _HostOutcome:
+    busy: HostBusyTime | None  # None: could not be read (fail closed)
+    errors: tuple[str, ...] = ()
+
+
+def link_availability(
+    slug: str,
+    query: AvailabilityQuery,
+    *,
+    now: datetime | None = None,
+    source_factory: SourceFactory = _live_source,
+) -> dict[str, Any]:
+    link = load_link(slug)
+    viewer_zone = parse_iana_zone(query.viewer_time_zone, field="timezone")
+    now = now or datetime.now(UTC)
+    window_start = start_of_local_day_utc(query.first_day, viewer_zone)
+    window_end = start_of_local_day_utc(query.last_day + timedelta(days=1), viewer_zone)
+    rules = link.rules
+
+    open_slots = free_slots(rules, [], window_start, window_end, now)
+    outcomes: dict[int, _HostOutcome] = {}
+    if open_slots:
+        # Only the span a candidate (with its buffers) can touch is read.
+        read_start = open_slots[0].start_utc - timedelta(minutes=rules.buffer_before_minutes)
+        read_end = open_slots[-1].end_utc + timedelta(minutes=rules.buffer_after_minutes)
+        outcomes = _read_hosts(link, source_factory, read_start, read_end)
+
+    readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
+    degraded = sorted(i for i, o in outcomes.items() if o.busy is None)
+    for index in degraded:
+        log.warning(
+            "availability of link %s: host %d could not be read (%s); its time is not offered",
+            slug,
+            index,
+            ",".join(outcomes[index].errors) or "unknown",
+        )
+    slots: list[Slot] = []
+    if readable:
+        by_host = free_slots_by_host(rules, readable, window_start, window_end, now)
+        slots = [pooled.slot for pooled in pool_free_slots(by_host)]
+    return {
+        "slug": link.slug,
+        "start": query.first_day.isoformat(),
+        "end": query.last_day.isoformat(),
+        "timeZone": query.viewer_time_zone,
+        "linkTimeZone": rules.time_zone,
+        "durationMinutes": rules.duration_minutes,
+        "slots": [_slot_json(slot, viewer_zone) for slot in slots],
+        "complete": not degraded,
+        "degradedHosts": [{"hostIndex": index} for index in degraded],
+    }
+
+
+def _host_key(index: int) -> str:
+    return f"{index:04d}"
+
+
+def _slot_json(slot: Slot, viewer_zone: Any) -> dict[str, str]:
+    shown = render_slot(slot, viewer_zone)
+    return {
+        "startUtc": _utc(slot.start_utc),
+        "endUtc": _utc(slot.end_utc),
+        "start": shown.start,
+        "end": shown.end,
+    }
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read_hosts(
+    link: LinkConfig, source_factory: SourceFactory, start_utc: datetime, end_utc: datetime
+) -> dict[int, _HostOutcome]:
+    outcomes = {
+        index: _HostOutcome(HostBusyTime([]))
+        for index, host in enumerate(link.hosts)
+        if host.provider is CalendarProvider.NONE
+    }
+    calendar_hosts = [(i, h) for i, h in enumerate(link.hosts) if h.provider is CalendarProvider.MICROSOFT]
+    if not calendar_hosts:
+        return outcomes
+    source = source_factory(link)
+
+    def read(item: tuple[int, LinkHost]) -> tuple[int, _HostOutcome]:
+        return item[0], _read_host(source, item[1].user_id, start_utc, end_utc)
+
+    if len(calendar_hosts) == 1:
+        outcomes.update([read(calendar_hosts[0])])
+    else:
+        workers = min(len(calendar_hosts), MAX_HOSTS_READ_IN_PARALLEL)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes.update(pool.map(read, calendar_hosts))
+    return outcomes
+
+
+def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:
+    from lib.connections.calendars import calendar_settings
+
+    try:
+        settings = calendar_settings(user_id)
+    except Exception as error:  # storage trouble: fail closed for this host
+        log.warning("availability: calendar settings unreadable (%s)", type(error).__name__)
+        return _HostOutcome(None, ("service_unavailable",))
+    if settings is None:
+        # Never connected (connecting stores default settings): nothing vouches for this host's time.
+        return _HostOutcome(None, ("needs_reconnect",))
+    try:
+        policy = ShowAsPolicy.from_names(settings.blocking_show_as)
+    except ValueError:
+        log.warning("availability: a stored showAs preference is not valid; using the default")
+        policy = ShowAsPolicy()
+    refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
+    if not refs:
+        return _HostOutcome(HostBusyTime([], policy))  # the host chose no conflict calendars
+    try:
+        host_busy = source.busy(user_id, refs, start_utc, end_utc)
+    except Exception:
+        log.exception("availability: the busy source failed for a host")
+        return _HostOutcome(None, ("outlook_unavailable",))
+    if not host_busy.readable:
+        return _HostOutcome(None, tuple(host_busy.errors))
+    return _HostOutcome(HostBusyTime(host_busy.intervals, policy))

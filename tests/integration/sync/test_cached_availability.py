@@ -1,0 +1,120 @@
+"""Availability from the busy cache: once a calendar is synced and subscribed, an event created,
+moved or deleted in Outlook shows in availability through notifications alone — the availability
+request itself reads nothing from Graph. Calendars the cache cannot vouch for go to the live source."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devstack.funchost import DevHost
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.availability.busy_source import CalendarBusy, CalendarRef, HostBusy
+from lib.busy_time.cached_source import CachedBusySource
+from lib.sync.sync_state import WorkRequest, new_owner, request_work
+from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link, slot_starts
+
+from .helpers import Host, wait_for
+
+
+@pytest.fixture(scope="module")
+def app_env(app_env: dict[str, str]) -> dict[str, str]:
+    return {**app_env, "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached"}
+
+
+class CountingFallback:
+    def __init__(self) -> None:
+        self.asked: list[CalendarRef] = []
+
+    def busy(
+        self, user_id: str, calendars: Sequence[CalendarRef], start_utc: datetime, end_utc: datetime
+    ) -> HostBusy:
+        self.asked.extend(calendars)
+        return HostBusy(user_id, tuple(CalendarBusy(c, error="outlook_unavailable") for c in calendars))
+
+
+def _graph_reads(admin: SandboxAdmin, email: str) -> list[dict]:
+    return [e for e in admin.request_log()["entries"] if e.get("account") == email]
+
+
+def _quiet(host: Host) -> None:
+    wait_for(host.synced, what="nothing outstanding")
+    host.admin.clear_request_log()
+
+
+def test_availability_follows_outlook_with_no_graph_read_on_its_path(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http
+) -> None:
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    monday = next_monday()
+    ten = datetime(monday.year, monday.month, monday.day, 10, tzinfo=UTC)
+    key = ten.strftime("%Y-%m-%dT%H:%M")
+    two = (ten + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+
+    _quiet(host)
+    body, starts = slot_starts(devhost, slug, monday)
+    assert body["complete"] and key in starts and two in starts
+    assert _graph_reads(admin, host.email) == []
+
+    event_id = host.add_event(ten, minutes=60)
+    wait_for(lambda: event_id in host.cached() or None, what="the event in the cache")
+    _quiet(host)
+    _, starts = slot_starts(devhost, slug, monday)
+    assert key not in starts and two in starts
+    assert _graph_reads(admin, host.email) == []
+
+    host.move_event(event_id, ten + timedelta(hours=4), minutes=60)
+    wait_for(lambda: ((r := host.cached().get(event_id)) and r.start_utc.hour == 14) or None, what="the move")
+    _quiet(host)
+    _, starts = slot_starts(devhost, slug, monday)
+    assert key in starts and two not in starts
+    assert _graph_reads(admin, host.email) == []
+
+    admin.delete_event(host.email, event_id)
+    wait_for(lambda: event_id not in host.cached() or None, what="the deletion")
+    _quiet(host)
+    _, starts = slot_starts(devhost, slug, monday)
+    assert key in starts and two in starts
+    assert _graph_reads(admin, host.email) == []
+
+
+def test_only_fresh_calendars_are_served_from_the_cache(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http
+) -> None:
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    event_id = host.add_event(datetime.now(UTC).replace(microsecond=0) + timedelta(days=2))
+    wait_for(lambda: event_id in host.cached() or None)
+    wait_for(host.synced)
+    ref = CalendarRef(host.connection_id, host.calendar_id)
+    unsynced = CalendarRef(host.connection_id, "a-calendar-never-synced")
+    start, end = datetime.now(UTC), datetime.now(UTC) + timedelta(days=14)
+
+    fallback = CountingFallback()
+    answer = CachedBusySource(fallback).busy(host.user_id, [ref, unsynced], start, end)
+    [cached, live] = answer.calendars
+    assert cached.source == "cache" and cached.error is None and len(cached.intervals) == 1
+    assert live.calendar == unsynced and live.error == "outlook_unavailable"  # the fallback's answer
+    assert fallback.asked == [unsynced]
+
+    # Beyond the synced window: live.
+    fallback = CountingFallback()
+    CachedBusySource(fallback).busy(host.user_id, [ref], start, start + timedelta(days=400))
+    assert fallback.asked == [ref]
+
+    # A notification recorded but not yet synced: live, until the round completes.
+    request_work(host.connection_id, host.calendar_id, WorkRequest(notification=True), new_owner())
+    fallback = CountingFallback()
+    CachedBusySource(fallback).busy(host.user_id, [ref], start, end)
+    assert fallback.asked == [ref]
+    # (the lease taken above expires on its own; the next notice or reconciliation syncs it)
+
+    # Another user's calendar is never served from this user's cache.
+    fallback = CountingFallback()
+    CachedBusySource(fallback).busy("someone-else", [ref], start, end)
+    assert fallback.asked == [ref]
