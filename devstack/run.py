@@ -4,6 +4,7 @@ as they land, the Microsoft sandbox and demo data) — until Ctrl-C, then everyt
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import signal
@@ -17,11 +18,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ensure_local_settings() -> Path:
-    """Core Tools' convention: local.settings.json holds the app settings; start from the example."""
+    """Core Tools' convention: local.settings.json holds the app settings; start from the example,
+    and add settings the example gained since (never overwriting a value someone set)."""
     path = ROOT / "local.settings.json"
+    example = ROOT / "local.settings.example.json"
     if not path.exists():
-        shutil.copy(ROOT / "local.settings.example.json", path)
-        print(f"Created {path.name} from local.settings.example.json")
+        shutil.copy(example, path)
+        print(f"Created {path.name} from {example.name}")
+        return path
+    current = json.loads(path.read_text())
+    values = current.setdefault("Values", {})
+    defaults = json.loads(example.read_text())["Values"]
+    added = [k for k in defaults if k not in values]
+    if added:
+        for key in added:
+            values[key] = defaults[key]
+        path.write_text(json.dumps(current, indent=2) + "\n")
+        print(f"Added new settings to {path.name}: {', '.join(added)}")
     return path
 
 
