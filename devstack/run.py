@@ -1,11 +1,16 @@
-"""`make run`: the whole local stack in one process group — Azurite, the functions dev host (and,
-as they land, the Microsoft sandbox and demo data) — until Ctrl-C, then everything stops."""
+"""`make run`: the whole local stack in one process — Azurite, the Microsoft sandbox with demo
+data, and the functions dev host — until Ctrl-C (or SIGTERM), then everything stops.
+
+The endpoints of the services it starts are set in the environment for the app (they win over
+local.settings.json), so the app always talks to this stack, on whatever ports it got.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import threading
@@ -17,10 +22,9 @@ from devstack.demo import seed_demo
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ensure_local_settings() -> Path:
+def ensure_local_settings(path: Path = ROOT / "local.settings.json") -> Path:
     """Core Tools' convention: local.settings.json holds the app settings; start from the example,
     and add settings the example gained since (never overwriting a value someone set)."""
-    path = ROOT / "local.settings.json"
     example = ROOT / "local.settings.example.json"
     if not path.exists():
         shutil.copy(example, path)
@@ -42,16 +46,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Run Slotbridge's local stack")
     parser.add_argument("--port", type=int, default=7071, help="dev host port")
     parser.add_argument("--sandbox-port", type=int, default=8443, help="Microsoft sandbox port")
+    parser.add_argument(
+        "--storage-ports",
+        choices=("default", "free"),
+        default="default",
+        help="Azurite on its default ports 10000-10002, or on any free ones",
+    )
+    parser.add_argument(
+        "--settings", type=Path, default=ROOT / "local.settings.json", help="app settings file"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    settings_path = ensure_local_settings()
+    settings_path = ensure_local_settings(args.settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    # Azurite on its default ports, so `UseDevelopmentStorage=true` in local.settings.json reaches it.
-    azurite = Azurite(blob_port=10000, queue_port=10001, table_port=10002)
+    fixed = args.storage_ports == "default"
+    azurite = Azurite(blob_port=10000, queue_port=10001, table_port=10002) if fixed else Azurite()
     try:
         azurite.start()
     except AzuriteError as exc:
@@ -64,6 +77,15 @@ def main() -> int:
     sandbox = Sandbox(port=args.sandbox_port, state_dir=ROOT / ".devstack")
     try:
         sandbox.start()
+        os.environ.update(
+            {
+                "AzureWebJobsStorage": azurite.connection_string,
+                "SLOTBRIDGE_AUTHORITY_HOST": sandbox.url,
+                "SLOTBRIDGE_GRAPH_BASE_URL": f"{sandbox.url}/v1.0",
+                "SLOTBRIDGE_CA_BUNDLE": sandbox.ca_pem_path,
+                "SLOTBRIDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
+            }
+        )
         accounts = seed_demo(SandboxAdmin(sandbox.url, sandbox.ca_pem_path))
         from devstack.funchost import DevHost
 

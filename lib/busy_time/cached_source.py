@@ -16,23 +16,31 @@ which fails closed on its own terms. Cached answers carry `source="cache"`.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from lib.availability.busy import require_aware
+from lib.availability.busy import BusyInterval, require_aware
 from lib.availability.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
-from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.errors import SlotbridgeError
 
+if TYPE_CHECKING:
+    from lib.sync.sync_state import CalendarSyncRecord
+
 log = logging.getLogger("slotbridge.busy_time")
+
+MAX_PARALLEL_READS = 8
 
 CACHE = "cache"
 
 
-def _user_connections(user_id: str) -> list[ConnectionRecord]:
-    from lib.connections.calendars import user_connections
+def _connected(user_id: str) -> frozenset[str]:
+    from lib.connections.host_view import host_view
 
-    return user_connections(user_id)
+    return host_view(user_id).connected
 
 
 class CachedBusySource:
@@ -42,11 +50,11 @@ class CachedBusySource:
         self,
         fallback: BusySource,
         *,
-        connections: Callable[[str], list[ConnectionRecord]] = _user_connections,
+        connected: Callable[[str], frozenset[str]] = _connected,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.fallback = fallback
-        self._connections = connections
+        self._connected = connected
         self._clock = clock
 
     def busy(
@@ -75,24 +83,88 @@ class CachedBusySource:
         from lib.sync.sync_state import is_fresh, sync_states
 
         now = self._clock()
-        served: dict[CalendarRef, CalendarBusy] = {}
         try:
-            connected = {
-                c.connection_id for c in self._connections(user_id) if c.status is ConnectionStatus.CONNECTED
+            connected = self._connected(user_id)
+            # One query per connection for the sync state of all its calendars.
+            states = {
+                (state.connection_id, state.calendar_id): state
+                for connection_id in {ref.connection_id for ref in refs if ref.connection_id in connected}
+                for state in sync_states().query(partition=connection_id)
             }
-            states = sync_states()
-            for ref in refs:
-                if ref.connection_id not in connected:
-                    continue
-                state = states.find(ref.connection_id, ref.calendar_id)
-                if state is None or state.user_id != user_id or not is_fresh(state, start_utc, end_utc, now):
-                    continue
-                intervals = busy_cache.read(ref.connection_id, ref.calendar_id, start_utc, end_utc)
-                served[ref] = CalendarBusy(ref, intervals, source=CACHE)
         except SlotbridgeError as error:
-            # The cache could not be read: what was not served yet goes to the live source.
             log.warning("Busy cache unreadable for a host (%s); reading Graph live", error.code)
-        return served
+            return {}
+        fresh = [
+            ref
+            for ref in refs
+            if (state := states.get((ref.connection_id, ref.calendar_id))) is not None
+            and state.user_id == user_id
+            and is_fresh(state, start_utc, end_utc, now)
+        ]
+
+        def read(ref: CalendarRef) -> tuple[CalendarRef, CalendarBusy | None]:
+            state = states[(ref.connection_id, ref.calendar_id)]
+            try:
+                intervals = _MEMO.intervals(state, start_utc, end_utc, busy_cache.read)
+            except SlotbridgeError as error:
+                # This calendar's rows could not be read: the live source answers for it.
+                log.warning("Busy cache unreadable for a calendar (%s); reading Graph live", error.code)
+                return ref, None
+            return ref, CalendarBusy(ref, intervals, source=CACHE)
+
+        hits = [ref for ref in fresh if _MEMO.holds(states[(ref.connection_id, ref.calendar_id)])]
+        if len(fresh) - len(hits) <= 1:
+            results = [read(ref) for ref in fresh]
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(fresh), MAX_PARALLEL_READS)) as pool:
+                results = list(pool.map(read, fresh))
+        return {ref: busy for ref, busy in results if busy is not None}
+
+
+class _WindowMemo:
+    """Each fresh calendar's whole synced window of busy intervals, kept in memory and valid while
+    its sync-state row keeps the same ETag. Every sync round rewrites that row after writing the
+    busy rows, so a changed calendar changes the ETag and the next read goes back to the table;
+    an unchanged one costs one state read instead of one busy-row query per request."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, str], tuple[str, tuple[BusyInterval, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def holds(self, state: CalendarSyncRecord) -> bool:
+        with self._lock:
+            entry = self._entries.get((state.connection_id, state.calendar_id))
+            return entry is not None and entry[0] == state.etag
+
+    def intervals(
+        self,
+        state: CalendarSyncRecord,
+        start_utc: datetime,
+        end_utc: datetime,
+        read: Callable[[str, str, datetime, datetime], tuple[BusyInterval, ...]],
+    ) -> tuple[BusyInterval, ...]:
+        key = (state.connection_id, state.calendar_id)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == state.etag:
+                self._entries.move_to_end(key)
+                window = entry[1]
+            else:
+                window = None
+        if window is None:
+            assert state.window_start is not None and state.window_end is not None  # fresh states have both
+            window = read(state.connection_id, state.calendar_id, state.window_start, state.window_end)
+            if state.etag:
+                with self._lock:
+                    self._entries[key] = (state.etag, window)
+                    self._entries.move_to_end(key)
+                    while len(self._entries) > self._capacity:
+                        self._entries.popitem(last=False)
+        return tuple(i for i in window if i.start_utc < end_utc and i.end_utc > start_utc)
+
+
+_MEMO = _WindowMemo()
 
 
 def with_cache(live: BusySource) -> BusySource:

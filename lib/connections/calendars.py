@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from lib.connections import host_view
 from lib.connections.graph_access import graph_for
 from lib.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
@@ -192,6 +193,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
             table.mutate(user_id, "settings", replace)
     else:
         table.mutate(user_id, "settings", replace)
+    host_view.forget(user_id)
     # Issue 7 hook: subscriptions follow the conflict calendars (queued; never raises).
     from lib.sync import connection_events
 
@@ -215,3 +217,4 @@ def forget_connection_calendars(user_id: str, connection_id: str) -> None:
         return current
 
     table.mutate(user_id, "settings", drop)
+    host_view.forget(user_id)

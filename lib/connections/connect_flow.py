@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lib.connections import host_view
 from lib.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
 from lib.connections.records import (
     AccountLinkRecord,
@@ -188,6 +189,7 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
 
     token_vault().store(connection.connection_id, cache)
     _ensure_default_calendar_settings(connection)
+    host_view.forget(user_id)
     # Issue 7 hook: subscribe the conflict calendars and import them (queued; never raises).
     from lib.sync import connection_events
 

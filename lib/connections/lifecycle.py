@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lib.connections import host_view
 from lib.connections.calendars import forget_connection_calendars, user_connections
 from lib.connections.graph_access import token_vault
 from lib.connections.records import AccountLinkRecord, ConnectionRecord
@@ -36,4 +37,5 @@ def disconnect(user_id: str, connection_id: str) -> None:
     if link is not None and link.connection_id == connection_id:
         links.delete(link)
     connections.delete(connection)
+    host_view.forget(user_id)
     log.info("Disconnected connection %s", connection_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from lib.connections import host_view
 from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.identity.token_vault import TokenFailure
 from lib.outbox import service as outbox
@@ -52,6 +53,7 @@ def mark_needs_reconnect(user_id: str, connection_id: str, failure: TokenFailure
         return record
 
     updated = table.mutate(user_id, connection_id, flip)
+    host_view.forget(user_id)
     # connection_needs_reconnect is the prefix the operations alert counts (docs/operations.md).
     log.warning("connection_needs_reconnect connection=%s reason=%s", connection_id, updated.last_error_code)
     return updated

@@ -73,7 +73,8 @@ def renew_expiring(now: datetime | None = None) -> RenewalReport:
         except NeedsReconnect:
             report.skipped += 1
         except Exception:
-            log.exception("Renewing subscription %s failed", record.subscription_id)
+            # subscription_renewal_failed is the prefix the operations alert counts (docs/operations.md).
+            log.exception("subscription_renewal_failed subscription=%s", record.subscription_id)
             report.failed += 1
         finally:
             subscriptions.release_lease(record.subscription_id, owner)

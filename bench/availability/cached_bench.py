@@ -1,0 +1,158 @@
+"""Cached against live availability: the same round-robin link answered from the busy cache that
+change notifications keep fresh, and from Graph live, with injected Graph latency.
+
+    python -m bench.availability.cached_bench [--hosts 5] [--calendars 2] [--days 14]
+        [--latency-ms 150] [--runs 15]
+
+Starts Azurite, the Microsoft sandbox and the dev host with its queue triggers (so connecting
+imports each calendar and subscribes to it), seeds the hosts as `live_bench` does, waits until every
+conflict calendar is fresh in the cache, then times `--runs` availability answers per variant with
+`--latency-ms` on every Graph request. Prints p50/p95 wall time, Graph requests per answer and the
+ratio against live measured in the same run. Both variants must offer the same slots. Asserts
+nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.availability.live_bench import UNLIMITED, _env, _seed
+from devstack.azurite import Azurite
+from devstack.funchost import DevHost
+from devstack.http_server import free_loopback_port
+from devstack.sandbox import Sandbox
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.availability.busy_source import BusySource
+from lib.busy_time.cached_source import CachedBusySource
+from lib.busy_time.live_source import LiveBusySource
+from lib.links.availability import AvailabilityQuery, link_availability
+from lib.links.config import LinkConfig
+from lib.settings import reset_settings_caches
+
+CLIENT_STATE_KEY = "YmVuY2gtY2xpZW50LXN0YXRlLWtleS1ub3QtYS1zZWNyZXQh"
+
+
+def _live(link: LinkConfig) -> BusySource:
+    return LiveBusySource(fallback_time_zone=link.rules.time_zone)
+
+
+def _cached(link: LinkConfig) -> BusySource:
+    return CachedBusySource(_live(link))
+
+
+def _graph_requests(admin: SandboxAdmin) -> int:
+    return sum(1 for e in admin.request_log()["entries"] if e["path"].lower().startswith("/v1.0/"))
+
+
+def _wait_until_cached(
+    admin: SandboxAdmin, answer: Callable[[], dict[str, Any]], timeout_s: float = 120
+) -> float:
+    """Until an answer from the cached source needs no Graph request at all (every calendar fresh)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        admin.clear_request_log()
+        answer()
+        if _graph_requests(admin) == 0:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise SystemExit("the busy cache did not become fresh in time; stopping")
+
+
+def _run(
+    admin: SandboxAdmin, answer: Callable[[], dict[str, Any]], runs: int
+) -> tuple[list[float], float, list[str]]:
+    admin.clear_request_log()
+    timings = []
+    slots: list[str] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = answer()
+        timings.append(time.perf_counter() - started)
+        slots = [s["startUtc"] for s in result["slots"]]
+    return timings, _graph_requests(admin) / runs, slots
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=5)
+    parser.add_argument("--calendars", type=int, default=2)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--latency-ms", type=int, default=150)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    today = datetime.now(UTC).date()
+    first = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
+    query = AvailabilityQuery(first, first + timedelta(days=args.days - 1), "Europe/Berlin")
+    with Azurite() as azurite, Sandbox() as sandbox:
+        port = free_loopback_port()
+        os.environ.update(_env(azurite, sandbox, port))
+        os.environ.update(
+            {
+                "SLOTBRIDGE_CLIENT_STATE_KEY": CLIENT_STATE_KEY,
+                "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
+                "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 0 1 1 *",
+                "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 0 1 1 *",
+            }
+        )
+        reset_settings_caches()
+        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
+        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost:
+            print(f"seeding {args.hosts} hosts x {args.calendars} calendars ...", flush=True)
+            slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)
+
+            def live() -> dict[str, Any]:
+                return link_availability(slug, query, source_factory=_live)
+
+            def cached() -> dict[str, Any]:
+                return link_availability(slug, query, source_factory=_cached)
+
+            print("waiting for the initial import and subscriptions ...", flush=True)
+            waited = _wait_until_cached(admin, cached)
+            live()  # warm tokens and connections for both variants
+            # Graph runs a $batch's members concurrently; the sandbox runs them one after another. So
+            # live is measured twice: latency per $batch (what Graph would show) and per request
+            # including every member (an upper bound).
+            admin.add_fault("latency", path="/v1.0/$batch", latency_ms=args.latency_ms, count=UNLIMITED)
+            batch_times, batch_requests, live_slots = _run(admin, live, args.runs)
+            admin.clear_faults()
+            admin.add_fault("latency", path="/v1.0/*", latency_ms=args.latency_ms, count=UNLIMITED)
+            live_times, live_requests, _ = _run(admin, live, args.runs)
+            cached_times, cached_requests, cached_slots = _run(admin, cached, args.runs)
+            admin.clear_faults()
+    if cached_slots != live_slots:
+        raise SystemExit("the cached and live answers offered different slots; stopping")
+
+    def p(values: list[float], q: float) -> float:
+        return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+    live_p50 = statistics.median(batch_times)
+    print()
+    print(
+        f"Availability, cached vs live: {args.hosts} hosts x {args.calendars} calendars x {args.days} days, "
+        f"{args.latency_ms} ms injected per Graph request, {args.runs} answers each "
+        f"(cache fresh after {waited:.1f}s)"
+    )
+    header = f"{'variant':<30} {'p50':>9} {'p95':>9} {'Graph requests/answer':>22} {'slots':>6}"
+    print(f"{header} {'p50 vs live':>12}")
+    print("-" * 93)
+    for name, times, requests_per in (
+        ("live, latency per $batch", batch_times, batch_requests),
+        ("live, latency per member too", live_times, live_requests),
+        ("cached (busy cache)", cached_times, cached_requests),
+    ):
+        print(
+            f"{name:<30} {statistics.median(times) * 1000:>7.1f}ms {p(times, 0.95) * 1000:>7.1f}ms "
+            f"{requests_per:>22.1f} {len(live_slots):>6} {live_p50 / statistics.median(times):>11.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
