@@ -77,7 +77,7 @@ def api_handler(handler: Handler) -> Handler:
                 log.warning("%s answered %s: %s", handler.__name__, error.status, error.code)
             response = problem_response(error)
         except Exception:
-            log.exception("Unhandled error in %s", handler.__name__)
+            log.exception("Unhandled error in %s (correlation %s)", handler.__name__, correlation)
             response = problem_response(
                 SlotbridgeError(f"An unexpected error occurred. It has been logged as {correlation}.")
             )

@@ -49,6 +49,34 @@ param publicBaseUrl string = ''
 @description('Prefix of every table name (SLOTBRIDGE_TABLE_PREFIX).')
 param tablePrefix string = 'sb'
 
+@description('Authority tenant (SLOTBRIDGE_TENANT): common (work and personal accounts), organizations, or a tenant id.')
+param tenant string = 'common'
+
+@description('Comma-separated origins of the product pages (SLOTBRIDGE_ALLOWED_ORIGINS): CORS, the popup postMessage target, allowed return URLs.')
+param allowedOrigins string = ''
+
+@description('Where a redirect-mode connect returns without an allowed returnUrl (SLOTBRIDGE_DEFAULT_RETURN_URL).')
+param defaultReturnUrl string = ''
+
+@description('The product webhook for "action required" messages (SLOTBRIDGE_PRODUCT_WEBHOOK_URL); empty keeps them unsent.')
+param productWebhookUrl string = ''
+
+@description('How many Microsoft accounts one user may connect (SLOTBRIDGE_MAX_ACCOUNTS_PER_USER).')
+param maxAccountsPerUser string = '2'
+
+@description('Where availability reads busy time (SLOTBRIDGE_AVAILABILITY_SOURCE): cached, or live (the kill switch for the busy cache).')
+@allowed([
+  'cached'
+  'live'
+])
+param availabilitySource string = 'cached'
+
+@description('Days ahead the busy cache covers (SLOTBRIDGE_SYNC_HORIZON_DAYS).')
+param syncHorizonDays string = '90'
+
+@description('Subscriptions expiring within this many minutes are renewed (SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES).')
+param subscriptionRenewalWindowMinutes string = '2880'
+
 @description('Record kinds, one table each (named <tablePrefix><kind>). The app creates missing tables on first use.')
 param tableKinds array = [
   'connections'
@@ -213,6 +241,14 @@ module functionApp 'modules/functionapp.bicep' = {
     clientId: clientId
     publicBaseUrl: publicBaseUrl
     tablePrefix: tablePrefix
+    tenant: tenant
+    allowedOrigins: allowedOrigins
+    defaultReturnUrl: defaultReturnUrl
+    productWebhookUrl: productWebhookUrl
+    maxAccountsPerUser: maxAccountsPerUser
+    availabilitySource: availabilitySource
+    syncHorizonDays: syncHorizonDays
+    subscriptionRenewalWindowMinutes: subscriptionRenewalWindowMinutes
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     httpPerInstanceConcurrency: httpPerInstanceConcurrency

@@ -1,7 +1,9 @@
 // Log alerts on Application Insights. Storage exposes no per-queue length metric (QueueMessageCount is
 // account-wide and hourly), so poison messages are caught from the host's own log line instead:
-// "Message has reached MaxDequeueCount of N. Moving message to queue '<queue>-poison'."
-// The app events (renewal failures, needs_reconnect) are log messages that start with the event name;
+// "Message has reached MaxDequeueCount of N. Moving message to queue '<queue>-poison'." (queues
+// graph-notifications-poison, sync-requests-poison, outbox-poison).
+// The app events (renewal failures, needs_reconnect) are log messages that start with the event name
+// (lib/sync/renewal.py, lib/connections/reconnect.py; a unit test checks that lib logs them);
 // docs/operations.md has the same queries for ad-hoc use.
 
 param location string
@@ -29,10 +31,12 @@ param needsReconnectThreshold int = 10
 @description('Failed function invocations per 15 minutes that raise an alert.')
 param failedInvocationThreshold int = 20
 
-var poisonQuery = 'traces | where message startswith "Message has reached MaxDequeueCount" | extend queue = extract("to queue .([a-z0-9-]+)", 1, message) | summarize poisoned = count() by queue'
-var renewalQuery = 'traces | where message startswith "${renewalFailedEvent}" | summarize failures = count()'
-var needsReconnectQuery = 'traces | where message startswith "${needsReconnectEvent}" | summarize marked = count()'
-var failedInvocationsQuery = 'requests | where success == false | summarize failures = count() by operation_Name'
+// Counts use sum(itemCount): exact while host.json keeps traces out of sampling, and still a fair
+// estimate if traces are ever sampled.
+var poisonQuery = 'traces | where message startswith "Message has reached MaxDequeueCount" | extend queue = extract("to queue .([a-z0-9-]+)", 1, message) | summarize poisoned = sum(itemCount) by queue'
+var renewalQuery = 'traces | where message startswith "${renewalFailedEvent}" | summarize failures = sum(itemCount)'
+var needsReconnectQuery = 'traces | where message startswith "${needsReconnectEvent}" | summarize marked = sum(itemCount)'
+var failedInvocationsQuery = 'requests | where success == false | summarize failures = sum(itemCount) by operation_Name'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
   name: '${namePrefix}-ops'

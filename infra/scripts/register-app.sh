@@ -5,8 +5,11 @@
 # - Accounts: work/school in any tenant and personal Microsoft accounts
 #   (signInAudience AzureADandPersonalMicrosoftAccount, v2 access tokens).
 # - Web redirect URI: https://<app>/api/auth/callback (the azd output SLOTBRIDGE_REDIRECT_URI).
-# - Delegated Microsoft Graph permissions: Calendars.ReadWrite, User.Read, offline_access (plus
-#   openid and profile, which MSAL always requests), by their well-known permission ids.
+#   Microsoft answers it with response_mode=form_post (a POST), which a web redirect URI accepts
+#   as it is: nothing to configure for that.
+# - Delegated Microsoft Graph permissions: Calendars.ReadWrite, User.Read, MailboxSettings.Read (the
+#   mailbox time zone, for all-day events), offline_access (plus openid and profile, which MSAL
+#   always requests), by their well-known permission ids. All of them are user-consentable.
 # - Client secret: created by Entra, piped straight into a private temporary file and from there into
 #   Key Vault. It is never printed, never passed on a command line, never kept in a variable.
 #
@@ -17,6 +20,7 @@ readonly GRAPH_APP_ID="00000003-0000-0000-c000-000000000000"
 # Delegated Microsoft Graph permission (oauth2PermissionScope) ids; the same in every tenant.
 readonly SCOPE_CALENDARS_READWRITE="1ec239c2-d7c9-4623-a91a-a9775856bb36"
 readonly SCOPE_USER_READ="e1fe6dd8-ba31-4d61-89e7-88639da4683d"
+readonly SCOPE_MAILBOXSETTINGS_READ="87f447af-9fa4-4c32-9dfa-4a57a73d18ce"
 readonly SCOPE_OFFLINE_ACCESS="7427e0e9-2fba-42fe-b0c0-848c9e6a8182"
 readonly SCOPE_OPENID="37f7f235-527c-4136-accd-4a02d197296e"
 readonly SCOPE_PROFILE="14dad69e-099b-42c9-810b-d002981feec1"
@@ -164,6 +168,7 @@ cat >"${work_dir}/app.json" <<JSON
       "resourceAccess": [
         { "id": "${SCOPE_CALENDARS_READWRITE}", "type": "Scope" },
         { "id": "${SCOPE_USER_READ}", "type": "Scope" },
+        { "id": "${SCOPE_MAILBOXSETTINGS_READ}", "type": "Scope" },
         { "id": "${SCOPE_OFFLINE_ACCESS}", "type": "Scope" },
         { "id": "${SCOPE_OPENID}", "type": "Scope" },
         { "id": "${SCOPE_PROFILE}", "type": "Scope" }

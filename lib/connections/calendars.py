@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from lib.availability.show_as_policy import ShowAs
 from lib.connections import host_view
 from lib.connections.graph_access import graph_for
 from lib.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
@@ -119,7 +120,11 @@ def list_calendars(user_id: str) -> dict[str, Any]:
                     "addBookings": cal.ref == write,
                 }
             )
-    return {"calendars": calendars, "unavailable": unavailable}
+    return {
+        "calendars": calendars,
+        "unavailable": unavailable,
+        "blockingShowAs": settings.blocking_show_as if settings else None,
+    }
 
 
 def _parse_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, str] | None:
@@ -134,6 +139,19 @@ def _parse_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, s
         errors.append(FieldError(field, "must be {connectionId, calendarId}"))
         return None
     return (value["connectionId"], value["calendarId"])
+
+
+def _parse_blocking_show_as(value: Any, errors: list[FieldError]) -> list[str] | None:
+    """Which showAs values block this user's time; absent or null keeps the default policy."""
+    if value is None:
+        return None
+    allowed = [s.value for s in ShowAs]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+        errors.append(
+            FieldError("blockingShowAs", f"a list of: {', '.join(allowed)} (or null for the default)")
+        )
+        return None
+    return sorted(set(value))
 
 
 def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +169,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
         if body.get("writeCalendar") is None
         else _parse_ref(body["writeCalendar"], "writeCalendar", errors)
     )
+    blocking = _parse_blocking_show_as(body.get("blockingShowAs"), errors)
     if errors:
         raise ValidationFailed("The calendar settings are not valid.", errors)
 
@@ -180,13 +199,18 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
 
     def replace(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
         current.conflict_calendars, current.write_calendar, current.updated_at = stored, write_ref, now
+        current.blocking_show_as = blocking
         return current
 
     if table.find(user_id, "settings") is None:
         try:
             table.create(
                 CalendarSettingsRecord(
-                    user_id=user_id, conflict_calendars=stored, write_calendar=write_ref, updated_at=now
+                    user_id=user_id,
+                    conflict_calendars=stored,
+                    write_calendar=write_ref,
+                    blocking_show_as=blocking,
+                    updated_at=now,
                 )
             )
         except AlreadyExists:
@@ -198,7 +222,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
     from lib.sync import connection_events
 
     connection_events.on_conflict_calendars_changed(user_id)
-    return {"conflictCalendars": stored, "writeCalendar": write_ref}
+    return {"conflictCalendars": stored, "writeCalendar": write_ref, "blockingShowAs": blocking}
 
 
 def forget_connection_calendars(user_id: str, connection_id: str) -> None:

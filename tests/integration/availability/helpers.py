@@ -48,10 +48,11 @@ class Host:
     def ref(self, calendar_id: str | None = None) -> dict[str, str]:
         return {"connectionId": self.connection_id, "calendarId": calendar_id or self.default_calendar_id}
 
-    def set_conflict_calendars(self, *calendar_ids: str) -> None:
+    def set_conflict_calendars(self, *calendar_ids: str, blocking_show_as: list[str] | None = None) -> None:
         body = {
             "conflictCalendars": [self.ref(c) for c in calendar_ids],
             "writeCalendar": self.ref(),
+            "blockingShowAs": blocking_show_as,
         }
         r = requests.put(
             f"{self._devhost.api_url}/users/{self.user_id}/calendar-settings",

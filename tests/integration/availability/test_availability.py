@@ -12,7 +12,7 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.connections.records import CalendarSettingsRecord, ConnectionRecord
+from lib.connections.records import ConnectionRecord
 from lib.storage import storage_account
 
 from .helpers import Host, availability, link_body, new_slug, next_monday, put_link, slot_starts
@@ -189,12 +189,8 @@ def test_show_as_tentative_blocks_free_and_working_elsewhere_do_not_and_users_ca
     _, starts = slot_starts(devhost, slug, monday)
     assert starts == {f"{monday}T{h:02d}:00" for h in (10, 11, 14, 15, 16)}
 
-    # A user whose tentative meetings should not block (stored preference).
-    def only_busy_and_oof(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
-        current.blocking_show_as = ["busy", "oof"]
-        return current
-
-    storage_account().table(CalendarSettingsRecord).mutate(host.user_id, "settings", only_busy_and_oof)
+    # A user whose tentative meetings should not block (their calendar settings say so).
+    host.set_conflict_calendars(host.default_calendar_id, blocking_show_as=["busy", "oof"])
     _, starts = slot_starts(devhost, slug, monday)
     assert starts == {f"{monday}T{h:02d}:00" for h in (9, 10, 11, 14, 15, 16)}
 

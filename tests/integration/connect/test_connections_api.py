@@ -111,6 +111,10 @@ def test_calendar_settings_rules(devhost: DevHost, admin, sandbox_http) -> None:
 
     r = requests.put(url, headers=BACKEND, json={"conflictCalendars": "nope"}, timeout=30)
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "conflictCalendars"
+    r = requests.put(
+        url, headers=BACKEND, json={"conflictCalendars": [], "blockingShowAs": ["busy", "nap"]}, timeout=30
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "blockingShowAs"
     r = requests.put(url, headers=BACKEND, data="{not json", timeout=30)
     assert r.status_code == 400 and r.json()["code"] == "validation_error"
 
@@ -148,7 +152,7 @@ def test_disconnect_wipes_tokens_and_settings_but_leaves_outlook_events(
     assert connections(devhost, user) == []
     assert token_vault().key_version(conn["connectionId"]) is None
     cals = requests.get(f"{devhost.api_url}/users/{user}/calendars", headers=BACKEND, timeout=30).json()
-    assert cals == {"calendars": [], "unavailable": []}
+    assert (cals["calendars"], cals["unavailable"]) == ([], [])
     mailbox = admin.mailbox(account)
     assert any(e["id"] == event["id"] for cal in mailbox["calendars"] for e in cal["events"])
     again = requests.delete(

@@ -56,3 +56,17 @@ def test_parameters_file_substitutes_declared_parameters() -> None:
     # Parameters without a default in main.bicep must come from the parameters file.
     required = {name for name, param in declared.items() if param["default"] is None}
     assert required <= set(values)
+
+
+def test_readme_deploy_section_walks_through_azd_and_every_setup_script() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^## Deploy to Azure\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
+    assert match, "README.md has no 'Deploy to Azure' section"
+    section = match.group(1)
+    for step in ("azd auth login", "azd env new", "azd env set AZURE_LOCATION", "azd up", "/api/health"):
+        assert step in section, step
+    scripts = re.findall(r"infra/scripts/([a-z-]+\.sh)", section)
+    assert scripts == ["register-app.sh", "create-data-key.sh", "create-app-keys.sh"]
+    for script in scripts:
+        assert (INFRA_DIR / "scripts" / script).is_file(), script
+    assert "docs/operations.md" in section and "adminconsent" in section

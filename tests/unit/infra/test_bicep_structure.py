@@ -14,6 +14,7 @@ import pytest
 from tests.unit.infra.bicep_tree import (
     INFRA_DIR,
     MAIN_BICEP,
+    REPO_ROOT,
     accessor_path,
     bicep_files,
     parse,
@@ -134,3 +135,11 @@ def test_poison_messages_raise_an_alert_on_application_insights() -> None:
     assert any("MaxDequeueCount" in q for q in queries), "no alert on messages moved to poison queues"
     assert any("renewalFailedEvent" in q for q in queries)
     assert any("needsReconnectEvent" in q for q in queries)
+
+
+def test_alerted_events_are_what_the_app_logs() -> None:
+    params = parse(INFRA_DIR / "modules" / "alerts.bicep")["parameters"]
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "lib").rglob("*.py"))
+    for name in ("renewalFailedEvent", "needsReconnectEvent"):
+        event = params[name]["default"]
+        assert re.search(rf'log\.(warning|error|exception)\(\s*"{event} ', source), f"lib never logs {event}"

@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.infra.bicep_tree import INFRA_DIR
+from tests.unit.infra.bicep_tree import INFRA_DIR, module_path, parse
 
 SCRIPTS_DIR = INFRA_DIR / "scripts"
-SCRIPTS = ["create-data-key.sh", "rotate-data-key.sh", "register-app.sh"]
+SCRIPTS = ["create-data-key.sh", "rotate-data-key.sh", "register-app.sh", "create-app-keys.sh"]
 CLIENT_SECRET = "fake8Q~Cl13ntS3cr3tValue.ForTests_0123456789"
 
 # A stand-in for the Azure CLI: logs every call's arguments, answers from a small table, and copies
-# the file given to `az keyvault secret set --file` so tests can look at what would be stored.
+# what `az keyvault secret set --file` reads (a file or /dev/stdin) so tests can look at what would be
+# stored. A secret exists if FAKE_AZ_EXISTING_SECRETS names it or it was stored; its value is the
+# last one stored, else FAKE_AZ_VALUES[name].
 FAKE_AZ = r"""
-import json, os, shutil, sys
+import glob, json, os, shutil, sys
 state_dir = os.environ["FAKE_AZ_STATE"]
 args = sys.argv[1:]
 with open(os.path.join(state_dir, "calls.jsonl"), "a") as log:
@@ -32,13 +34,26 @@ def opt(name):
 def has(*words):
     return args[: len(words)] == list(words)
 existing = set(os.environ.get("FAKE_AZ_EXISTING_SECRETS", "").split(","))
+def stored(name):
+    files = sorted(glob.glob(os.path.join(state_dir, f"stored-{name}-*")))
+    return [open(f, encoding="utf-8").read() for f in files]
 if has("account", "show"):
     print("00000000-0000-0000-0000-0000000000aa" if opt("--query") == "tenantId" else "{}")
 elif has("keyvault", "secret", "show"):
-    sys.exit(0 if opt("--name") in existing else 3)
+    name = opt("--name")
+    if name not in existing and not stored(name):
+        sys.exit(3)
+    if opt("--query") == "value":
+        if os.environ.get("FAKE_AZ_VALUE_FAILS"):
+            sys.exit(1)
+        values = stored(name) or [json.loads(os.environ.get("FAKE_AZ_VALUES", "{}"))[name]]
+        print(values[-1])
 elif has("keyvault", "secret", "set"):
     n = len(os.listdir(state_dir))
-    shutil.copy(opt("--file"), os.path.join(state_dir, f"stored-{opt('--name')}-{n}"))
+    with open(opt("--file"), "rb") as source:
+        value = source.read()
+    with open(os.path.join(state_dir, f"stored-{opt('--name')}-{n:03d}"), "wb") as target:
+        target.write(value)
     print(f"https://kv.vault.azure.net/secrets/{opt('--name')}/version{n}")
 elif has("keyvault", "secret", "list-versions"):
     print("Version  Enabled  Created")
@@ -181,6 +196,7 @@ def test_register_app_configures_the_registration_and_vaults_the_secret(fake_az:
     assert {
         "1ec239c2-d7c9-4623-a91a-a9775856bb36",  # Calendars.ReadWrite
         "e1fe6dd8-ba31-4d61-89e7-88639da4683d",  # User.Read
+        "87f447af-9fa4-4c32-9dfa-4a57a73d18ce",  # MailboxSettings.Read (the mailbox time zone)
         "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",  # offline_access
     } <= scopes
     assert len(graph["resourceAccess"]) == len(scopes)  # delegated only, no application roles
@@ -195,3 +211,107 @@ def test_register_app_rejects_odd_redirect_uris(fake_az: dict[str, str]) -> None
     result = _run("register-app.sh", fake_az, "--redirect-uri", 'https://x.example/cb", "evil')
     assert result.returncode != 0 and "redirect URI" in result.stderr
     assert not (Path(fake_az["FAKE_AZ_STATE"]) / "patch.json").exists()
+
+
+# --- create-app-keys.sh -------------------------------------------------------------------------
+
+APP_KEYS = ["api-keys", "user-token-key", "webhook-signing-key", "client-state-key"]
+API_KEY_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # URL-safe base64 of 32 bytes, never a comma
+OLD_API_KEY = "old-product-api-key-0123456789abcdefghijklmnop"
+
+
+def _set_calls(env: dict[str, str]) -> list[list[str]]:
+    return [c for c in _calls(env) if c[:3] == ["keyvault", "secret", "set"]]
+
+
+def _assert_never_shown(result: subprocess.CompletedProcess[str], env: dict[str, str], *values: str) -> None:
+    for value in values:
+        assert value not in result.stdout + result.stderr
+        assert all(value not in arg for call in _calls(env) for arg in call)
+
+
+def test_create_app_keys_creates_every_missing_key_without_showing_it(fake_az: dict[str, str]) -> None:
+    env = {**fake_az, "AZURE_FUNCTION_APP_NAME": "func-slotbridge-abc", "AZURE_RESOURCE_GROUP": "rg-test"}
+    result = _run("create-app-keys.sh", env)
+    assert result.returncode == 0, result.stderr
+    values = {name: _stored(env, name) for name in APP_KEYS}
+    assert all(len(v) == 1 for v in values.values()), values.keys()
+    [api_key] = values["api-keys"]
+    assert API_KEY_RE.fullmatch(api_key)
+    for name in ("user-token-key", "webhook-signing-key", "client-state-key"):
+        _assert_data_key(values[name][0])  # base64, >= 32 bytes: what lib/settings.py accepts
+    assert len({v[0] for v in values.values()}) == 4
+    _assert_never_shown(result, env, *(v[0] for v in values.values()))
+    for call in _set_calls(env):
+        assert call[call.index("--file") + 1] == "/dev/stdin" and "--value" not in call
+    # The app re-reads its Key Vault references (it refused to start while they were unresolved).
+    settings = next(c for c in _calls(env) if c[:4] == ["functionapp", "config", "appsettings", "set"])
+    assert any(arg.startswith("KEYVAULT_REFERENCES_REFRESHED_AT=") for arg in settings)
+
+
+def test_create_app_keys_is_idempotent(fake_az: dict[str, str]) -> None:
+    first = _run("create-app-keys.sh", fake_az)
+    assert first.returncode == 0, first.stderr
+    second = _run("create-app-keys.sh", fake_az)
+    assert second.returncode == 0, second.stderr
+    assert len(_set_calls(fake_az)) == 4
+    assert second.stdout.count("Kept the existing") == 4
+
+
+def test_create_app_keys_rotates_only_the_named_key(fake_az: dict[str, str]) -> None:
+    env = {**fake_az, "FAKE_AZ_EXISTING_SECRETS": ",".join(APP_KEYS)}
+    result = _run("create-app-keys.sh", env, "--rotate", "client-state-key")
+    assert result.returncode == 0, result.stderr
+    assert [c[c.index("--name") + 1] for c in _set_calls(env)] == ["client-state-key"]
+    [key] = _stored(env, "client-state-key")
+    _assert_data_key(key)
+    _assert_never_shown(result, env, key)
+
+
+def test_rotating_api_keys_keeps_the_current_ones_until_pruned(fake_az: dict[str, str]) -> None:
+    env = {
+        **fake_az,
+        "FAKE_AZ_EXISTING_SECRETS": ",".join(APP_KEYS),
+        "FAKE_AZ_VALUES": json.dumps({"api-keys": OLD_API_KEY}),
+    }
+    rotated = _run("create-app-keys.sh", env, "--rotate", "api-keys")
+    assert rotated.returncode == 0, rotated.stderr
+    [listed] = _stored(env, "api-keys")
+    new_key, old_key = listed.split(",")
+    assert API_KEY_RE.fullmatch(new_key) and old_key == OLD_API_KEY  # newest first, old still valid
+
+    pruned = _run("create-app-keys.sh", env, "--prune-api-keys")
+    assert pruned.returncode == 0, pruned.stderr
+    assert _stored(env, "api-keys")[-1] == new_key
+    _assert_never_shown(rotated, env, new_key, OLD_API_KEY)
+    _assert_never_shown(pruned, env, new_key, OLD_API_KEY)
+
+
+def test_api_key_rotation_stores_nothing_when_the_current_list_is_unreadable(fake_az: dict[str, str]) -> None:
+    env = {**fake_az, "FAKE_AZ_EXISTING_SECRETS": ",".join(APP_KEYS), "FAKE_AZ_VALUE_FAILS": "1"}
+    for args in (["--rotate", "api-keys"], ["--prune-api-keys"]):
+        result = _run("create-app-keys.sh", env, *args)
+        assert result.returncode != 0, args
+    assert _set_calls(env) == []
+
+
+def test_create_app_keys_rejects_unknown_secret_names(fake_az: dict[str, str]) -> None:
+    result = _run("create-app-keys.sh", fake_az, "--rotate", "token-data-key")
+    assert result.returncode != 0 and "unknown secret" in result.stderr
+    assert not (Path(fake_az["FAKE_AZ_STATE"]) / "calls.jsonl").exists()
+
+
+def test_create_app_keys_writes_the_secrets_the_template_references() -> None:
+    params = parse(module_path("functionapp"))["parameters"]
+    referenced = {
+        params[name]["default"]
+        for name in (
+            "apiKeysSecretName",
+            "userTokenKeySecretName",
+            "webhookSigningKeySecretName",
+            "clientStateKeySecretName",
+        )
+    }
+    script = (SCRIPTS_DIR / "create-app-keys.sh").read_text(encoding="utf-8")
+    [declared] = re.findall(r"^readonly -a SECRET_NAMES=\((.*)\)$", script, re.MULTILINE)
+    assert set(declared.split()) == referenced == set(APP_KEYS)

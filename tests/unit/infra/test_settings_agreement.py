@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from lib import settings as app_settings
 from lib.storage import queues
 from tests.unit.infra.bicep_tree import (
     INFRA_DIR,
     MAIN_BICEP,
     REPO_ROOT,
+    is_reference,
     module_path,
     parse,
     resource_body,
@@ -34,13 +33,18 @@ PLATFORM_SETTINGS = {
 }
 
 
-def _template_settings() -> set[str]:
+def _template_setting_values() -> dict[str, object]:
     tree = parse(module_path("functionapp"))
     for config in resources_of_type(tree, "Microsoft.Web/sites/config").values():
         body = resource_body(config)
         if body["name"] == "appsettings":
-            return set(body["properties"])
+            properties: dict[str, object] = body["properties"]
+            return properties
     raise AssertionError("functionapp.bicep sets no app settings")
+
+
+def _template_settings() -> set[str]:
+    return set(_template_setting_values())
 
 
 def _documented_unset() -> set[str]:
@@ -66,23 +70,6 @@ def test_documented_unset_settings_are_really_unset() -> None:
         assert name not in _template_settings(), f"{name} is documented as unset but the template sets it"
 
 
-# The template sets these by the names the Deploy issue gave; lib/settings.py does not declare them yet.
-# The marker applies only while one of them is missing; once lib/settings.py declares them all the
-# test runs normally (then delete this block).
-_PENDING_IN_SETTINGS = {
-    "SLOTBRIDGE_CLIENT_ID",
-    "SLOTBRIDGE_CLIENT_SECRET",
-    "SLOTBRIDGE_KEY_VAULT_URL",
-    "SLOTBRIDGE_DATA_KEY_SECRET_NAME",
-    "SLOTBRIDGE_PUBLIC_BASE_URL",
-}
-
-
-@pytest.mark.xfail(
-    not _PENDING_IN_SETTINGS.issubset(spec.name for spec in app_settings.SETTING_SPECS),
-    reason=f"lib/settings.py does not declare {sorted(_PENDING_IN_SETTINGS)} yet",
-    strict=True,
-)
 def test_every_template_setting_is_one_the_app_or_the_platform_reads() -> None:
     declared = {spec.name for spec in app_settings.SETTING_SPECS}
     unknown = _template_settings() - declared - PLATFORM_SETTINGS
@@ -120,3 +107,33 @@ def test_queue_names_match_the_app() -> None:
     storage = parse(module_path("storage"))
     poison = resource_body(storage["resources"]["poisonQueues"])
     assert poison["name"] == "${queueName}" + queues.POISON_SUFFIX
+
+
+def test_template_defaults_are_the_app_defaults() -> None:
+    """A setting the template fills from a parameter gets the app's own default: in the module, in
+    main.bicep when it passes the parameter through, and in main.parameters.json's azd fallback."""
+    module_params = parse(module_path("functionapp"))["parameters"]
+    main_params = parse(MAIN_BICEP)["parameters"]
+    azd = json.loads((INFRA_DIR / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    values = _template_setting_values()
+    checked = []
+    for spec in app_settings.SETTING_SPECS:
+        value = values.get(spec.name)
+        if spec.default is None or not is_reference(value) or str(value) not in module_params:
+            continue
+        param = str(value)
+        for where, params in (("functionapp.bicep", module_params), ("main.bicep", main_params)):
+            if param in params and params[param]["default"] is not None:
+                assert str(params[param]["default"]) == spec.default, f"{where}: {param} vs {spec.name}"
+        if param in azd:
+            assert azd[param]["value"] == f"${{{spec.name}={spec.default}}}", param
+        checked.append(spec.name)
+    assert {
+        "SLOTBRIDGE_TENANT",
+        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER",
+        "SLOTBRIDGE_SYNC_HORIZON_DAYS",
+        "SLOTBRIDGE_AVAILABILITY_SOURCE",
+        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
+        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
+        "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
+    } <= set(checked)
