@@ -104,6 +104,30 @@ class CalendarNotWritable(SlotbridgeError):
     title = "The calendar is not writable"
 
 
+class SlotUnavailable(SlotbridgeError):
+    """The asked time cannot be booked (taken, no longer offered, or outside the link's rules)."""
+
+    code = "slot_unavailable"
+    status = 409
+    title = "The slot is not available"
+
+
+class IdempotencyKeyReused(SlotbridgeError):
+    """An `Idempotency-Key` sent again with a different request body."""
+
+    code = "idempotency_key_reused"
+    status = 422
+    title = "The Idempotency-Key was used for a different request"
+
+
+class RequestInProgress(SlotbridgeError):
+    """A request with the same `Idempotency-Key` is still being processed."""
+
+    code = "request_in_progress"
+    status = 409
+    title = "The same request is in progress"
+
+
 @dataclass
 class Problem:
     """An RFC 9457 problem document, ready to serialise."""

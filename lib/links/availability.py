@@ -28,7 +28,7 @@ from lib.availability.round_robin import pool_free_slots
 from lib.availability.show_as_policy import ShowAsPolicy
 from lib.availability.slot import Slot
 from lib.availability.slot_engine import HostBusyTime, free_slots, free_slots_by_host
-from lib.errors import FieldError, ValidationFailed
+from lib.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.links.config import CalendarProvider, LinkConfig, LinkHost
 from lib.links.service import load_link
 from lib.timezones import parse_iana_zone
@@ -113,6 +113,10 @@ def link_availability(
         read_end = open_slots[-1].end_utc + timedelta(minutes=rules.buffer_after_minutes)
         outcomes = _read_hosts(link, source_factory, read_start, read_end)
 
+    for i, outcome in list(outcomes.items()):
+        if outcome.busy is not None:
+            booked = _with_bookings(link, i, outcome.busy, window_start, window_end)
+            outcomes[i] = _HostOutcome(booked, ("service_unavailable",) if booked is None else ())
     readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
     degraded = sorted(i for i, o in outcomes.items() if o.busy is None)
     for index in degraded:
@@ -137,6 +141,25 @@ def link_availability(
         "complete": not degraded,
         "degradedHosts": [{"hostIndex": index} for index in degraded],
     }
+
+
+def _with_bookings(
+    link: LinkConfig, index: int, busy: HostBusyTime, window_start: datetime, window_end: datetime
+) -> HostBusyTime | None:
+    """The host's busy time plus its bookings (the time its slot locks hold, buffers included, on
+    every link of the host) and, for the daily cap, its bookings per local day. None (fail closed)
+    when the bookings cannot be read."""
+    from lib.bookings.host_bookings import read_host_bookings
+
+    margin = timedelta(days=1)  # local days and buffers at the window's edges
+    try:
+        booked = read_host_bookings(
+            link.hosts[index].user_id, link.rules.time_zone, window_start - margin, window_end + margin
+        )
+    except SlotbridgeError as error:
+        log.warning("availability: bookings of a host unreadable (%s); its time is not offered", error.code)
+        return None
+    return HostBusyTime([*busy.busy, *booked.intervals], busy.show_as_policy, booked.per_local_date)
 
 
 def _host_key(index: int) -> str:
@@ -183,10 +206,10 @@ def _read_hosts(
 
 
 def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:
-    from lib.connections.calendars import calendar_settings
+    from lib.connections.host_view import host_view
 
     try:
-        settings = calendar_settings(user_id)
+        settings = host_view(user_id).settings
     except Exception as error:  # storage trouble: fail closed for this host
         log.warning("availability: calendar settings unreadable (%s)", type(error).__name__)
         return _HostOutcome(None, ("service_unavailable",))

@@ -6,6 +6,8 @@ Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level
      "assignment": "single" | "roundRobin",
      "hosts": [{"userId": "u-1", "calendarProvider": "microsoft" | "none"}, ...],
      "teamsMeeting": false,
+     "subjectTemplate": "{title} with {attendeeName}",   (optional; the booking event's subject)
+     "location": "Room 4",                               (optional; the booking event's location)
      "durationMinutes": 30, "slotStepMinutes": 15, "timeZone": "Europe/Berlin",
      "weeklyHours": {...}, "dateOverrides": [...], "bufferBeforeMinutes": 0, "bufferAfterMinutes": 0,
      "minimumNoticeMinutes": 0, "horizonDays": 60, "dailyCap": null}
@@ -31,7 +33,12 @@ MAX_HOSTS = 25
 MAX_TITLE_LENGTH = 200
 MAX_USER_ID_LENGTH = 256
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_LINK_FIELDS = frozenset({"title", "assignment", "hosts", "teamsMeeting"})
+MAX_SUBJECT_TEMPLATE_LENGTH = 255
+MAX_LOCATION_LENGTH = 255
+DEFAULT_SUBJECT_TEMPLATE = "{title} with {attendeeName}"
+SUBJECT_PLACEHOLDERS = frozenset({"title", "attendeeName"})
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_LINK_FIELDS = frozenset({"title", "assignment", "hosts", "teamsMeeting", "subjectTemplate", "location"})
 
 
 class CalendarProvider(enum.StrEnum):
@@ -61,6 +68,8 @@ class LinkConfig:
     hosts: tuple[LinkHost, ...]
     rules: LinkRules
     teams_meeting: bool = False
+    subject_template: str = DEFAULT_SUBJECT_TEMPLATE
+    location: str = ""
 
     @property
     def host_ids(self) -> frozenset[str]:
@@ -74,6 +83,8 @@ class LinkConfig:
             "assignment": self.assignment.value,
             "hosts": [h.to_json() for h in self.hosts],
             "teamsMeeting": self.teams_meeting,
+            "subjectTemplate": self.subject_template,
+            "location": self.location,
             **link_rules_to_json(self.rules),
         }
 
@@ -96,6 +107,8 @@ class LinkConfig:
             hosts=[h.to_json() for h in self.hosts],
             rules=link_rules_to_json(self.rules),
             teams_meeting=self.teams_meeting,
+            subject_template=self.subject_template,
+            location=self.location or None,
             created_at=now,
             updated_at=now,
         )
@@ -114,6 +127,8 @@ class LinkConfig:
             ),
             rules=link_rules_from_json(record.rules),
             teams_meeting=record.teams_meeting,
+            subject_template=record.subject_template or DEFAULT_SUBJECT_TEMPLATE,
+            location=record.location or "",
         )
 
 
@@ -150,6 +165,15 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
         problems.append(FieldError("teamsMeeting", "must be true or false"))
         teams = False
 
+    subject_template = _text_field(
+        data, "subjectTemplate", DEFAULT_SUBJECT_TEMPLATE, MAX_SUBJECT_TEMPLATE_LENGTH, problems
+    )
+    for name in _PLACEHOLDER.findall(subject_template):
+        if name not in SUBJECT_PLACEHOLDERS:
+            problems.append(FieldError("subjectTemplate", "placeholders are {title} and {attendeeName} only"))
+            break
+    location = _text_field(data, "location", "", MAX_LOCATION_LENGTH, problems)
+
     rules: LinkRules | None = None
     try:
         rules = link_rules_from_json({k: v for k, v in data.items() if k not in _LINK_FIELDS})
@@ -157,7 +181,23 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
         problems += invalid.errors or [FieldError("", invalid.detail)]
     if problems or rules is None:
         raise ValidationFailed("The booking link is not valid.", problems)
-    return LinkConfig(slug, title.strip(), assignment, hosts, rules, teams)
+    return LinkConfig(slug, title.strip(), assignment, hosts, rules, teams, subject_template, location)
+
+
+def _text_field(
+    data: Mapping[str, Any], name: str, default: str, max_length: int, problems: list[FieldError]
+) -> str:
+    value = data.get(name)
+    if value is None:
+        return default
+    if (
+        not isinstance(value, str)
+        or len(value) > max_length
+        or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value)
+    ):
+        problems.append(FieldError(name, f"a single line of text of at most {max_length} characters"))
+        return default
+    return value.strip() or default
 
 
 def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tuple[LinkHost, ...]:

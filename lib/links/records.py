@@ -25,6 +25,9 @@ class BookingLinkRecord(TableRecord):
     hosts: list[dict[str, str]] = dataclasses.field(default_factory=list)
     rules: dict[str, Any] = dataclasses.field(default_factory=dict)
     teams_meeting: bool = False
+    # Booking events (issue 6): the subject template ("{title} with {attendeeName}") and location.
+    subject_template: str | None = None
+    location: str | None = None
     created_at: datetime
     updated_at: datetime
 

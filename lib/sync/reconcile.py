@@ -30,4 +30,15 @@ def enqueue_all() -> int:
         )
         count += 1
     log.info("sync_reconcile enqueued=%d", count)
+    _release_stale_bookings()
     return count
+
+
+def _release_stale_bookings() -> None:
+    """Bookings stuck `pending` (a crash between slot lock and event) give their slot back."""
+    from lib.bookings.service import release_stale_pending
+
+    try:
+        release_stale_pending()
+    except Exception:
+        log.exception("Releasing stale pending bookings failed; the next round tries again")

@@ -1,0 +1,155 @@
+"""Two-way booking sync: after each sync round the calendar worker publishes which events of a
+calendar changed or went away (`lib.sync.changes`); this listener looks those event ids up in the
+event -> booking index and, for booking events only, reads the event back from Graph:
+- gone (404/410) or cancelled -> the booking becomes `cancelled_in_outlook`, its locks are
+  released, and the product gets a `booking.cancelled_in_outlook` outbox message;
+- moved (start or end differ) -> the booking takes the event's times (history `by: outlook`), its
+  locks follow (best effort: the host chose that time, so a clash is logged, not refused), and the
+  product gets a `booking.moved_in_outlook` message.
+Our own writes come back here too (their times already match, so nothing happens), and a booking
+with a manage operation in progress is left to that operation. Outbox message ids are
+deterministic, so a replayed round posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from lib.bookings import audit, locks, outlook_event
+from lib.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
+from lib.errors import SlotbridgeError, SlotUnavailable
+from lib.storage import storage_account
+from lib.storage.tables import ConcurrentUpdate
+from lib.sync.changes import CalendarChanges, add_listener
+
+log = logging.getLogger("slotbridge.bookings.sync")
+
+
+def register() -> None:
+    add_listener(on_calendar_changes)
+
+
+def on_calendar_changes(changes: CalendarChanges) -> None:
+    index = storage_account().table(BookingEventRecord)
+    for event_id in dict.fromkeys([*changes.removed_event_ids, *changes.changed_event_ids]):
+        entry = index.find(changes.connection_id, event_id)
+        if entry is None:
+            continue
+        try:
+            _follow(changes, entry)
+        except SlotbridgeError as error:
+            # The next round (or the reconciliation timer's full one) brings it back.
+            log.warning("booking %s: Outlook change not applied (%s)", entry.booking_id, error.code)
+
+
+def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
+    from lib.connections.graph_access import graph_for
+    from lib.connections.records import ConnectionRecord
+
+    table = storage_account().table(BookingRecord)
+    booking = table.find(entry.booking_id, "booking")
+    if booking is None or booking.status is not BookingStatus.CONFIRMED or booking.event_id != entry.event_id:
+        return
+    if booking.operation_until is not None and booking.operation_until > datetime.now(UTC):
+        return  # an attendee's reschedule/cancel is writing this event right now
+    connection = storage_account().table(ConnectionRecord).find(changes.user_id, changes.connection_id)
+    if connection is None:
+        return
+    tagged = outlook_event.read_tagged(graph_for(connection), entry.event_id)
+    if tagged is None or tagged.is_cancelled:
+        _cancelled_in_outlook(booking)
+        return
+    if tagged.tag is not None and tagged.tag != booking.booking_id:
+        return
+    from lib.busy_time.graph_events import MalformedEvent, parse_graph_datetime
+
+    try:
+        start, end = parse_graph_datetime(tagged.start), parse_graph_datetime(tagged.end)
+    except MalformedEvent:
+        log.warning("booking %s: its event's times are unreadable", booking.booking_id)
+        return
+    if (start, end) != (booking.start_utc, booking.end_utc) and end > start:
+        _moved_in_outlook(booking, start, end)
+
+
+def _cancelled_in_outlook(booking: BookingRecord) -> None:
+    from lib.outbox import service as outbox
+
+    now = datetime.now(UTC)
+    booking.status = BookingStatus.CANCELLED_IN_OUTLOOK
+    booking.cancelled_in_outlook_at = booking.updated_at = now
+    try:
+        storage_account().table(BookingRecord).update(booking)
+    except ConcurrentUpdate:
+        return  # changed meanwhile; the next round looks again
+    locks.release_span(booking.host_user_id, booking.booking_id, booking.lock_start_utc, booking.lock_end_utc)
+    audit.record(booking.booking_id, "cancelled_in_outlook", "ok", event_id=booking.event_id)
+    outbox.post(
+        booking.host_user_id,
+        f"booking_cancelled_in_outlook.{booking.booking_id}",
+        "booking.cancelled_in_outlook",
+        {**_summary(booking), "cancelledInOutlookAt": _iso(now)},
+    )
+
+
+def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) -> None:
+    from lib.outbox import service as outbox
+
+    now = datetime.now(UTC)
+    before = (booking.start_utc, booking.end_utc)
+    old_cells = set(locks.cells(booking.lock_start_utc, booking.lock_end_utc))
+    tail = booking.lock_end_utc - locks.ceil_cell(booking.end_utc)  # the buffer part of the span
+    new_lock_start, new_lock_end = locks.floor_cell(start), locks.ceil_cell(end + tail)
+    new_cells = set(locks.cells(new_lock_start, new_lock_end))
+    try:
+        locks.acquire(booking.host_user_id, booking.booking_id, start, new_cells - old_cells, now)
+        booking.lock_start_utc, booking.lock_end_utc = new_lock_start, new_lock_end
+        moved_cells = True
+    except SlotUnavailable:
+        log.warning("booking %s: moved in Outlook onto time another booking holds", booking.booking_id)
+        moved_cells = False
+    booking.history = [
+        *booking.history,
+        {
+            "at": _iso(now),
+            "by": "outlook",
+            "fromStartUtc": _iso(before[0]),
+            "fromEndUtc": _iso(before[1]),
+            "toStartUtc": _iso(start),
+            "toEndUtc": _iso(end),
+        },
+    ]
+    booking.start_utc, booking.end_utc = start, end
+    booking.moved_in_outlook_at = booking.updated_at = now
+    try:
+        storage_account().table(BookingRecord).update(booking)
+    except ConcurrentUpdate:
+        if moved_cells:
+            locks.release(booking.host_user_id, booking.booking_id, new_cells - old_cells)
+        return
+    if moved_cells:
+        locks.release(booking.host_user_id, booking.booking_id, old_cells - new_cells)
+    audit.record(booking.booking_id, "moved_in_outlook", "ok", event_id=booking.event_id)
+    outbox.post(
+        booking.host_user_id,
+        f"booking_moved_in_outlook.{booking.booking_id}.{start.strftime('%Y%m%dT%H%M%SZ')}",
+        "booking.moved_in_outlook",
+        {**_summary(booking), "fromStartUtc": _iso(before[0]), "fromEndUtc": _iso(before[1])},
+    )
+
+
+def _summary(booking: BookingRecord) -> dict[str, Any]:
+    return {
+        "bookingId": booking.booking_id,
+        "slug": booking.slug,
+        "hostUserId": booking.host_user_id,
+        "eventId": booking.event_id,
+        "startUtc": _iso(booking.start_utc),
+        "endUtc": _iso(booking.end_utc),
+    }
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

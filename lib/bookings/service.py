@@ -1,0 +1,645 @@
+"""Create, reschedule and cancel bookings: the orchestration (each step lives in its own module).
+
+Create (`POST /links/{slug}/bookings`):
+1. the request is parsed and bounded (`validation`), the link loaded, and the start checked to be
+   one the link offers (its grid, weekly hours, overrides, minimum notice, horizon) by the pure
+   slot engine;
+2. with an `Idempotency-Key`, the rest runs once per key (`idempotency`);
+3. hosts are tried least recently booked first (`host_choice`); for each: a `pending` booking row,
+   the slot locks (`locks`: all cells in one transaction - a loser stops here, with no Graph call),
+   the daily cap counted with the lock held, the host's conflict calendars re-read live for
+   [start - buffer before, end + buffer after] (one `$batch` per mailbox; unreadable = fail closed,
+   `outlook_unavailable`), then the event written to the write calendar (`outlook_event`);
+4. the booking becomes `confirmed` with the event id and join URL; the event index, the audit entry
+   and the round-robin state follow. Any failure before that releases the locks and marks the
+   booking `failed` - except an event write whose outcome stayed unknown even after looking for the
+   event by its tag: then the booking stays `pending` (its locks held, so the slot cannot be booked
+   twice) until `release_stale_pending` (the reconciliation timer) resolves it.
+
+Reschedule keeps the booking id (and the manage token, and the Outlook event): status stays
+`confirmed`, the move goes into `history` with `rescheduled_at`. Cancel deletes the event (404/410
+count as already gone) and releases the locks. Neither touches an event whose tag does not name
+the booking.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lib.availability.busy import blocked_spans
+from lib.availability.link_rules import LinkRules
+from lib.availability.show_as_policy import ShowAsPolicy
+from lib.availability.slot_engine import free_slots
+from lib.bookings import audit, host_choice, idempotency, locks, outlook_event
+from lib.bookings.host_bookings import bookings_per_local_date, local_day_window
+from lib.bookings.manage_tokens import manage_url, new_token, require_token, token_hash
+from lib.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
+from lib.bookings.validation import (
+    BookingRequest,
+    body_fingerprint,
+    check_cancel_body,
+    parse_booking_request,
+    parse_idempotency_key,
+    parse_reschedule_start,
+)
+from lib.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
+from lib.errors import (
+    CalendarNotWritable,
+    Conflict,
+    NeedsReconnect,
+    NotFound,
+    OutlookUnavailable,
+    SlotbridgeError,
+    SlotUnavailable,
+)
+from lib.graph import GraphAccessDenied, GraphClient, GraphError, GraphUnavailable
+from lib.links.config import CalendarProvider, LinkConfig, LinkHost
+from lib.links.service import load_link
+from lib.settings import get_settings
+from lib.storage import storage_account
+from lib.storage.tables import ConcurrentUpdate, RecordNotFound, Table
+from lib.timezones import parse_iana_zone
+
+log = logging.getLogger("slotbridge.bookings")
+
+STALE_PENDING = timedelta(minutes=10)
+OPERATION_LEASE = timedelta(minutes=2)
+WARNINGS = {
+    "teams_unavailable_personal_account": (
+        "The host's Microsoft account is a personal account, which cannot add Teams meetings; "
+        "the booking has no Teams link."
+    ),
+    "no_calendar_event": "The host has no calendar for bookings; no Outlook event was created.",
+}
+
+
+def _bookings() -> Table[BookingRecord]:
+    return storage_account().table(BookingRecord)
+
+
+# --- responses -------------------------------------------------------------------------------------
+
+
+def _iso_utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_in(instant: datetime, zone_name: str) -> str:
+    return instant.astimezone(parse_iana_zone(zone_name)).isoformat(timespec="seconds")
+
+
+def booking_json(record: BookingRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "bookingId": record.booking_id,
+        "slug": record.slug,
+        "status": record.status.value,
+        "startUtc": _iso_utc(record.start_utc),
+        "endUtc": _iso_utc(record.end_utc),
+        "start": _iso_in(record.start_utc, record.time_zone),
+        "end": _iso_in(record.end_utc, record.time_zone),
+        "timeZone": record.time_zone,
+        "joinUrl": record.join_url,
+        "warnings": [{"code": code, "message": WARNINGS.get(code, code)} for code in record.warnings],
+    }
+    if record.attendee_time_zone:
+        out["attendeeTimeZone"] = record.attendee_time_zone
+        out["attendeeStart"] = _iso_in(record.start_utc, record.attendee_time_zone)
+        out["attendeeEnd"] = _iso_in(record.end_utc, record.attendee_time_zone)
+    for name, value in (
+        ("createdAt", record.created_at),
+        ("confirmedAt", record.confirmed_at),
+        ("rescheduledAt", record.rescheduled_at),
+        ("cancelledAt", record.cancelled_at),
+        ("cancelledInOutlookAt", record.cancelled_in_outlook_at),
+    ):
+        if value is not None:
+            out[name] = _iso_utc(value)
+    if record.history:
+        out["history"] = record.history
+    return out
+
+
+# --- rules -----------------------------------------------------------------------------------------
+
+
+def is_offered(rules: LinkRules, start_utc: datetime, now: datetime) -> bool:
+    """Whether the link's hours offer a slot starting at `start_utc` (grid, weekly hours, date
+    overrides, minimum notice, horizon) - busy time and the daily cap are checked per host."""
+    slots = free_slots(rules, [], start_utc, start_utc + timedelta(minutes=1), now)
+    return any(slot.start_utc == start_utc for slot in slots)
+
+
+def _check_daily_cap(rules: LinkRules, host_user_id: str, start_utc: datetime) -> None:
+    """With this booking's lock held: more live bookings that local day than the cap -> refuse."""
+    if rules.daily_cap is None:
+        return
+    day_start, day_end = local_day_window(start_utc, rules.time_zone)
+    counts = bookings_per_local_date(host_user_id, rules.time_zone, day_start, day_end)
+    if sum(counts.values()) > rules.daily_cap:
+        raise SlotUnavailable("The host is fully booked that day. Please pick another day.")
+
+
+def _live_check(
+    rules: LinkRules,
+    host_user_id: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    ignore: tuple[datetime, datetime] | None = None,
+) -> None:
+    """Re-read the host's conflict calendars now; busy -> `SlotUnavailable`; unreadable ->
+    `OutlookUnavailable` (never book blind)."""
+    from lib.availability.busy_source import CalendarRef
+    from lib.busy_time.live_source import LiveBusySource
+    from lib.connections.calendars import calendar_settings
+
+    settings = calendar_settings(host_user_id)
+    if settings is None:
+        raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")
+    refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
+    if not refs:
+        return
+    before = timedelta(minutes=rules.buffer_before_minutes)
+    after = timedelta(minutes=rules.buffer_after_minutes)
+    source = LiveBusySource(fallback_time_zone=rules.time_zone)
+    host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
+    if not host_busy.readable:
+        log.warning("booking: host calendars unreadable (%s)", ",".join(host_busy.errors))
+        raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")
+    try:
+        policy = ShowAsPolicy.from_names(settings.blocking_show_as)
+    except ValueError:
+        policy = ShowAsPolicy()
+    intervals = [i for i in host_busy.intervals if ignore is None or (i.start_utc, i.end_utc) != ignore]
+    for span_start, span_end in blocked_spans(intervals, policy, widen_before=after, widen_after=before):
+        if span_start < end_utc and span_end > start_utc:
+            raise SlotUnavailable("The host is no longer free at this time. Please pick another time.")
+
+
+# --- the host's calendar -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _WriteTarget:
+    connection: ConnectionRecord
+    calendar_id: str
+
+
+def _write_target(host: LinkHost) -> _WriteTarget | None:
+    if host.provider is CalendarProvider.NONE:
+        return None
+    settings = storage_account().table(CalendarSettingsRecord).find(host.user_id, "settings")
+    if settings is None or not settings.write_calendar:
+        return None
+    connection = (
+        storage_account().table(ConnectionRecord).find(host.user_id, settings.write_calendar["connectionId"])
+    )
+    if connection is None:
+        return None
+    return _WriteTarget(connection, settings.write_calendar["calendarId"])
+
+
+def _graph(connection: ConnectionRecord) -> GraphClient:
+    from lib.connections.graph_access import graph_for
+
+    if connection.status is ConnectionStatus.NEEDS_RECONNECT:
+        raise NeedsReconnect("The host's Microsoft account needs to be reconnected.")
+    return graph_for(connection)
+
+
+class _OutcomeUnknown(Exception):
+    """The event write may have happened and the lookup by tag could not tell."""
+
+    def __init__(self, error: SlotbridgeError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
+def _write_event(
+    target: _WriteTarget, booking_id: str, content: outlook_event.EventContent
+) -> outlook_event.WrittenEvent:
+    client = _graph(target.connection)
+    try:
+        return outlook_event.create(client, target.calendar_id, booking_id, content)
+    except GraphAccessDenied:
+        raise CalendarNotWritable(
+            "The host's booking calendar is read-only for their account; the booking was not made."
+        ) from None
+    except GraphUnavailable as error:
+        # The POST (re-sent with its transactionId) may have landed: look for our tag.
+        try:
+            found = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
+        except SlotbridgeError:
+            raise _OutcomeUnknown(error) from None
+        if found is None:
+            raise
+        log.info("booking %s: event found by its tag after %s", booking_id, error.graph_code)
+        return found
+
+
+# --- create ------------------------------------------------------------------------------------------
+
+
+def create_booking(
+    slug: str, body: dict[str, Any], idempotency_key: str | None, *, now: datetime | None = None
+) -> tuple[int, dict[str, Any]]:
+    key = parse_idempotency_key(idempotency_key)
+    link = load_link(slug)
+    request = parse_booking_request(body)
+    if key is None:
+        status, out, _ = _create(link, request, now)
+        return status, out
+    result = idempotency.run_once(
+        f"link|{link.slug}", key, body_fingerprint(body), lambda: _create(link, request, now)
+    )
+    return result.status, result.body
+
+
+def _create(
+    link: LinkConfig, request: BookingRequest, now: datetime | None
+) -> tuple[int, dict[str, Any], str | None]:
+    now = now or datetime.now(UTC)
+    rules = link.rules
+    start = request.start_utc
+    end = start + timedelta(minutes=rules.duration_minutes)
+    if not is_offered(rules, start, now):
+        raise SlotUnavailable("This time is not offered by the booking link. Please pick one of its slots.")
+    token = new_token()
+    failures: list[SlotbridgeError] = []
+    for index, host in host_choice.hosts_in_order(link):
+        booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
+        try:
+            record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
+        except (SlotUnavailable, OutlookUnavailable, NeedsReconnect) as error:
+            if len(link.hosts) == 1:
+                raise
+            failures.append(error)
+            continue
+        if len(link.hosts) > 1:
+            host_choice.mark_booked(link.slug, host.user_id)
+        out = booking_json(record)
+        out["manageToken"] = token
+        out["manageUrl"] = manage_url(get_settings().public_base_url, record.booking_id, token)
+        return 201, out, token
+    unavailable = [f for f in failures if not isinstance(f, SlotUnavailable)]
+    if unavailable:
+        raise OutlookUnavailable(
+            "No host of this link could be confirmed free right now; please try again later."
+        )
+    raise SlotUnavailable("This time was just booked. Please pick another time.")
+
+
+def _book_with_host(
+    link: LinkConfig,
+    index: int,
+    host: LinkHost,
+    request: BookingRequest,
+    start: datetime,
+    end: datetime,
+    booking_id: str,
+    token: str,
+    now: datetime,
+) -> BookingRecord:
+    rules = link.rules
+    lock_start, lock_end = locks.lock_span(
+        start, end, rules.buffer_before_minutes, rules.buffer_after_minutes
+    )
+    target = _write_target(host)
+    warnings: list[str] = []
+    teams = False
+    if target is None:
+        warnings.append("no_calendar_event")
+    elif link.teams_meeting:
+        if target.connection.is_personal:
+            warnings.append("teams_unavailable_personal_account")
+        else:
+            teams = True
+    record = BookingRecord(
+        booking_id=booking_id,
+        slug=link.slug,
+        link_title=link.title,
+        host_user_id=host.user_id,
+        host_index=index,
+        start_utc=start,
+        end_utc=end,
+        time_zone=rules.time_zone,
+        attendee_name=request.attendee.name,
+        attendee_email=request.attendee.email,
+        attendee_time_zone=request.time_zone,
+        notes=request.notes,
+        connection_id=target.connection.connection_id if target else None,
+        calendar_id=target.calendar_id if target else None,
+        transaction_id=outlook_event.transaction_id(booking_id) if target else None,
+        lock_start_utc=lock_start,
+        lock_end_utc=lock_end,
+        manage_token_sha256=token_hash(token),
+        warnings=warnings,
+        created_at=now,
+        updated_at=now,
+    )
+    table = _bookings()
+    table.create(record)
+    try:
+        locks.acquire(host.user_id, booking_id, start, locks.cells(lock_start, lock_end), now)
+    except BaseException:
+        _forget(table, record)
+        raise
+    try:
+        _check_daily_cap(rules, host.user_id, start)
+        if host.provider is CalendarProvider.MICROSOFT:
+            _live_check(rules, host.user_id, start, end)
+        written: outlook_event.WrittenEvent | None = None
+        if target is not None:
+            content = outlook_event.EventContent(
+                subject=outlook_event.render_subject(
+                    link.subject_template, link.title, request.attendee.name
+                ),
+                body_text=outlook_event.render_body(
+                    link.title, manage_url(get_settings().public_base_url, booking_id, token), request.notes
+                ),
+                start_utc=start,
+                end_utc=end,
+                time_zone=rules.time_zone,
+                attendee_name=request.attendee.name,
+                attendee_email=request.attendee.email,
+                location=link.location,
+                teams=teams,
+            )
+            written = _write_event(target, booking_id, content)
+    except _OutcomeUnknown as unknown:
+        audit.record(booking_id, "create", "unknown", code=unknown.error.code)
+        log.warning("booking %s: event write outcome unknown; kept pending", booking_id)
+        raise unknown.error from None
+    except BaseException as error:
+        code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
+        _fail(record, code)
+        if isinstance(error, GraphError | CalendarNotWritable):
+            audit.record(booking_id, "create", "failed", code=code)
+        raise
+    confirmed_at = datetime.now(UTC)
+    record.status = BookingStatus.CONFIRMED
+    record.confirmed_at = record.updated_at = confirmed_at
+    if written is not None:
+        record.event_id, record.join_url = written.event_id, written.join_url
+    table.update(record)
+    if written is not None and record.connection_id:
+        _index_event(record.connection_id, written.event_id, booking_id)
+        audit.record(booking_id, "create", "ok", event_id=written.event_id)
+    return record
+
+
+def _forget(table: Table[BookingRecord], record: BookingRecord) -> None:
+    try:
+        table.delete(record)
+    except Exception as error:  # a stray pending row is released by the reconciler
+        log.warning("booking %s: pending row not removed (%s)", record.booking_id, type(error).__name__)
+
+
+def _fail(record: BookingRecord, code: str) -> None:
+    try:
+        locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)
+        now = datetime.now(UTC)
+        record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
+        _bookings().update(record)
+    except Exception as error:
+        log.warning(
+            "booking %s: failure not recorded (%s); the reconciler retries",
+            record.booking_id,
+            type(error).__name__,
+        )
+    log.info("booking %s failed: %s", record.booking_id, code)
+
+
+def _index_event(connection_id: str, event_id: str, booking_id: str) -> None:
+    try:
+        storage_account().table(BookingEventRecord).put(
+            BookingEventRecord(
+                connection_id=connection_id,
+                event_id=event_id,
+                booking_id=booking_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+    except SlotbridgeError as error:
+        log.warning("booking %s: event index not stored (%s)", booking_id, error.code)
+
+
+# --- manage: reschedule and cancel ---------------------------------------------------------------
+
+
+def _load(booking_id: str) -> BookingRecord:
+    try:
+        uuid.UUID(booking_id)
+    except (ValueError, TypeError):
+        raise NotFound("No booking has this id.") from None
+    record = _bookings().find(booking_id, "booking")
+    if record is None:
+        raise NotFound("No booking has this id.")
+    return record
+
+
+@contextmanager
+def _operation(record: BookingRecord) -> Iterator[BookingRecord]:
+    """A short lease on the booking so that two manage operations do not interleave."""
+    now = datetime.now(UTC)
+    if record.operation_until is not None and record.operation_until > now:
+        raise Conflict("Another change of this booking is in progress; try again in a moment.")
+    record.operation_until = now + OPERATION_LEASE
+    try:
+        _bookings().update(record)
+    except ConcurrentUpdate:
+        raise Conflict("This booking changed meanwhile; try again.") from None
+    try:
+        yield record
+    finally:
+        if record.operation_until is not None:
+            record.operation_until = None
+            try:
+                _bookings().update(record)
+            except SlotbridgeError as error:
+                log.warning("booking %s: lease not cleared (%s); it expires", record.booking_id, error.code)
+
+
+def _event_client(record: BookingRecord) -> GraphClient | None:
+    if not record.connection_id or not record.event_id:
+        return None
+    connection = storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
+    if connection is None:
+        return None
+    return _graph(connection)
+
+
+def reschedule(
+    booking_id: str, token: str | None, body: dict[str, Any], *, now: datetime | None = None
+) -> dict[str, Any]:
+    record = _load(booking_id)
+    require_token(record.manage_token_sha256, token)
+    new_start = parse_reschedule_start(body)
+    if record.status is not BookingStatus.CONFIRMED:
+        raise Conflict(f"This booking is {record.status.value} and cannot be rescheduled.")
+    now = now or datetime.now(UTC)
+    link = load_link(record.slug)
+    rules = link.rules
+    new_end = new_start + timedelta(minutes=rules.duration_minutes)
+    if (new_start, new_end) == (record.start_utc, record.end_utc):
+        return booking_json(record)
+    if not is_offered(rules, new_start, now):
+        raise SlotUnavailable("This time is not offered by the booking link. Please pick one of its slots.")
+    provider = next(
+        (h.provider for h in link.hosts if h.user_id == record.host_user_id),
+        CalendarProvider.MICROSOFT if record.connection_id else CalendarProvider.NONE,
+    )
+    new_lock_start, new_lock_end = locks.lock_span(
+        new_start, new_end, rules.buffer_before_minutes, rules.buffer_after_minutes
+    )
+    old_cells = set(locks.cells(record.lock_start_utc, record.lock_end_utc))
+    new_cells = set(locks.cells(new_lock_start, new_lock_end))
+    with _operation(record):
+        locks.acquire(record.host_user_id, booking_id, new_start, new_cells - old_cells, now)
+        try:
+            _check_daily_cap(rules, record.host_user_id, new_start)
+            if provider is CalendarProvider.MICROSOFT:
+                _live_check(
+                    rules, record.host_user_id, new_start, new_end, ignore=(record.start_utc, record.end_utc)
+                )
+            client = _event_client(record)
+            if record.event_id and client is None:
+                raise NeedsReconnect(
+                    "The host's calendar is no longer connected; the booking cannot be moved."
+                )
+            if client is not None and record.event_id:
+                _require_ours(client, record, "reschedule")
+                outlook_event.patch_times(client, record.event_id, new_start, new_end, rules.time_zone)
+        except BaseException as error:
+            locks.release(record.host_user_id, booking_id, new_cells - old_cells)
+            if record.event_id and isinstance(error, GraphError):
+                audit.record(booking_id, "reschedule", "failed", event_id=record.event_id, code=error.code)
+            raise
+        moved_at = datetime.now(UTC)
+        record.history = [
+            *record.history,
+            {
+                "at": _iso_utc(moved_at),
+                "by": "attendee",
+                "fromStartUtc": _iso_utc(record.start_utc),
+                "fromEndUtc": _iso_utc(record.end_utc),
+                "toStartUtc": _iso_utc(new_start),
+                "toEndUtc": _iso_utc(new_end),
+            },
+        ]
+        record.start_utc, record.end_utc = new_start, new_end
+        record.lock_start_utc, record.lock_end_utc = new_lock_start, new_lock_end
+        record.time_zone = rules.time_zone
+        record.rescheduled_at = record.updated_at = moved_at
+        record.operation_until = None
+        _bookings().update(record)
+    locks.release(record.host_user_id, booking_id, old_cells - new_cells)
+    if record.event_id:
+        audit.record(booking_id, "reschedule", "ok", event_id=record.event_id)
+    return booking_json(record)
+
+
+def _require_ours(client: GraphClient, record: BookingRecord, operation: str) -> None:
+    assert record.event_id is not None
+    tagged = outlook_event.read_tagged(client, record.event_id)
+    if tagged is None:
+        audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code="event_gone")
+        raise Conflict("The booking's Outlook event no longer exists; the booking cannot be moved.")
+    if tagged.tag != record.booking_id:
+        audit.record(record.booking_id, operation, "skipped", event_id=record.event_id, code="not_ours")
+        raise Conflict(
+            "The Outlook event is not one Slotbridge created for this booking; it was not changed."
+        )
+
+
+def get_booking(booking_id: str, token: str | None) -> dict[str, Any]:
+    """`GET /bookings/{id}`: what the manage page shows (authorized by the manage token)."""
+    record = _load(booking_id)
+    require_token(record.manage_token_sha256, token)
+    if record.status is BookingStatus.PENDING:
+        raise Conflict("This booking is still being made; try again in a moment.")
+    if record.status not in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.CANCELLED,
+        BookingStatus.CANCELLED_IN_OUTLOOK,
+    ):
+        raise NotFound("No booking has this id.")
+    return booking_json(record)
+
+
+def cancel(booking_id: str, token: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    record = _load(booking_id)
+    require_token(record.manage_token_sha256, token)
+    check_cancel_body(body)
+    if record.status in (BookingStatus.CANCELLED, BookingStatus.CANCELLED_IN_OUTLOOK):
+        return booking_json(record)
+    if record.status is not BookingStatus.CONFIRMED:
+        raise Conflict(f"This booking is {record.status.value} and cannot be cancelled.")
+    with _operation(record):
+        outcome, code = "ok", None
+        client = _event_client(record) if record.event_id else None
+        if record.event_id and client is None:
+            outcome, code = "skipped", "not_connected"
+        elif client is not None and record.event_id:
+            tagged = outlook_event.read_tagged(client, record.event_id)
+            if tagged is None:
+                outcome, code = "ok", "already_gone"
+            elif tagged.tag != record.booking_id:
+                outcome, code = "skipped", "not_ours"
+            elif not outlook_event.delete(client, record.event_id):
+                outcome, code = "ok", "already_gone"
+        now = datetime.now(UTC)
+        record.status = BookingStatus.CANCELLED
+        record.cancelled_at = record.updated_at = now
+        record.operation_until = None
+        _bookings().update(record)
+    locks.release_span(record.host_user_id, booking_id, record.lock_start_utc, record.lock_end_utc)
+    if record.event_id:
+        audit.record(booking_id, "cancel", outcome, event_id=record.event_id, code=code)
+    return booking_json(record)
+
+
+# --- the reconciler's part -----------------------------------------------------------------------
+
+
+def release_stale_pending(*, now: datetime | None = None, older_than: timedelta = STALE_PENDING) -> int:
+    """Bookings stuck `pending` (a crash between lock and event, or an unknown event outcome):
+    an event found by its tag is deleted (the attendee was never told the booking stood), the
+    locks are released and the booking marked `failed`. Graph trouble leaves it for next time."""
+    now = now or datetime.now(UTC)
+    table = _bookings()
+    released = 0
+    for record in table.query(
+        where="status eq @status and created_at lt @cutoff",
+        parameters={"status": BookingStatus.PENDING.value, "cutoff": now - older_than},
+    ):
+        try:
+            if record.connection_id and record.calendar_id:
+                connection = (
+                    storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
+                )
+                if connection is not None and connection.status is ConnectionStatus.CONNECTED:
+                    client = _graph(connection)
+                    found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
+                    if found is not None:
+                        outlook_event.delete(client, found.event_id)
+                        audit.record(
+                            record.booking_id, "release", "ok", event_id=found.event_id, code="orphan_deleted"
+                        )
+            locks.release_span(
+                record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc
+            )
+            record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
+            table.update(record)
+            released += 1
+        except (SlotbridgeError, RecordNotFound) as error:
+            log.warning("stale booking %s not released yet (%s)", record.booking_id, error.code)
+    if released:
+        log.info("bookings_stale_pending_released=%d", released)
+    return released

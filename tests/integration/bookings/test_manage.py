@@ -1,0 +1,233 @@
+"""Managing a booking with its manage token: reschedule patches the same Outlook event, cancel
+deletes it, one booking's token does nothing to another; hosts without a calendar, daily caps and
+round-robin pools."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+
+from devstack.funchost import DevHost
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.bookings.records import BookingAuditRecord, BookingRecord, SlotLockRecord
+from lib.storage import storage_account
+from tests.integration.availability.helpers import (
+    Host,
+    link_body,
+    new_slug,
+    new_user,
+    next_monday,
+    put_link,
+    slot_starts,
+)
+
+from .helpers import at, book, events, manage
+
+
+@pytest.fixture()
+def host(devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session) -> Host:
+    return Host(devhost, admin, sandbox_http)
+
+
+def _link(devhost: DevHost, *hosts: tuple[str, str], **extra: object) -> str:
+    slug = new_slug()
+    put_link(devhost, slug, link_body(list(hosts), **extra))
+    return slug
+
+
+def _lock_rows(user_id: str) -> list[SlotLockRecord]:
+    return list(storage_account().table(SlotLockRecord).query(partition=user_id))
+
+
+def test_reschedule_moves_the_same_event_and_cancel_deletes_it(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    slug = _link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 10)).json()
+    booking_id, token = created["bookingId"], created["manageToken"]
+    [event] = events(admin, host.email)
+
+    moved = manage(devhost, booking_id, "reschedule", token, start=at(monday, 14))
+
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert (body["status"], body["startUtc"], body["endUtc"]) == ("confirmed", at(monday, 14), at(monday, 15))
+    assert body["history"][0]["fromStartUtc"] == at(monday, 10) and body["history"][0]["by"] == "attendee"
+    assert "rescheduledAt" in body and "manageToken" not in body
+    [patched] = events(admin, host.email)
+    assert patched["id"] == event["id"] and patched["start"]["dateTime"].startswith(f"{monday}T14:00:00")
+    assert {lock.cell_start[11:16] for lock in _lock_rows(host.user_id)} == {
+        f"{14 + m // 60}:{m % 60:02d}" for m in range(0, 60, 5)
+    }
+    _, starts = slot_starts(devhost, slug, monday)
+    assert f"{monday}T10:00" in starts and f"{monday}T14:00" not in starts
+
+    # Moving by half an hour overlaps its own time: still fine.
+    slug_half = _link(devhost, (host.user_id, "microsoft"), slotStepMinutes=30)
+    other = book(devhost, slug_half, at(monday, 9)).json()
+    shifted = manage(devhost, other["bookingId"], "reschedule", other["manageToken"], start=at(monday, 9, 30))
+    assert shifted.status_code == 200, shifted.text
+
+    cancelled = manage(devhost, booking_id, "cancel", token)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert "cancelledAt" in cancelled.json()
+    [left] = events(admin, host.email)  # only the other booking's event is left
+    assert storage_account().table(BookingRecord).get(other["bookingId"], "booking").event_id == left["id"]
+    assert {lock.booking_id for lock in _lock_rows(host.user_id)} == {other["bookingId"]}
+    again = manage(devhost, booking_id, "cancel", token)
+    assert again.status_code == 200 and again.json()["status"] == "cancelled"
+    late = manage(devhost, booking_id, "reschedule", token, start=at(monday, 11))
+    assert late.status_code == 409 and late.json()["code"] == "conflict"
+    operations = [
+        (a.operation, a.outcome)
+        for a in storage_account().table(BookingAuditRecord).query(partition=booking_id)
+    ]
+    assert operations == [("create", "ok"), ("reschedule", "ok"), ("cancel", "ok")]
+
+
+def test_an_event_deleted_in_outlook_counts_as_gone_on_cancel(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    slug = _link(devhost, (host.user_id, "microsoft"))
+    created = book(devhost, slug, at(next_monday(), 11)).json()
+    [event] = events(admin, host.email)
+    # Graph's answer is 404 now (what the sync listener may not have noticed yet).
+    admin.delete_event(host.email, event["id"])
+    r = manage(devhost, created["bookingId"], "cancel", created["manageToken"])
+    assert r.status_code == 200 and r.json()["status"] in ("cancelled", "cancelled_in_outlook")
+
+
+def test_one_bookings_token_cannot_touch_another(devhost: DevHost, admin: SandboxAdmin, host: Host) -> None:
+    slug = _link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    a = book(devhost, slug, at(monday, 9)).json()
+    b = book(devhost, slug, at(monday, 12)).json()
+
+    wrong = manage(devhost, b["bookingId"], "cancel", a["manageToken"])
+    assert wrong.status_code == 403 and wrong.json()["code"] == "unauthorized"
+    assert wrong.headers["Content-Type"] == "application/problem+json"
+    wrong = manage(devhost, b["bookingId"], "reschedule", a["manageToken"], start=at(monday, 15))
+    assert wrong.status_code == 403
+    missing = manage(devhost, b["bookingId"], "cancel", None)
+    assert missing.status_code == 401 and missing.json()["code"] == "unauthorized"
+    unknown = manage(devhost, "00000000-0000-4000-8000-000000000000", "cancel", a["manageToken"])
+    assert unknown.status_code == 404
+    assert manage(devhost, "../etc", "cancel", a["manageToken"]).status_code == 404
+    # The token in the body works as well as the header.
+    r = requests.post(
+        f"{devhost.api_url}/bookings/{b['bookingId']}/cancel", json={"token": b["manageToken"]}, timeout=30
+    )
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    stored = storage_account().table(BookingRecord).get(a["bookingId"], "booking")
+    assert stored.status.value == "confirmed" and len(events(admin, host.email)) == 1
+
+
+def test_a_host_without_calendar_gets_the_booking_stored_without_event(devhost: DevHost) -> None:
+    user = new_user()
+    slug = _link(devhost, (user, "none"))
+    monday = next_monday()
+    r = book(devhost, slug, at(monday, 10))
+    assert r.status_code == 201, r.text
+    assert [w["code"] for w in r.json()["warnings"]] == ["no_calendar_event"]
+    stored = storage_account().table(BookingRecord).get(r.json()["bookingId"], "booking")
+    assert stored.event_id is None and stored.connection_id is None
+    # Its time is taken all the same: not offered, not bookable twice.
+    _, starts = slot_starts(devhost, slug, monday)
+    assert f"{monday}T10:00" not in starts and f"{monday}T11:00" in starts
+    assert book(devhost, slug, at(monday, 10)).json()["code"] == "slot_unavailable"
+    moved = manage(
+        devhost, r.json()["bookingId"], "reschedule", r.json()["manageToken"], start=at(monday, 13)
+    )
+    assert moved.status_code == 200
+    assert manage(devhost, r.json()["bookingId"], "cancel", r.json()["manageToken"]).status_code == 200
+    _, starts = slot_starts(devhost, slug, monday)
+    assert {f"{monday}T10:00", f"{monday}T13:00"} <= starts
+
+
+def test_the_daily_cap_counts_bookings_in_availability_and_at_booking(devhost: DevHost) -> None:
+    user = new_user()
+    slug = _link(devhost, (user, "none"), dailyCap=2)
+    monday = next_monday()
+    assert book(devhost, slug, at(monday, 9)).status_code == 201
+    _, starts = slot_starts(devhost, slug, monday, monday + timedelta(days=1))
+    assert f"{monday}T12:00" in starts
+    assert book(devhost, slug, at(monday, 12)).status_code == 201
+
+    _, starts = slot_starts(devhost, slug, monday, monday + timedelta(days=1))
+    assert not any(s.startswith(str(monday)) for s in starts)
+    assert any(s.startswith(str(monday + timedelta(days=1))) for s in starts)
+    full = book(devhost, slug, at(monday, 15))
+    assert full.status_code == 409 and full.json()["code"] == "slot_unavailable"
+    # The cap is per host across links.
+    other = _link(devhost, (user, "none"))
+    assert book(devhost, other, at(monday, 16)).status_code == 201
+    assert book(devhost, slug, at(monday + timedelta(days=1), 9)).status_code == 201
+
+
+def test_round_robin_books_the_free_host_booked_least_recently(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    first, second = Host(devhost, admin, sandbox_http), Host(devhost, admin, sandbox_http)
+    slug = _link(devhost, (first.user_id, "microsoft"), (second.user_id, "microsoft"))
+    monday = next_monday()
+
+    def host_of(response: requests.Response) -> str:
+        assert response.status_code == 201, response.text
+        return (
+            storage_account().table(BookingRecord).get(response.json()["bookingId"], "booking").host_user_id
+        )
+
+    assert host_of(book(devhost, slug, at(monday, 9))) == first.user_id  # never booked: link order
+    assert host_of(book(devhost, slug, at(monday, 9))) == second.user_id  # same slot, other host
+    assert book(devhost, slug, at(monday, 9)).json()["code"] == "slot_unavailable"
+    assert host_of(book(devhost, slug, at(monday, 10))) == first.user_id  # least recently booked
+    # The least recently booked host is busy in Outlook: the other one gets it.
+    from devstack.sandbox.admin_client import dt
+
+    admin.add_event(
+        second.email, subject="Busy", start=dt(f"{monday}T11:00:00"), end=dt(f"{monday}T12:00:00")
+    )
+    assert host_of(book(devhost, slug, at(monday, 11))) == first.user_id
+    assert len(events(admin, first.email)) == 3 and len(events(admin, second.email)) == 2
+
+
+def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: DevHost) -> None:
+    from datetime import UTC, datetime
+
+    from lib.bookings import locks, service
+    from lib.bookings.manage_tokens import token_hash
+
+    user = new_user()
+    slug = _link(devhost, (user, "none"))
+    monday = next_monday()
+    start = datetime.fromisoformat(at(monday, 10).replace("Z", "+00:00"))
+    span = locks.lock_span(start, start + timedelta(hours=1), 0, 0)
+    now = datetime.now(UTC)
+    stuck = BookingRecord(
+        booking_id="11111111-2222-4333-8444-555555555555",
+        slug=slug,
+        link_title="Intro call",
+        host_user_id=user,
+        start_utc=start,
+        end_utc=start + timedelta(hours=1),
+        time_zone="UTC",
+        attendee_name="Ada",
+        attendee_email="ada@example.com",
+        lock_start_utc=span[0],
+        lock_end_utc=span[1],
+        manage_token_sha256=token_hash("x"),
+        created_at=now,
+        updated_at=now,
+    )
+    storage_account().table(BookingRecord).create(stuck)
+    locks.acquire(user, stuck.booking_id, start, locks.cells(*span))  # then the worker "crashed"
+    assert book(devhost, slug, at(monday, 10)).json()["code"] == "slot_unavailable"
+
+    assert service.release_stale_pending(now=now + timedelta(minutes=5)) == 0  # not stale yet
+    assert service.release_stale_pending(now=now + timedelta(minutes=11)) >= 1
+
+    assert storage_account().table(BookingRecord).get(stuck.booking_id, "booking").status.value == "failed"
+    assert book(devhost, slug, at(monday, 10)).status_code == 201

@@ -1,0 +1,82 @@
+"""Two-way booking sync: a booking event moved or deleted in Outlook (the sandbox notifies the dev
+host, the processor re-reads Graph, the bookings listener follows) updates the booking, its locks
+and tells the product through the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import requests
+
+from devstack.funchost import DevHost
+from devstack.sandbox.admin_client import SandboxAdmin, dt
+from lib.bookings.records import BookingRecord, BookingStatus, SlotLockRecord
+from lib.outbox.records import OutboxRecord
+from lib.storage import storage_account
+from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link
+from tests.integration.sync.helpers import Host, wait_for
+
+from .helpers import at, book, events
+
+
+def _booking(booking_id: str) -> BookingRecord:
+    return storage_account().table(BookingRecord).get(booking_id, "booking")
+
+
+def _outbox(user_id: str) -> dict[str, OutboxRecord]:
+    return {m.type: m for m in storage_account().table(OutboxRecord).query(partition=user_id)}
+
+
+def test_moving_and_deleting_the_event_in_outlook_updates_the_booking(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 10))
+    assert created.status_code == 201, created.text
+    booking_id = created.json()["bookingId"]
+    [event] = events(admin, host.email)
+
+    admin.update_event(host.email, event["id"], start=dt(f"{monday}T13:00:00"), end=dt(f"{monday}T14:30:00"))
+    moved = wait_for(
+        lambda: (b := _booking(booking_id)).start_utc.hour == 13 and b,
+        timeout=20,
+        what="the booking to follow the moved event",
+    )
+    assert moved.status is BookingStatus.CONFIRMED
+    assert moved.end_utc - moved.start_utc == timedelta(minutes=90)
+    assert moved.history[-1]["by"] == "outlook" and moved.history[-1]["fromStartUtc"] == at(monday, 10)
+    message = wait_for(lambda: _outbox(host.user_id).get("booking.moved_in_outlook"), what="moved message")
+    assert message.data["bookingId"] == booking_id and message.data["startUtc"] == at(monday, 13)
+    cells = {
+        lock.cell_start for lock in storage_account().table(SlotLockRecord).query(partition=host.user_id)
+    }
+    assert min(cells) == at(monday, 13) and at(monday, 10) not in cells
+    # The old time is bookable again; the new one is not.
+    assert book(devhost, slug, at(monday, 10)).status_code == 201
+    assert book(devhost, slug, at(monday, 14)).json()["code"] == "slot_unavailable"
+
+    admin.delete_event(host.email, event["id"])
+    cancelled = wait_for(
+        lambda: (b := _booking(booking_id)).status is BookingStatus.CANCELLED_IN_OUTLOOK and b,
+        timeout=20,
+        what="the booking to be cancelled_in_outlook",
+    )
+    assert cancelled.cancelled_in_outlook_at is not None
+    message = wait_for(
+        lambda: _outbox(host.user_id).get("booking.cancelled_in_outlook"), what="cancelled message"
+    )
+    assert message.message_id == f"booking_cancelled_in_outlook.{booking_id}"
+    locks = list(storage_account().table(SlotLockRecord).query(partition=host.user_id))
+    assert booking_id not in {lock.booking_id for lock in locks}
+    assert book(devhost, slug, at(monday, 14)).status_code == 201
+    # The manage token now answers the booking as it stands.
+    r = requests.post(
+        f"{devhost.api_url}/bookings/{booking_id}/cancel",
+        headers={"Authorization": f"Bearer {created.json()['manageToken']}"},
+        timeout=30,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "cancelled_in_outlook"
