@@ -115,7 +115,8 @@ def _list(ctx: Ctx, cal: Calendar, path: str) -> Response:
             ]
         fields = select_fields(args)
         page = [
-            apply_select(em.render(e, account, tz, None, expand), fields) for e in evs[offset : offset + n]
+            apply_select(em.render(e, account, tz, None, expand), fields, expand[0])
+            for e in evs[offset : offset + n]
         ]
     body: dict[str, Any] = {
         "@odata.context": f"{ctx.base_url}/v1.0/$metadata#users('{account.graph_id}')/events",
@@ -184,7 +185,7 @@ def _get(ctx: Ctx, event_id: str, calendar_id: str | None) -> Response:
     with ctx.app.state.lock:
         out = em.render(ev, account, tz, inst, expand)
     out["@odata.context"] = f"{ctx.base_url}/v1.0/$metadata#users('{account.graph_id}')/events/$entity"
-    return json_response(apply_select(out, select_fields(ctx.request.args)))
+    return json_response(apply_select(out, select_fields(ctx.request.args), expand[0]))
 
 
 def _patch(ctx: Ctx, event_id: str, calendar_id: str | None) -> Response:

@@ -39,10 +39,13 @@ def select_fields(args: Mapping[str, str]) -> list[str] | None:
     return [f.strip() for f in raw.split(",") if f.strip()]
 
 
-def apply_select(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+def apply_select(item: dict[str, Any], fields: list[str] | None, expanded: bool = False) -> dict[str, Any]:
+    """Keep the `$select`ed fields; an `$expand`ed navigation property stays too, as on Graph."""
     if fields is None:
         return item
     wanted = {f.lower() for f in fields} | {"id", "@odata.etag"}
+    if expanded:
+        wanted.add("singlevalueextendedproperties")
     return {k: v for k, v in item.items() if k.lower() in wanted or k.startswith("@")}
 
 

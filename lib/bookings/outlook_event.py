@@ -156,9 +156,10 @@ def read_tagged(client: GraphClient, event_id: str) -> TaggedEvent | None:
     try:
         item = client.get(
             _event_path(event_id),
-            # No $select: the sandbox drops $expand-ed properties when one is given (Graph keeps
-            # them); this is our own event, and nothing of it is stored but its times.
-            params={"$expand": f"singleValueExtendedProperties($filter=id eq '{BOOKING_ID_PROPERTY}')"},
+            params={
+                "$select": "start,end,isCancelled",
+                "$expand": f"singleValueExtendedProperties($filter=id eq '{BOOKING_ID_PROPERTY}')",
+            },
             prefer='outlook.timezone="UTC"',
         )
     except (GraphNotFound, GraphGone):
