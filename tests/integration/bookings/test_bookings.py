@@ -69,7 +69,9 @@ def test_a_booking_becomes_one_outlook_event_with_two_graph_requests(
     assert body["endUtc"] == at(monday, 11) and body["start"].endswith("+00:00")
     assert body["attendeeStart"].endswith(("+01:00", "+02:00")) and body["joinUrl"] is None
     assert body["warnings"] == []
-    assert body["manageUrl"] == f"{devhost.url}/api/book/manage/{body['bookingId']}?token={body['manageToken']}"
+    assert (
+        body["manageUrl"] == f"{devhost.url}/api/book/manage/{body['bookingId']}?token={body['manageToken']}"
+    )
     [event] = events(admin, host.email)
     assert event["subject"] == "Intro call with Ada Lovelace"
     assert event["attendees"][0]["emailAddress"]["address"] == "ada@example.com"
