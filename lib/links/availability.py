@@ -30,7 +30,7 @@ from lib.availability.slot import Slot
 from lib.availability.slot_engine import HostBusyTime, free_slots, free_slots_by_host
 from lib.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.links.config import CalendarProvider, LinkConfig, LinkHost
-from lib.links.service import load_link
+from lib.links.service import load_public_link
 from lib.timezones import parse_iana_zone
 
 log = logging.getLogger("slotbridge.availability")
@@ -98,7 +98,7 @@ def link_availability(
     now: datetime | None = None,
     source_factory: SourceFactory = _live_source,
 ) -> dict[str, Any]:
-    link = load_link(slug)
+    link = load_public_link(slug)
     viewer_zone = parse_iana_zone(query.viewer_time_zone, field="timezone")
     now = now or datetime.now(UTC)
     window_start = start_of_local_day_utc(query.first_day, viewer_zone)
@@ -111,12 +111,8 @@ def link_availability(
         # Only the span a candidate (with its buffers) can touch is read.
         read_start = open_slots[0].start_utc - timedelta(minutes=rules.buffer_before_minutes)
         read_end = open_slots[-1].end_utc + timedelta(minutes=rules.buffer_after_minutes)
-        outcomes = _read_hosts(link, source_factory, read_start, read_end)
+        outcomes = _read_hosts(link, source_factory, read_start, read_end, window_start, window_end)
 
-    for i, outcome in list(outcomes.items()):
-        if outcome.busy is not None:
-            booked = _with_bookings(link, i, outcome.busy, window_start, window_end)
-            outcomes[i] = _HostOutcome(booked, ("service_unavailable",) if booked is None else ())
     readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
     degraded = sorted(i for i, o in outcomes.items() if o.busy is None)
     for index in degraded:
@@ -181,28 +177,34 @@ def _utc(instant: datetime) -> str:
 
 
 def _read_hosts(
-    link: LinkConfig, source_factory: SourceFactory, start_utc: datetime, end_utc: datetime
+    link: LinkConfig,
+    source_factory: SourceFactory,
+    start_utc: datetime,
+    end_utc: datetime,
+    window_start: datetime,
+    window_end: datetime,
 ) -> dict[int, _HostOutcome]:
-    outcomes = {
-        index: _HostOutcome(HostBusyTime([]))
-        for index, host in enumerate(link.hosts)
-        if host.provider is CalendarProvider.NONE
-    }
-    calendar_hosts = [(i, h) for i, h in enumerate(link.hosts) if h.provider is CalendarProvider.MICROSOFT]
-    if not calendar_hosts:
-        return outcomes
-    source = source_factory(link)
+    """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
+    read concurrently; within a host, the two reads follow each other."""
+    needs_source = any(h.provider is CalendarProvider.MICROSOFT for h in link.hosts)
+    source = source_factory(link) if needs_source else None
 
     def read(item: tuple[int, LinkHost]) -> tuple[int, _HostOutcome]:
-        return item[0], _read_host(source, item[1].user_id, start_utc, end_utc)
+        index, host = item
+        if host.provider is CalendarProvider.NONE or source is None:
+            outcome = _HostOutcome(HostBusyTime([]))
+        else:
+            outcome = _read_host(source, host.user_id, start_utc, end_utc)
+        if outcome.busy is not None:
+            booked = _with_bookings(link, index, outcome.busy, window_start, window_end)
+            outcome = _HostOutcome(booked, ("service_unavailable",) if booked is None else ())
+        return index, outcome
 
-    if len(calendar_hosts) == 1:
-        outcomes.update([read(calendar_hosts[0])])
-    else:
-        workers = min(len(calendar_hosts), MAX_HOSTS_READ_IN_PARALLEL)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes.update(pool.map(read, calendar_hosts))
-    return outcomes
+    hosts = list(enumerate(link.hosts))
+    if len(hosts) == 1:
+        return dict([read(hosts[0])])
+    with ThreadPoolExecutor(max_workers=min(len(hosts), MAX_HOSTS_READ_IN_PARALLEL)) as pool:
+        return dict(pool.map(read, hosts))
 
 
 def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:

@@ -20,6 +20,7 @@ from lib.links.records import BookingLinkRecord, LinkHostRecord
 from lib.storage import storage_account
 from lib.storage.keys import encode_key
 from lib.storage.tables import AlreadyExists, ConcurrentUpdate, Table
+from lib.ttl_memo import TtlMemo
 
 ROW = "link"
 _PUT_ATTEMPTS = 4
@@ -59,6 +60,15 @@ def _require_may_manage(principal: Principal, hosts: frozenset[str]) -> None:
         )
 
 
+# Links as public availability reads them, remembered briefly per process: booking pages ask far
+# more often than links change, and bookings load the link afresh. A put here forgets at once.
+public_links: TtlMemo[str, LinkConfig] = TtlMemo(5.0)
+
+
+def load_public_link(slug: str) -> LinkConfig:
+    return public_links.get(slug, lambda: load_link(slug))
+
+
 def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Create or replace the link at `slug`; returns (management view, created?)."""
     config = link_config_from_json(slug, body)
@@ -88,6 +98,7 @@ def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dic
     else:
         raise Conflict("The booking link kept changing while it was being saved; try again.")
     _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
+    public_links.discard(slug)
     return config.to_json(), created
 
 
