@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check install bench clean
+.PHONY: run test lint typecheck check install bench clean fuzz soak coldstart
 
 install: $(PIP_STAMP) $(NPM_STAMP)
 
@@ -23,6 +23,19 @@ run: install
 
 test: install
 	$(PY) -m pytest
+
+# Longer runs of what `make test` runs briefly: the contract fuzzer with many more (fresh random)
+# examples per operation, the soak for minutes with the invariants table, the cold-start report.
+FUZZ_EXAMPLES ?= 200
+SOAK_MINUTES ?= 3
+fuzz: install
+	SLOTBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider tests/integration/contract
+
+soak: install
+	$(PY) -m bench.soak --minutes $(SOAK_MINUTES)
+
+coldstart: install
+	$(PY) -m bench.coldstart
 
 lint: install
 	$(PY) -m ruff check .

@@ -3,11 +3,13 @@
 import azure.functions as func
 
 from functions.availability import bp as availability_bp
+from functions.bookings import bp as bookings_bp
 from functions.connections import bp as connections_bp
 from functions.graph_notifications import bp as graph_notifications_bp
 from functions.health import bp as health_bp
 from functions.links import bp as links_bp
 from functions.outbox_delivery import bp as outbox_bp
+from functions.pages import bp as pages_bp
 from functions.sync import bp as sync_bp
 from lib.settings import get_settings
 
@@ -20,7 +22,9 @@ for blueprint in (
     outbox_bp,
     links_bp,
     availability_bp,
+    bookings_bp,
     graph_notifications_bp,
     sync_bp,
+    pages_bp,
 ):
     app.register_functions(blueprint)

@@ -1,15 +1,23 @@
-"""Demo data for `make run`: a host known to the sandbox with a week of ordinary calendar life, so
-someone new can connect, pick calendars and book without setting anything up."""
+"""Demo data for `make run`: a host known to the sandbox with a week of ordinary calendar life, a
+booking link for the demo user, and a settings URL with a fresh user token, so someone new can
+connect, pick calendars and book without setting anything up."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import requests
 
 from devstack.sandbox.admin_client import SandboxAdmin, dt
+from lib.auth.management import MAX_TOKEN_LIFETIME_S, issue_user_token
 
 DEMO_HOST_EMAIL = "alex.host@contoso.example"
 DEMO_PERSONAL_EMAIL = "sam.personal@outlook.example"
 DEMO_TIME_ZONE = "W. Europe Standard Time"
+DEMO_USER_ID = "demo-host"  # the product's id of the demo host (who connects alex.host@contoso.example)
+DEMO_SLUG = "demo"
 
 
 def _next_weekday(start: date, weekday: int) -> date:
@@ -67,3 +75,37 @@ def seed_demo(admin: SandboxAdmin, today: date | None = None) -> dict[str, str]:
         end=dt(f"{friday + timedelta(days=1)}T00:00:00", DEMO_TIME_ZONE),
     )
     return {"host": DEMO_HOST_EMAIL, "personal": DEMO_PERSONAL_EMAIL}
+
+
+def demo_link_body(user_id: str = DEMO_USER_ID) -> dict[str, Any]:
+    """A half-hour Teams call with the demo host, weekdays 09:00-17:00 Berlin time."""
+    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday")
+    return {
+        "title": "Intro call with Alex",
+        "assignment": "single",
+        "hosts": [{"userId": user_id, "calendarProvider": "microsoft"}],
+        "durationMinutes": 30,
+        "timeZone": "Europe/Berlin",
+        "weeklyHours": {day: [{"start": "09:00", "end": "17:00"}] for day in weekdays},
+        "teamsMeeting": True,
+        "subjectTemplate": "{title} ({attendeeName})",
+        "minimumNoticeMinutes": 60,
+        "horizonDays": 60,
+    }
+
+
+def create_demo_link(api_url: str, api_key: str, slug: str = DEMO_SLUG, user_id: str = DEMO_USER_ID) -> str:
+    """PUT the demo link through the app's own API (as the product backend); its booking page URL."""
+    answer = requests.put(
+        f"{api_url}/links/{slug}", json=demo_link_body(user_id), headers={"X-Api-Key": api_key}, timeout=30
+    )
+    answer.raise_for_status()
+    return f"{api_url}/book/{slug}"
+
+
+def settings_url(
+    api_url: str, user_token_key: bytes, user_id: str = DEMO_USER_ID, ttl_s: int = MAX_TOKEN_LIFETIME_S
+) -> str:
+    """The settings page as the product opens it: a fresh user token in the URL fragment."""
+    token = issue_user_token(user_token_key, user_id, ttl_s)
+    return f"{api_url}/settings#token={quote(token, safe='')}"

@@ -16,8 +16,10 @@ import signal
 import threading
 from pathlib import Path
 
+import requests
+
 from devstack.azurite import Azurite, AzuriteError
-from devstack.demo import seed_demo
+from devstack.demo import DEMO_HOST_EMAIL, seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,37 @@ def ensure_local_settings(path: Path = ROOT / "local.settings.json") -> Path:
         path.write_text(json.dumps(current, indent=2) + "\n")
         print(f"Added new settings to {path.name}: {', '.join(added)}")
     return path
+
+
+def with_origin(origins: str, origin: str) -> str:
+    """`origins` (comma-separated) with `origin` added if it is not there yet."""
+    listed = [o.strip() for o in origins.split(",") if o.strip()]
+    return ",".join(listed if origin in listed else [*listed, origin])
+
+
+def demo_pages(api_url: str, mailbox_url: str) -> list[str]:
+    """Create the demo booking link and mint a settings URL for the demo host; the lines to print."""
+    from devstack.demo import DEMO_USER_ID, create_demo_link, settings_url
+    from lib.settings import get_settings
+
+    keys = get_settings().keys
+    lines = ["", f"Click through the demo (as the host '{DEMO_USER_ID}'):"]
+    if keys.user_token_key:
+        lines.append(f"  1. Settings page     {settings_url(api_url, keys.user_token_key)}")
+        lines.append("                        (the user token in it lasts an hour; restart to get a new one)")
+        lines.append(f"     Connect Outlook, sign in as {DEMO_HOST_EMAIL}, Accept, pick calendars, Save.")
+    else:
+        lines.append("  (no SLOTBRIDGE_USER_TOKEN_KEY in the settings: no settings page link)")
+    try:
+        booking = create_demo_link(api_url, keys.api_keys[0]) if keys.api_keys else None
+    except requests.RequestException as exc:
+        booking = None
+        lines.append(f"  (the demo link could not be created: {exc})")
+    if booking:
+        lines.append(f"  2. Booking page      {booking}")
+    lines.append(f"  3. Sandbox mailbox   {mailbox_url}")
+    lines.append("     (the sandbox uses its own CA: trust it, or accept the browser's warning once)")
+    return lines
 
 
 def main() -> int:
@@ -84,18 +117,28 @@ def main() -> int:
                 "SLOTBRIDGE_GRAPH_BASE_URL": f"{sandbox.url}/v1.0",
                 "SLOTBRIDGE_CA_BUNDLE": sandbox.ca_pem_path,
                 "SLOTBRIDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
+                # The settings page is served by the app itself: its origin is the popup's
+                # postMessage target and the redirect fallback's return URL.
+                "SLOTBRIDGE_ALLOWED_ORIGINS": with_origin(
+                    os.environ.get("SLOTBRIDGE_ALLOWED_ORIGINS")
+                    or json.loads(settings_path.read_text())["Values"].get("SLOTBRIDGE_ALLOWED_ORIGINS", ""),
+                    f"http://127.0.0.1:{args.port}",
+                ),
             }
         )
         accounts = seed_demo(SandboxAdmin(sandbox.url, sandbox.ca_pem_path))
         from devstack.funchost import DevHost
 
         with DevHost(port=args.port, local_settings=settings_path) as host:
+            pages = demo_pages(host.api_url, f"{sandbox.url}/_admin/view/{accounts['host']}")
             print()
             print("Slotbridge local stack is up:")
             print(f"  Functions dev host  {host.api_url}    (try {host.api_url}/health)")
             print(f"  Microsoft sandbox   {sandbox.url}  (CA: {sandbox.ca_pem_path})")
             print(f"  Azurite             tables :{azurite.ports.table}  queues :{azurite.ports.queue}")
             print(f"  Demo accounts       {accounts['host']} (work), {accounts['personal']} (personal)")
+            for line in pages:
+                print(line)
             print("Press Ctrl-C to stop.", flush=True)
             stop.wait()
             print("Stopping…")

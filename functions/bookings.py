@@ -1,23 +1,35 @@
 """Bookings (public, anonymous): `POST /links/{slug}/bookings` (with an optional
 `Idempotency-Key`), and `POST /bookings/{id}/reschedule` / `POST /bookings/{id}/cancel`,
 authorized by the booking's manage token (`Authorization: Bearer <token>` or the body's `token`).
-Handlers parse, call one lib service, and answer."""
+Handlers parse, call one lib service, and answer. The services are imported on first use, so
+that a cold start answering a Graph handshake does not load them."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
 from functions.http_io import api_handler, json_response, read_json
-from lib.bookings import outlook_sync, service
-from lib.bookings.validation import MAX_BODY_BYTES, manage_token_from
+from lib.sync.changes import CalendarChanges, add_listener
 
 bp = func.Blueprint()
-outlook_sync.register()  # two-way sync: bookings notice their events moved or deleted in Outlook
+
+
+def _bookings_follow_outlook(changes: CalendarChanges) -> None:
+    """Two-way sync: bookings notice their events moved or deleted in Outlook."""
+    from lib.bookings import outlook_sync
+
+    outlook_sync.on_calendar_changes(changes)
+
+
+add_listener(_bookings_follow_outlook)
 
 
 @bp.route(route="links/{slug}/bookings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def create_booking(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.bookings import service
+    from lib.bookings.validation import MAX_BODY_BYTES
+
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     status, answer = service.create_booking(
         req.route_params["slug"], body, req.headers.get("Idempotency-Key")
@@ -28,6 +40,9 @@ def create_booking(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="bookings/{bookingId}/reschedule", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.bookings import service
+    from lib.bookings.validation import MAX_BODY_BYTES, manage_token_from
+
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     token = manage_token_from(req.headers, body)
     return json_response(service.reschedule(req.route_params["bookingId"], token, body))
@@ -36,6 +51,9 @@ def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="bookings/{bookingId}/cancel", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.bookings import service
+    from lib.bookings.validation import MAX_BODY_BYTES, manage_token_from
+
     raw = req.get_body() or b""
     body = read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
     token = manage_token_from(req.headers, body)
@@ -46,5 +64,8 @@ def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
 @api_handler
 def get_booking(req: func.HttpRequest) -> func.HttpResponse:
     # What the manage page shows; the token only in the Authorization header (never a query).
+    from lib.bookings import service
+    from lib.bookings.validation import manage_token_from
+
     token = manage_token_from(req.headers, {})
     return json_response(service.get_booking(req.route_params["bookingId"], token))

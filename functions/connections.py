@@ -1,5 +1,6 @@
 """Connections, calendars and calendar settings of a user (management routes), and the OAuth
-redirect URI. Handlers parse, call one lib service, and answer."""
+redirect URI. Handlers parse, call one lib service (imported on first use: not on the cold-start
+path of the Graph webhook), and answer."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from urllib.parse import parse_qsl
 import azure.functions as func
 
 from functions.auth_guard import principal_for_user
-from functions.callback_page import render
 from functions.http_io import api_handler, json_response, read_json
-from lib.connections import calendars, connect_flow, lifecycle
 
 bp = func.Blueprint()
 
@@ -20,6 +19,8 @@ MAX_CALLBACK_BODY = 64 * 1024
 @bp.route(route="users/{userId}/connections", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def start_connection(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.connections import connect_flow
+
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
     body = read_json(req) if req.get_body() else {}
@@ -34,6 +35,9 @@ def start_connection(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
+    from functions.callback_page import render
+    from lib.connections import connect_flow
+
     # form_post answers arrive as a form body; error redirects may come as a query.
     body = req.get_body()[:MAX_CALLBACK_BODY] if req.method == "POST" else b""
     params = dict(req.params)
@@ -44,6 +48,8 @@ def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/connections", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_connections(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.connections import lifecycle
+
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
     return json_response({"connections": lifecycle.list_connections(user_id)})
@@ -54,6 +60,8 @@ def list_connections(req: func.HttpRequest) -> func.HttpResponse:
 )
 @api_handler
 def delete_connection(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.connections import lifecycle
+
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
     lifecycle.disconnect(user_id, req.route_params["connectionId"])
@@ -63,6 +71,8 @@ def delete_connection(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/calendars", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.connections import calendars
+
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
     return json_response(calendars.list_calendars(user_id))
@@ -71,6 +81,8 @@ def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/calendar-settings", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def put_calendar_settings(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.connections import calendars
+
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
     return json_response(calendars.update_calendar_settings(user_id, read_json(req)))

@@ -7,7 +7,6 @@ import logging
 
 import azure.functions as func
 
-from lib.outbox import service as outbox
 from lib.storage.queues import OUTBOX_QUEUE
 
 bp = func.Blueprint()
@@ -22,4 +21,6 @@ def deliver_outbox_message(msg: func.QueueMessage) -> None:
     except (ValueError, KeyError, TypeError):
         log.error("Outbox queue message %s is malformed; dropped", msg.id)
         return
+    from lib.outbox import service as outbox
+
     outbox.deliver(user_id, message_id)

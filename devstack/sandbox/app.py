@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     graph_me,
     identity,
     keyvault,
+    mailbox_view,
     schedule,
     subscriptions,
 )

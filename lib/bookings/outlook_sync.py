@@ -8,7 +8,8 @@ event -> booking index and, for booking events only, reads the event back from G
   product gets a `booking.moved_in_outlook` message.
 Our own writes come back here too (their times already match, so nothing happens), and a booking
 with a manage operation in progress is left to that operation. Outbox message ids are
-deterministic, so a replayed round posts nothing twice.
+deterministic, so a replayed round posts nothing twice. `functions/bookings.py` registers the
+listener (importing this module on the first change it hears of).
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ from lib.bookings.records import BookingEventRecord, BookingRecord, BookingStatu
 from lib.errors import SlotbridgeError, SlotUnavailable
 from lib.storage import storage_account
 from lib.storage.tables import ConcurrentUpdate
-from lib.sync.changes import CalendarChanges, add_listener
+from lib.sync.changes import CalendarChanges
 
 log = logging.getLogger("slotbridge.bookings.sync")
-
-
-def register() -> None:
-    add_listener(on_calendar_changes)
 
 
 def on_calendar_changes(changes: CalendarChanges) -> None:

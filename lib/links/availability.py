@@ -36,6 +36,10 @@ from lib.timezones import parse_iana_zone
 log = logging.getLogger("slotbridge.availability")
 
 MAX_RANGE_DAYS = 62
+# Days a booking page can sensibly ask about. Far from date's own limits (years 1 and 9999), where
+# turning a local day into UTC instants overflowed (a 500 the contract fuzzer found).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 MAX_HOSTS_READ_IN_PARALLEL = 8
 
 SourceFactory = Callable[[LinkConfig], BusySource]
@@ -57,9 +61,14 @@ def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
         try:
             if raw is None or len(raw) != 10:
                 raise ValueError
-            days[name] = date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
         except ValueError:
             problems.append(FieldError(name, "is required: a date in YYYY-MM-DD form"))
+            continue
+        if not FIRST_DAY <= day <= LAST_DAY:
+            problems.append(FieldError(name, f"must be between {FIRST_DAY} and {LAST_DAY}"))
+            continue
+        days[name] = day
     zone = params.get("timezone")
     if not zone:
         problems.append(FieldError("timezone", "is required: an IANA time zone such as 'Europe/Berlin'"))

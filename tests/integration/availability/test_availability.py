@@ -305,6 +305,27 @@ def test_availability_query_is_validated(devhost: DevHost) -> None:
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "tz"),
+    [("0001-01-01", "0001-01-01", "Europe/Berlin"), ("9999-12-31", "9999-12-31", "Pacific/Kiritimati")],
+)
+def test_availability_at_the_ends_of_the_calendar_is_a_validation_error_not_a_500(
+    devhost: DevHost, start: str, end: str, tz: str
+) -> None:
+    """Found by the contract fuzzer: year 1 (and 9999) overflowed turning local days into UTC."""
+    slug = new_slug()
+    put_link(devhost, slug, link_body([("hours-only", "none")]))
+    r = requests.get(
+        f"{devhost.api_url}/links/{slug}/availability",
+        params={"start": start, "end": end, "timezone": tz},
+        timeout=10,
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert r.json()["code"] == "validation_error"
+    assert "start" in {e["field"] for e in r.json()["errors"]}
+
+
 def test_a_connection_needing_reconnect_fails_closed(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:

@@ -120,6 +120,8 @@ class TestAvailabilityQuery:
             ({"start": "2026-03-01", "end": "2026-03-01", "timezone": "Pacific Standard Time"}, "timezone"),
             ({"start": "2026-03-01", "end": "2026-03-01", "timezone": "/etc/localtime"}, "timezone"),
             ({"start": "2026-03-01", "end": "2026-03-01"}, "timezone"),
+            ({"start": "0001-01-01", "end": "0001-01-01", "timezone": "UTC"}, "start"),
+            ({"start": "9999-12-31", "end": "9999-12-31", "timezone": "UTC"}, "end"),
         ],
     )
     def test_bad_queries(self, params: dict[str, str], field: str) -> None:

@@ -1,0 +1,100 @@
+"""The settings page in a real browser: a blocked pop-up falls back to a full redirect that ends
+"Connected"; a cancelled sign-in and an admin-approval tenant get clear messages; Disconnect; a page
+opened without a token says what to do."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from devstack.funchost import DevHost
+from devstack.sandbox.admin_client import SandboxAdmin
+from tests.fixtures.sandbox import unique_email
+from tests.integration.connect.helpers import connections
+
+from .conftest import new_user, settings_url, shot
+from .test_click_through import sign_in_in
+
+pytestmark = pytest.mark.e2e
+
+expect: Any = pytest.importorskip("playwright.sync_api").expect
+
+
+def test_a_blocked_popup_falls_back_to_a_full_redirect_and_ends_connected(
+    devhost: DevHost, admin: SandboxAdmin, context: Any
+) -> None:
+    user, email = new_user(), unique_email("blocked", "contoso.example")
+    admin.add_account(email, kind="work", display_name="Pat Blocked")
+    context.add_init_script("window.open = () => null")  # what a pop-up blocker does to window.open
+    page = context.new_page()
+    page.goto(settings_url(devhost, user))
+    page.get_by_role("button", name="Connect Outlook").click()
+
+    # The whole tab went to Microsoft (the sandbox) instead of a pop-up.
+    page.wait_for_url(re.compile(r"^https://127\.0\.0\.1:\d+/.*authorize"))
+    assert len(context.pages) == 1
+    sign_in_in(page, email, popup=False)
+
+    page.wait_for_url(re.compile(rf"^{re.escape(devhost.api_url)}/settings"))
+    expect(page.locator("#connected")).to_contain_text(f"{email} is connected")
+    assert "slotbridge_connect" not in page.url  # the result was read and removed from the address
+    expect(page.locator("li.account")).to_contain_text(email)
+    [connection] = connections(devhost, user)
+    assert connection["email"] == email and connection["status"] == "connected"
+
+    # Disconnect, with a confirmation step; the account and its calendars go away.
+    page.get_by_role("button", name=re.compile("^Disconnect")).click()
+    page.get_by_role("button", name=re.compile("^Yes, disconnect")).click()
+    expect(page.get_by_role("status")).to_have_text(f"{email} is disconnected.")
+    expect(page.get_by_text("No Outlook account is connected yet.")).to_be_visible()
+    expect(page.get_by_role("button", name="Connect Outlook")).to_be_focused()
+    assert connections(devhost, user) == []
+
+
+def test_a_cancelled_sign_in_says_nothing_was_connected(
+    devhost: DevHost, admin: SandboxAdmin, page: Any
+) -> None:
+    user, email = new_user(), unique_email("cancels", "contoso.example")
+    admin.add_account(email, kind="work")
+    page.goto(settings_url(devhost, user))
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Outlook").click()
+    sign_in_in(popup_info.value, email, action="Cancel")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("The Microsoft sign-in was cancelled, so nothing was connected.")
+    expect(page.locator("#connected")).to_be_hidden()
+    assert connections(devhost, user) == []
+
+
+def test_an_organisation_that_needs_admin_approval_gets_the_approval_link(
+    devhost: DevHost, admin: SandboxAdmin, page: Any
+) -> None:
+    user, email = new_user(), unique_email("needs-admin", "fabrikam.example")
+    admin.add_account(email, kind="work", admin_approval_required=True)
+    page.goto(settings_url(devhost, user))
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Outlook").click()
+    sign_in_in(popup_info.value, email)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("administrator must approve")
+    expect(alert.get_by_role("link", name="Approval link for your administrator")).to_have_attribute(
+        "href", re.compile("adminconsent")
+    )
+    shot(page, "settings-admin-approval")
+
+
+def test_without_a_token_the_page_says_how_to_open_it(devhost: DevHost, page: Any) -> None:
+    page.goto(f"{devhost.api_url}/settings")
+    expect(page.get_by_role("alert")).to_contain_text("needs a sign-in link from the product")
+    expect(page.get_by_role("button", name="Connect Outlook")).to_be_hidden()
+
+
+def test_an_expired_token_gets_a_clear_message(devhost: DevHost, page: Any) -> None:
+    from lib.auth.management import issue_user_token
+    from tests.fixtures.devhost import USER_TOKEN_KEY
+
+    token = issue_user_token(USER_TOKEN_KEY, new_user(), 60, now=1_000_000)
+    page.goto(f"{devhost.api_url}/settings#token={token}")
+    expect(page.get_by_role("alert")).to_contain_text("Your settings session has expired or is not valid")

@@ -1,0 +1,43 @@
+// What a person reads for each problem `code` the API answers with (openapi.yaml, Problem.code).
+// tests/e2e/test_pages_static.py checks that every documented code has a message here.
+
+export const MESSAGES = {
+  validation_error: "Some details are missing or not valid. Please check them and try again.",
+  not_found: "We couldn't find this. The link may be mistyped, or it no longer exists.",
+  slot_unavailable:
+    "Sorry, that time was just taken or is no longer available. Please pick another time.",
+  calendar_not_writable:
+    "Bookings can't be added to that calendar: it is read-only for this account. Pick a calendar you can edit.",
+  needs_reconnect:
+    "This Microsoft account needs to be connected again. Press Reconnect and sign in once more.",
+  admin_approval_required:
+    "Your organisation's administrator must approve this app before you can connect. Send them the approval link below.",
+  consent_declined:
+    "The Microsoft sign-in was cancelled, so nothing was connected. Press Connect Outlook to try again.",
+  insufficient_permissions:
+    "Not every permission was granted. The app needs to read and write your calendars: connect again and accept all permissions.",
+  conditional_access_blocked:
+    "Your organisation's sign-in policy (conditional access) blocked this connection. Please ask your IT administrator.",
+  account_already_linked:
+    "This Microsoft account is already connected to another user. Share its calendar with your own account instead.",
+  account_limit_reached:
+    "You have connected as many Microsoft accounts as allowed. Disconnect one before adding another.",
+  outlook_unavailable: "Outlook isn't answering right now. Please try again in a few minutes.",
+  rate_limited: "There have been too many requests in a short time. Please wait a moment and try again.",
+  unauthorized: "Your session has expired or is not valid. Please open this page again from where you started.",
+  conflict: "Something changed at the same moment. Please try again.",
+  service_unavailable: "The service is briefly unavailable. Please try again shortly.",
+  internal_error: "Something went wrong on our side. Please try again; if it keeps happening, contact support.",
+  idempotency_key_reused:
+    "This booking request was already used with different details. Please reload the page and try again.",
+  request_in_progress: "Your booking is still being processed. Please wait a moment.",
+};
+
+export const NETWORK_ERROR = "We can't reach the server. Check your connection and try again.";
+
+/** The sentence to show for a problem document (or a network failure), with page-specific overrides. */
+export function problemMessage(problem, overrides = {}) {
+  if (!problem) return NETWORK_ERROR;
+  const code = problem.code;
+  return overrides[code] || MESSAGES[code] || problem.detail || MESSAGES.internal_error;
+}
