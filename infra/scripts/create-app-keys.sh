@@ -18,6 +18,8 @@
 # private temporary file first (mode 600, removed on exit), so that a failed read can never store a
 # truncated list.
 set -euo pipefail
+# shellcheck source=infra/scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly -a SECRET_NAMES=(api-keys user-token-key webhook-signing-key client-state-key)
 
@@ -45,19 +47,7 @@ deploying user), openssl.
 USAGE
 }
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
 
-env_or_azd() {
-  local name="$1" value
-  value="${!name:-}"
-  if [[ -z "${value}" ]] && command -v azd >/dev/null 2>&1; then
-    value="$(azd env get-value "${name}" 2>/dev/null)" || value=""
-  fi
-  printf '%s' "${value}"
-}
 
 is_known_secret() {
   local candidate="$1" known

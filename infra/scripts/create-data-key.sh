@@ -8,6 +8,8 @@
 # The key never appears on a command line, in the output or in a shell variable: it goes from the
 # random source to a private temporary file to Key Vault, and the file is removed on exit.
 set -euo pipefail
+# shellcheck source=infra/scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly DEFAULT_SECRET_NAME="token-data-key"
 
@@ -28,20 +30,7 @@ deploying user), openssl.
 USAGE
 }
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
 
-# The value of an environment variable, else of the current azd environment, else empty.
-env_or_azd() {
-  local name="$1" value
-  value="${!name:-}"
-  if [[ -z "${value}" ]] && command -v azd >/dev/null 2>&1; then
-    value="$(azd env get-value "${name}" 2>/dev/null)" || value=""
-  fi
-  printf '%s' "${value}"
-}
 
 vault=""
 secret_name=""

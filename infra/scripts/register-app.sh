@@ -15,6 +15,8 @@
 #
 # Idempotent: run again to update redirect URIs and permissions; --rotate-secret adds a new secret.
 set -euo pipefail
+# shellcheck source=infra/scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly GRAPH_APP_ID="00000003-0000-0000-c000-000000000000"
 # Delegated Microsoft Graph permission (oauth2PermissionScope) ids; the same in every tenant.
@@ -53,19 +55,7 @@ higher there), Key Vault Secrets Officer on the vault (azd up grants it to the d
 USAGE
 }
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
 
-env_or_azd() {
-  local name="$1" value
-  value="${!name:-}"
-  if [[ -z "${value}" ]] && command -v azd >/dev/null 2>&1; then
-    value="$(azd env get-value "${name}" 2>/dev/null)" || value=""
-  fi
-  printf '%s' "${value}"
-}
 
 # YYYY-MM-DD, N months from today (GNU date, else BSD date).
 date_in_months() {

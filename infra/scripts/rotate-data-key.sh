@@ -7,6 +7,8 @@
 # until every token cache has been re-encrypted: a disabled or deleted version makes every cache
 # still encrypted under it unreadable, and those users have to reconnect.
 set -euo pipefail
+# shellcheck source=infra/scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly DEFAULT_SECRET_NAME="token-data-key"
 
@@ -27,19 +29,7 @@ Needs: az (logged in, with Key Vault Secrets Officer on the vault), openssl.
 USAGE
 }
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
 
-env_or_azd() {
-  local name="$1" value
-  value="${!name:-}"
-  if [[ -z "${value}" ]] && command -v azd >/dev/null 2>&1; then
-    value="$(azd env get-value "${name}" 2>/dev/null)" || value=""
-  fi
-  printf '%s' "${value}"
-}
 
 list_versions() {
   az keyvault secret list-versions \
