@@ -15,6 +15,7 @@ listener (importing this module on the first change it hears of).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,10 @@ from lib.storage.tables import ConcurrentUpdate
 from lib.sync.changes import CalendarChanges
 
 log = logging.getLogger("slotbridge.bookings.sync")
+
+# How long the listener waits for an attendee's reschedule or cancel of the same booking to finish.
+# Such an operation takes seconds; the change must not be skipped: no later round reports it again.
+LEASE_WAIT_S = 15.0
 
 
 def on_calendar_changes(changes: CalendarChanges) -> None:
@@ -45,18 +50,15 @@ def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
     from lib.connections.graph_access import graph_for
     from lib.connections.records import ConnectionRecord
 
-    table = storage_account().table(BookingRecord)
-    booking = table.find(entry.booking_id, "booking")
+    booking = _without_operation(entry.booking_id)
     if booking is None or booking.status is not BookingStatus.CONFIRMED or booking.event_id != entry.event_id:
         return
-    if booking.operation_until is not None and booking.operation_until > datetime.now(UTC):
-        return  # an attendee's reschedule/cancel is writing this event right now
     connection = storage_account().table(ConnectionRecord).find(changes.user_id, changes.connection_id)
     if connection is None:
         return
     tagged = outlook_event.read_tagged(graph_for(connection), entry.event_id)
     if tagged is None or tagged.is_cancelled:
-        _cancelled_in_outlook(booking)
+        mark_cancelled_in_outlook(booking)
         return
     if tagged.tag is not None and tagged.tag != booking.booking_id:
         return
@@ -71,7 +73,24 @@ def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
         _moved_in_outlook(booking, start, end)
 
 
-def _cancelled_in_outlook(booking: BookingRecord) -> None:
+def _without_operation(booking_id: str) -> BookingRecord | None:
+    """The booking once no attendee's reschedule/cancel holds its lease (re-read until then, at
+    most LEASE_WAIT_S; a lease left by a crashed operation expires by itself)."""
+    table = storage_account().table(BookingRecord)
+    deadline = time.monotonic() + LEASE_WAIT_S
+    while True:
+        booking = table.find(booking_id, "booking")
+        if booking is None or booking.operation_until is None or booking.operation_until <= datetime.now(UTC):
+            return booking
+        if time.monotonic() > deadline:
+            log.warning("booking %s: an operation still holds it; the Outlook change waits", booking_id)
+            return None
+        time.sleep(0.25)
+
+
+def mark_cancelled_in_outlook(booking: BookingRecord) -> None:
+    """The host deleted (or cancelled) the booking's event in Outlook: the booking is over, its
+    locks are released and the product is told. Also used by a reschedule that finds the event gone."""
     from lib.outbox import service as outbox
 
     now = datetime.now(UTC)

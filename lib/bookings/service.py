@@ -549,8 +549,14 @@ def _require_ours(client: GraphClient, record: BookingRecord, operation: str) ->
     assert record.event_id is not None
     tagged = outlook_event.read_tagged(client, record.event_id)
     if tagged is None:
+        # The host deleted it in Outlook. The change hook may have skipped this booking (this
+        # operation held its lease, or the deletion came before the booking was confirmed), and no
+        # later sync round reports the event again: so the booking ends here as the hook would end it.
+        from lib.bookings.outlook_sync import mark_cancelled_in_outlook
+
         audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code="event_gone")
-        raise Conflict("The booking's Outlook event no longer exists; the booking cannot be moved.")
+        mark_cancelled_in_outlook(record)
+        raise Conflict("The host deleted this booking's Outlook event; the booking is cancelled.")
     if tagged.tag != record.booking_id:
         audit.record(record.booking_id, operation, "skipped", event_id=record.event_id, code="not_ours")
         raise Conflict(

@@ -95,6 +95,9 @@ def row_for_event(
 class CacheWrite:
     changed: tuple[str, ...]  # event ids whose row was added or changed
     removed: tuple[str, ...]  # event ids whose row was removed
+    # Event ids the round reported gone that had no row: created and deleted between two rounds.
+    # Nothing changes in the cache, but a listener may know them (a booking's event).
+    removed_unseen: tuple[str, ...] = ()
 
 
 def apply(
@@ -123,7 +126,7 @@ def apply(
     removed = [event_id for event_id in gone if event_id in existing]
     ops.extend(("delete", existing[event_id]) for event_id in removed)
     table.transact_chunked(ops)
-    return CacheWrite(tuple(changed), tuple(removed))
+    return CacheWrite(tuple(changed), tuple(removed), tuple(sorted(gone - set(removed))))
 
 
 def wipe(connection_id: str, calendar_id: str) -> int:

@@ -71,15 +71,11 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
                     log.warning("Subscription for a calendar of %s failed: %s", conn_id, error.graph_code)
             outcome = delta_sync.run_round(client, state, full=state.wants_full)
             state = finish_round(conn_id, cal_id, owner, target, subscribed=False, **outcome.fields)
-            if outcome.full or outcome.write.changed or outcome.write.removed:
+            gone = outcome.write.removed + outcome.write.removed_unseen
+            if outcome.full or outcome.write.changed or gone:
                 changes.publish(
                     changes.CalendarChanges(
-                        connection.user_id,
-                        conn_id,
-                        cal_id,
-                        outcome.write.changed,
-                        outcome.write.removed,
-                        outcome.full,
+                        connection.user_id, conn_id, cal_id, outcome.write.changed, gone, outcome.full
                     )
                 )
             log.info(

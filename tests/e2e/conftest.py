@@ -80,7 +80,8 @@ def _new_context(chromium: Any, viewport: dict[str, int]) -> Any:
         timezone_id=VIEWER_ZONE,
         ignore_https_errors=True,  # the sandbox's own CA
     )
-    context.set_default_timeout(15_000)
+    # Generous: the machine may be busy with the rest of the suite (2 cores).
+    context.set_default_timeout(30_000)
     return context
 
 

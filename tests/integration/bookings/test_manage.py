@@ -100,6 +100,28 @@ def test_an_event_deleted_in_outlook_counts_as_gone_on_cancel(
     assert r.status_code == 200 and r.json()["status"] in ("cancelled", "cancelled_in_outlook")
 
 
+def test_rescheduling_a_booking_whose_event_the_host_deleted_cancels_it_instead_of_leaving_it_confirmed(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """Found by the soak: the reschedule answered 409 `event_gone` but left the booking `confirmed`
+    with no event, holding its slot for good (the sync listener had skipped it, or never heard)."""
+    slug = _link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 11)).json()
+    booking_id, token = created["bookingId"], created["manageToken"]
+    [event] = events(admin, host.email)
+    admin.delete_event(host.email, event["id"])
+    r = manage(devhost, booking_id, "reschedule", token, start=at(monday, 14))
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+    shown = requests.get(
+        f"{devhost.api_url}/bookings/{booking_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert shown.json()["status"] == "cancelled_in_outlook"
+    assert _lock_rows(host.user_id) == []  # neither the old time nor the new one stays held
+    _, starts = slot_starts(devhost, slug, monday)
+    assert f"{monday}T11:00" in starts
+
+
 def test_one_bookings_token_cannot_touch_another(devhost: DevHost, admin: SandboxAdmin, host: Host) -> None:
     slug = _link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()

@@ -4,7 +4,8 @@ and tells the product through the outbox."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -80,3 +81,35 @@ def test_moving_and_deleting_the_event_in_outlook_updates_the_booking(
         timeout=30,
     )
     assert r.status_code == 200 and r.json()["status"] == "cancelled_in_outlook"
+
+
+def test_an_event_deleted_while_the_attendee_reschedules_still_cancels_the_booking(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """Found by the soak: the listener skipped a change while a manage operation held the booking's
+    lease (even one that then failed, e.g. a reschedule to a taken slot), and no later sync round
+    reports that event again - the booking stayed confirmed with no event. It now waits for the lease."""
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    created = book(devhost, slug, at(next_monday(), 10))
+    assert created.status_code == 201, created.text
+    booking_id = created.json()["bookingId"]
+    [event] = events(admin, host.email)
+    table = storage_account().table(BookingRecord)
+    held = _booking(booking_id)
+    held.operation_until = datetime.now(UTC) + timedelta(minutes=2)  # an attendee's operation runs
+    table.update(held)
+    admin.delete_event(host.email, event["id"])
+    time.sleep(2)  # the notification is processed meanwhile; the listener meets the lease
+    released = _booking(booking_id)
+    assert released.status is BookingStatus.CONFIRMED
+    released.operation_until = None  # the operation ends (it changed nothing)
+    table.update(released)
+    cancelled = wait_for(
+        lambda: (b := _booking(booking_id)).status is BookingStatus.CANCELLED_IN_OUTLOOK and b,
+        timeout=20,
+        what="the booking to be cancelled_in_outlook after the operation",
+    )
+    assert cancelled.cancelled_in_outlook_at is not None
