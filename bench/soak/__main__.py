@@ -68,6 +68,9 @@ def main() -> int:
             print(f"soak: {config.seconds:.0f} s, {config.clients} clients, app at {app.api_url}", flush=True)
             report = run_soak(API_KEY, admin, sandbox.ca_pem_path, app, config)
         print(report.table())
+        log_text = log_path.read_text()
+        if "tracemalloc:" in log_text:  # SOAK_TRACEMALLOC=<seconds> was set for the app
+            print("\n" + log_text[log_text.index("tracemalloc:") :])
         if not report.passed:
             print(f"\napp log (last lines of {log_path}):")
             print("\n".join(log_path.read_text().splitlines()[-40:]))
