@@ -35,8 +35,6 @@ from lib.links.availability import AvailabilityQuery, link_availability
 from lib.links.config import LinkConfig
 from lib.settings import reset_settings_caches
 
-CLIENT_STATE_KEY = "YmVuY2gtY2xpZW50LXN0YXRlLWtleS1ub3QtYS1zZWNyZXQh"
-
 
 def _live(link: LinkConfig) -> BusySource:
     return LiveBusySource(fallback_time_zone=link.rules.time_zone)
@@ -96,7 +94,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ.update(_env(azurite, sandbox, port))
         os.environ.update(
             {
-                "SLOTBRIDGE_CLIENT_STATE_KEY": CLIENT_STATE_KEY,
                 "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
                 "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 0 1 1 *",
                 "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 0 1 1 *",

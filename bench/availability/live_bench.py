@@ -24,7 +24,6 @@ nothing about time.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import random
 import threading
@@ -38,10 +37,11 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from bench.stack_env import local_stack_env
 from devstack.azurite import Azurite
 from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
-from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.availability.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.busy_time.graph_events import EVENT_FIELDS, busy_intervals_from_events
@@ -110,18 +110,7 @@ class Row:
 
 
 def _env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
-    return {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "SLOTBRIDGE_TABLE_PREFIX": "b" + uuid.uuid4().hex[:12],
-        "SLOTBRIDGE_AUTHORITY_HOST": sandbox.url,
-        "SLOTBRIDGE_GRAPH_BASE_URL": f"{sandbox.url}/v1.0",
-        "SLOTBRIDGE_CA_BUNDLE": sandbox.ca_pem_path,
-        "SLOTBRIDGE_CLIENT_ID": DEFAULT_CLIENT_ID,
-        "SLOTBRIDGE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-        "SLOTBRIDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SLOTBRIDGE_DATA_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "SLOTBRIDGE_API_KEYS": API_KEY,
-    }
+    return local_stack_env(azurite, sandbox, port, API_KEY)
 
 
 def _connect(devhost: DevHost, http: requests.Session, user_id: str, account_id: str) -> str:

@@ -4,16 +4,15 @@ sandbox and the app (its own process), run the soak, print the table; exit 1 if 
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
+from bench.stack_env import local_stack_env
 from devstack.azurite import Azurite
 from devstack.http_server import free_loopback_port
-from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxConfig
+from devstack.sandbox import Sandbox, SandboxConfig
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.settings import reset_settings_caches
 
@@ -24,22 +23,15 @@ API_KEY = "soak-api-key"
 
 def soak_env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
     """The app's settings for a soak: the local stack, the busy cache on, reconciliation every 30 s."""
-    return {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "SLOTBRIDGE_TABLE_PREFIX": "s" + uuid.uuid4().hex[:12],
-        "SLOTBRIDGE_AUTHORITY_HOST": sandbox.url,
-        "SLOTBRIDGE_GRAPH_BASE_URL": f"{sandbox.url}/v1.0",
-        "SLOTBRIDGE_CA_BUNDLE": sandbox.ca_pem_path,
-        "SLOTBRIDGE_CLIENT_ID": DEFAULT_CLIENT_ID,
-        "SLOTBRIDGE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-        "SLOTBRIDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SLOTBRIDGE_DATA_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "SLOTBRIDGE_API_KEYS": API_KEY,
-        "SLOTBRIDGE_CLIENT_STATE_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
-        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 3 1 1 *",
-        "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "*/30 * * * * *",
-    }
+    return local_stack_env(
+        azurite,
+        sandbox,
+        port,
+        API_KEY,
+        SLOTBRIDGE_AVAILABILITY_SOURCE="cached",
+        SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE="0 0 3 1 1 *",
+        SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE="*/30 * * * * *",
+    )
 
 
 def main() -> int:

@@ -1,0 +1,30 @@
+"""The app settings every bench uses to run the app against its own local stack (Azurite, the
+Microsoft sandbox, a dev host on `port`), with a fresh table prefix and fresh keys."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+
+from devstack.azurite import Azurite
+from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+
+
+def local_stack_env(
+    azurite: Azurite, sandbox: Sandbox, port: int, api_key: str, **extra: str
+) -> dict[str, str]:
+    return {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "SLOTBRIDGE_TABLE_PREFIX": "b" + uuid.uuid4().hex[:12],
+        "SLOTBRIDGE_AUTHORITY_HOST": sandbox.url,
+        "SLOTBRIDGE_GRAPH_BASE_URL": f"{sandbox.url}/v1.0",
+        "SLOTBRIDGE_CA_BUNDLE": sandbox.ca_pem_path,
+        "SLOTBRIDGE_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "SLOTBRIDGE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "SLOTBRIDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "SLOTBRIDGE_DATA_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "SLOTBRIDGE_API_KEYS": api_key,
+        "SLOTBRIDGE_CLIENT_STATE_KEY": base64.b64encode(os.urandom(32)).decode(),
+        **extra,
+    }
