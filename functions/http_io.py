@@ -12,7 +12,8 @@ from typing import Any
 import azure.functions as func
 
 from lib import telemetry
-from lib.errors import FieldError, Problem, SlotbridgeError, ValidationFailed
+from lib.errors import Problem, SlotbridgeError
+from lib.json_body import parse_json_object
 
 log = logging.getLogger("slotbridge.http")
 telemetry.install()
@@ -45,23 +46,7 @@ def problem_response(error: SlotbridgeError) -> func.HttpResponse:
 
 def read_json(req: func.HttpRequest, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> dict[str, Any]:
     """The request's JSON object body, or `ValidationFailed` saying why not."""
-    body = req.get_body() or b""
-    if len(body) > max_bytes:
-        raise ValidationFailed(
-            f"The request body is larger than {max_bytes} bytes.",
-            [FieldError("body", f"at most {max_bytes} bytes")],
-        )
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValidationFailed(
-            "The request body is not valid JSON.", [FieldError("body", "not JSON")]
-        ) from None
-    if not isinstance(data, dict):
-        raise ValidationFailed(
-            "The request body must be a JSON object.", [FieldError("body", "not an object")]
-        )
-    return data
+    return parse_json_object(req.get_body() or b"", max_bytes)
 
 
 def api_handler(handler: Handler) -> Handler:

@@ -10,13 +10,13 @@ dropped (and counted in the log, never with their clientState); if the queue can
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import FieldError, ValidationFailed
+from lib.json_body import parse_json_object
 from lib.settings import get_settings
 from lib.sync.client_state import verify_client_state
 from lib.sync.messages import GraphNotice, LifecycleEvent, NoticeKind
@@ -63,18 +63,8 @@ def _send_to_queue(notice: GraphNotice) -> None:
 
 
 def _items(body: bytes) -> list[Any]:
-    if len(body) > MAX_BODY_BYTES:
-        raise ValidationFailed(
-            f"The notification body is larger than {MAX_BODY_BYTES} bytes.",
-            [FieldError("body", f"at most {MAX_BODY_BYTES} bytes")],
-        )
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValidationFailed(
-            "The notification body is not JSON.", [FieldError("body", "not JSON")]
-        ) from None
-    value = data.get("value") if isinstance(data, dict) else None
+    data = parse_json_object(body, MAX_BODY_BYTES, what="notification body")
+    value = data.get("value")
     if not isinstance(value, list) or len(value) > MAX_ITEMS:
         raise ValidationFailed(
             "The notification body has no `value` list.",
