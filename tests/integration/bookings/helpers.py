@@ -66,3 +66,12 @@ def graph_calls(admin: SandboxAdmin, email: str, since: float) -> list[dict[str,
         for e in admin.request_log()["entries"]
         if e["account"] == email and not e["batch"] and e["path"].startswith("/v1.0/") and e["time"] >= since
     ]
+
+
+def new_link(devhost: DevHost, *hosts: tuple[str, str], **extra: Any) -> str:
+    """A fresh booking link for `hosts` ((user id, provider) pairs), through the API."""
+    from tests.integration.availability.helpers import link_body, new_slug, put_link
+
+    slug = new_slug()
+    put_link(devhost, slug, link_body(list(hosts), **extra))
+    return slug

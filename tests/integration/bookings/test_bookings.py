@@ -19,25 +19,11 @@ from lib.connections.records import CalendarSettingsRecord
 from lib.storage import storage_account
 from tests.integration.availability.helpers import (
     Host,
-    link_body,
-    new_slug,
     next_monday,
-    put_link,
     slot_starts,
 )
 
-from .helpers import EVENTS_POST, at, book, booking_body, events, graph_calls
-
-
-@pytest.fixture()
-def host(devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session) -> Host:
-    return Host(devhost, admin, sandbox_http)
-
-
-def _link(devhost: DevHost, *hosts: tuple[str, str], **extra: Any) -> str:
-    slug = new_slug()
-    put_link(devhost, slug, link_body(list(hosts), **extra))
-    return slug
+from .helpers import EVENTS_POST, at, book, booking_body, events, graph_calls, new_link
 
 
 def _stored(booking_id: str) -> BookingRecord:
@@ -47,7 +33,7 @@ def _stored(booking_id: str) -> BookingRecord:
 def test_a_booking_becomes_one_outlook_event_with_two_graph_requests(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"), location="Room 4", bufferAfterMinutes=15)
+    slug = new_link(devhost, (host.user_id, "microsoft"), location="Room 4", bufferAfterMinutes=15)
     monday = next_monday()
     since = time.time()
 
@@ -108,7 +94,7 @@ def _statuses(responses: list[requests.Response]) -> dict[int, int]:
 def test_fifty_concurrent_bookings_of_one_slot_make_exactly_one_event(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     start = at(next_monday(), 14)
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(
@@ -129,8 +115,8 @@ def test_fifty_concurrent_bookings_of_one_slot_make_exactly_one_event(
 def test_overlapping_slots_of_two_links_of_different_lengths_book_once(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    hour = _link(devhost, (host.user_id, "microsoft"), duration=60)
-    half = _link(devhost, (host.user_id, "microsoft"), duration=30, slotStepMinutes=15)
+    hour = new_link(devhost, (host.user_id, "microsoft"), duration=60)
+    half = new_link(devhost, (host.user_id, "microsoft"), duration=30, slotStepMinutes=15)
     monday = next_monday()
     attempts = [(hour, at(monday, 10)), (half, at(monday, 10, 15)), (half, at(monday, 10, 30))] * 10
 
@@ -149,7 +135,7 @@ def test_overlapping_slots_of_two_links_of_different_lengths_book_once(
 def test_the_same_idempotency_key_answers_the_first_result(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     body = booking_body(at(next_monday(), 9), email="same@example.com")
 
     first = book(devhost, slug, body=body, key="key-1")
@@ -171,7 +157,7 @@ def test_the_same_idempotency_key_answers_the_first_result(
 def test_a_concurrent_duplicate_is_told_the_request_is_in_progress(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     body = booking_body(at(next_monday(), 15))
     admin.add_fault("latency", method="POST", path=EVENTS_POST, account=host.email, latency_ms=1500)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -189,7 +175,7 @@ def test_a_concurrent_duplicate_is_told_the_request_is_in_progress(
 def test_a_connection_reset_after_graph_created_the_event_still_makes_one_event(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     admin.add_fault("reset_after_write", method="POST", path=EVENTS_POST, account=host.email)
     since = time.time()
 
@@ -211,7 +197,7 @@ def test_a_work_account_gets_a_teams_link_and_a_personal_one_a_warning(
     from tests.integration.availability.helpers import new_user
     from tests.integration.connect.helpers import connect
 
-    slug = _link(devhost, (host.user_id, "microsoft"), teamsMeeting=True)
+    slug = new_link(devhost, (host.user_id, "microsoft"), teamsMeeting=True)
     work = book(devhost, slug, at(next_monday(), 12))
     assert work.status_code == 201, work.text
     assert work.json()["joinUrl"].startswith("https://teams.microsoft.com/") and work.json()["warnings"] == []
@@ -223,7 +209,7 @@ def test_a_work_account_gets_a_teams_link_and_a_personal_one_a_warning(
     account = admin.add_account(personal_email, kind="personal", time_zone="UTC")
     personal_user = new_user()
     assert connect(devhost, sandbox_http, personal_user, account["id"]).status_code == 200
-    personal_slug = _link(devhost, (personal_user, "microsoft"), teamsMeeting=True)
+    personal_slug = new_link(devhost, (personal_user, "microsoft"), teamsMeeting=True)
     personal = book(devhost, personal_slug, at(next_monday(), 12))
     assert personal.status_code == 201, personal.text
     assert personal.json()["joinUrl"] is None
@@ -244,7 +230,7 @@ def test_a_read_only_write_calendar_fails_cleanly_with_calendar_not_writable(
         return current
 
     storage_account().table(CalendarSettingsRecord).mutate(host.user_id, "settings", write_to_shared)
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     start = at(next_monday(), 13)
 
     first = book(devhost, slug, start)
@@ -259,7 +245,7 @@ def test_a_read_only_write_calendar_fails_cleanly_with_calendar_not_writable(
 def test_a_throttled_create_is_retried_after_retry_after(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     admin.add_fault("throttle", method="POST", path=EVENTS_POST, account=host.email, retry_after=1)
     since = time.time()
     started = time.monotonic()
@@ -276,7 +262,7 @@ def test_a_throttled_create_is_retried_after_retry_after(
 def test_outlook_unreadable_fails_closed_and_releases_the_slot(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     admin.add_fault("unavailable", path="/v1.0/me/calendars/*/calendarview", account=host.email, count=50)
 
     r = book(devhost, slug, at(next_monday(), 10))
@@ -290,7 +276,7 @@ def test_outlook_unreadable_fails_closed_and_releases_the_slot(
 def test_a_busy_host_and_time_the_link_does_not_offer_are_slot_unavailable(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"), bufferBeforeMinutes=30)
+    slug = new_link(devhost, (host.user_id, "microsoft"), bufferBeforeMinutes=30)
     monday = next_monday()
     admin.add_event(
         host.email, subject="Dentist", start=dt(f"{monday}T09:00:00"), end=dt(f"{monday}T10:15:00")
@@ -324,13 +310,13 @@ def test_invalid_requests_are_400_problems(devhost: DevHost, change: dict[str, A
     r = book(devhost, "no-such-link-but-valid", body=body)
     # An unknown link is 404 before the body is looked at; use a real one for the body checks.
     assert r.status_code == 404
-    slug = _link(devhost, ("someone", "none"))
+    slug = new_link(devhost, ("someone", "none"))
     r = book(devhost, slug, body=body)
     assert r.status_code == 400 and r.headers["Content-Type"] == "application/problem+json"
     assert field in {e["field"] for e in r.json()["errors"]}
 
 
 def test_an_oversized_body_is_refused(devhost: DevHost) -> None:
-    slug = _link(devhost, ("someone", "none"))
+    slug = new_link(devhost, ("someone", "none"))
     r = book(devhost, slug, body={**booking_body("2030-01-07T10:00:00Z"), "notes": "x" * 9000})
     assert r.status_code == 400 and r.json()["code"] == "validation_error"

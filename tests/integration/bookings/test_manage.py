@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import requests
 
 from devstack.funchost import DevHost
@@ -15,26 +14,12 @@ from lib.bookings.records import BookingAuditRecord, BookingRecord, SlotLockReco
 from lib.storage import storage_account
 from tests.integration.availability.helpers import (
     Host,
-    link_body,
-    new_slug,
     new_user,
     next_monday,
-    put_link,
     slot_starts,
 )
 
-from .helpers import at, book, events, manage
-
-
-@pytest.fixture()
-def host(devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session) -> Host:
-    return Host(devhost, admin, sandbox_http)
-
-
-def _link(devhost: DevHost, *hosts: tuple[str, str], **extra: object) -> str:
-    slug = new_slug()
-    put_link(devhost, slug, link_body(list(hosts), **extra))
-    return slug
+from .helpers import at, book, events, manage, new_link
 
 
 def _lock_rows(user_id: str) -> list[SlotLockRecord]:
@@ -44,7 +29,7 @@ def _lock_rows(user_id: str) -> list[SlotLockRecord]:
 def test_reschedule_moves_the_same_event_and_cancel_deletes_it(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()
     created = book(devhost, slug, at(monday, 10)).json()
     booking_id, token = created["bookingId"], created["manageToken"]
@@ -66,7 +51,7 @@ def test_reschedule_moves_the_same_event_and_cancel_deletes_it(
     assert f"{monday}T10:00" in starts and f"{monday}T14:00" not in starts
 
     # Moving by half an hour overlaps its own time: still fine.
-    slug_half = _link(devhost, (host.user_id, "microsoft"), slotStepMinutes=30)
+    slug_half = new_link(devhost, (host.user_id, "microsoft"), slotStepMinutes=30)
     other = book(devhost, slug_half, at(monday, 9)).json()
     shifted = manage(devhost, other["bookingId"], "reschedule", other["manageToken"], start=at(monday, 9, 30))
     assert shifted.status_code == 200, shifted.text
@@ -91,7 +76,7 @@ def test_reschedule_moves_the_same_event_and_cancel_deletes_it(
 def test_an_event_deleted_in_outlook_counts_as_gone_on_cancel(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     created = book(devhost, slug, at(next_monday(), 11)).json()
     [event] = events(admin, host.email)
     # Graph's answer is 404 now (what the sync listener may not have noticed yet).
@@ -105,7 +90,7 @@ def test_rescheduling_a_booking_whose_event_the_host_deleted_cancels_it_instead_
 ) -> None:
     """Found by the soak: the reschedule answered 409 `event_gone` but left the booking `confirmed`
     with no event, holding its slot for good (the sync listener had skipped it, or never heard)."""
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()
     created = book(devhost, slug, at(monday, 11)).json()
     booking_id, token = created["bookingId"], created["manageToken"]
@@ -123,7 +108,7 @@ def test_rescheduling_a_booking_whose_event_the_host_deleted_cancels_it_instead_
 
 
 def test_one_bookings_token_cannot_touch_another(devhost: DevHost, admin: SandboxAdmin, host: Host) -> None:
-    slug = _link(devhost, (host.user_id, "microsoft"))
+    slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()
     a = book(devhost, slug, at(monday, 9)).json()
     b = book(devhost, slug, at(monday, 12)).json()
@@ -149,7 +134,7 @@ def test_one_bookings_token_cannot_touch_another(devhost: DevHost, admin: Sandbo
 
 def test_a_host_without_calendar_gets_the_booking_stored_without_event(devhost: DevHost) -> None:
     user = new_user()
-    slug = _link(devhost, (user, "none"))
+    slug = new_link(devhost, (user, "none"))
     monday = next_monday()
     r = book(devhost, slug, at(monday, 10))
     assert r.status_code == 201, r.text
@@ -171,7 +156,7 @@ def test_a_host_without_calendar_gets_the_booking_stored_without_event(devhost: 
 
 def test_the_daily_cap_counts_bookings_in_availability_and_at_booking(devhost: DevHost) -> None:
     user = new_user()
-    slug = _link(devhost, (user, "none"), dailyCap=2)
+    slug = new_link(devhost, (user, "none"), dailyCap=2)
     monday = next_monday()
     assert book(devhost, slug, at(monday, 9)).status_code == 201
     _, starts = slot_starts(devhost, slug, monday, monday + timedelta(days=1))
@@ -184,7 +169,7 @@ def test_the_daily_cap_counts_bookings_in_availability_and_at_booking(devhost: D
     full = book(devhost, slug, at(monday, 15))
     assert full.status_code == 409 and full.json()["code"] == "slot_unavailable"
     # The cap is per host across links.
-    other = _link(devhost, (user, "none"))
+    other = new_link(devhost, (user, "none"))
     assert book(devhost, other, at(monday, 16)).status_code == 201
     assert book(devhost, slug, at(monday + timedelta(days=1), 9)).status_code == 201
 
@@ -193,7 +178,7 @@ def test_round_robin_books_the_free_host_booked_least_recently(
     devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
 ) -> None:
     first, second = Host(devhost, admin, sandbox_http), Host(devhost, admin, sandbox_http)
-    slug = _link(devhost, (first.user_id, "microsoft"), (second.user_id, "microsoft"))
+    slug = new_link(devhost, (first.user_id, "microsoft"), (second.user_id, "microsoft"))
     monday = next_monday()
 
     def host_of(response: requests.Response) -> str:
@@ -223,7 +208,7 @@ def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: 
     from lib.bookings.manage_tokens import token_hash
 
     user = new_user()
-    slug = _link(devhost, (user, "none"))
+    slug = new_link(devhost, (user, "none"))
     monday = next_monday()
     start = datetime.fromisoformat(at(monday, 10).replace("Z", "+00:00"))
     span = locks.lock_span(start, start + timedelta(hours=1), 0, 0)
