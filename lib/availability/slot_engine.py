@@ -16,7 +16,7 @@ For a pool, `free_slots_by_host` builds the candidates once for all hosts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -59,13 +59,17 @@ def free_slots_by_host(
     window_start_utc: datetime,
     window_end_utc: datetime,
     now_utc: datetime,
+    *,
+    candidates: Sequence[CandidateSlot] | None = None,
 ) -> dict[str, list[Slot]]:
-    """Bookable slots of each host of a pool (same link rules), candidates computed once."""
-    candidates = _open_candidates(rules, window_start_utc, window_end_utc, now_utc)
+    """Bookable slots of each host of a pool (same link rules), candidates computed once; a caller
+    that already has `open_candidates` for the same arguments passes them in."""
+    if candidates is None:
+        candidates = open_candidates(rules, window_start_utc, window_end_utc, now_utc)
     return {host_id: _subtract_busy_time(rules, candidates, host) for host_id, host in hosts.items()}
 
 
-def _open_candidates(
+def open_candidates(
     rules: LinkRules, window_start_utc: datetime, window_end_utc: datetime, now_utc: datetime
 ) -> list[CandidateSlot]:
     """Candidates starting inside the window, after the minimum notice and before the horizon."""
@@ -91,7 +95,9 @@ def _open_candidates(
     ]
 
 
-def _subtract_busy_time(rules: LinkRules, candidates: list[CandidateSlot], host: HostBusyTime) -> list[Slot]:
+def _subtract_busy_time(
+    rules: LinkRules, candidates: Sequence[CandidateSlot], host: HostBusyTime
+) -> list[Slot]:
     # Slot [s, e) needs [s - before, e + after) free, i.e. it must not overlap a busy interval
     # widened by `after` at its start and by `before` at its end.
     spans = blocked_spans(

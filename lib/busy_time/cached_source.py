@@ -19,16 +19,16 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from lib.availability.busy import BusyInterval, require_aware
 from lib.availability.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.errors import SlotbridgeError
+from lib.parallel import map_concurrently
 
 if TYPE_CHECKING:
-    from lib.sync.sync_state import CalendarSyncRecord
+    from lib.sync.sync_state import CalendarFreshness
 
 log = logging.getLogger("slotbridge.busy_time")
 
@@ -80,7 +80,7 @@ class CachedBusySource:
         self, user_id: str, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
     ) -> dict[CalendarRef, CalendarBusy]:
         from lib.sync import busy_cache
-        from lib.sync.sync_state import is_fresh, sync_states
+        from lib.sync.sync_state import calendar_freshness, is_fresh
 
         now = self._clock()
         try:
@@ -89,7 +89,7 @@ class CachedBusySource:
             states = {
                 (state.connection_id, state.calendar_id): state
                 for connection_id in {ref.connection_id for ref in refs if ref.connection_id in connected}
-                for state in sync_states().query(partition=connection_id)
+                for state in calendar_freshness().query(partition=connection_id)
             }
         except SlotbridgeError as error:
             log.warning("Busy cache unreadable for a host (%s); reading Graph live", error.code)
@@ -112,12 +112,9 @@ class CachedBusySource:
                 return ref, None
             return ref, CalendarBusy(ref, intervals, source=CACHE)
 
-        hits = [ref for ref in fresh if _MEMO.holds(states[(ref.connection_id, ref.calendar_id)])]
-        if len(fresh) - len(hits) <= 1:
-            results = [read(ref) for ref in fresh]
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(fresh), MAX_PARALLEL_READS)) as pool:
-                results = list(pool.map(read, fresh))
+        # Memo hits are memory reads: only table reads are worth handing to other threads.
+        misses = sum(1 for ref in fresh if not _MEMO.holds(states[(ref.connection_id, ref.calendar_id)]))
+        results = map_concurrently(read, fresh, limit=MAX_PARALLEL_READS if misses > 1 else 1)
         return {ref: busy for ref, busy in results if busy is not None}
 
 
@@ -132,14 +129,14 @@ class _WindowMemo:
         self._entries: OrderedDict[tuple[str, str], tuple[str, tuple[BusyInterval, ...]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def holds(self, state: CalendarSyncRecord) -> bool:
+    def holds(self, state: CalendarFreshness) -> bool:
         with self._lock:
             entry = self._entries.get((state.connection_id, state.calendar_id))
             return entry is not None and entry[0] == state.etag
 
     def intervals(
         self,
-        state: CalendarSyncRecord,
+        state: CalendarFreshness,
         start_utc: datetime,
         end_utc: datetime,
         read: Callable[[str, str, datetime, datetime], tuple[BusyInterval, ...]],

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +37,7 @@ from lib.busy_time.graph_events import EVENT_FIELDS, MalformedEvent, busy_interv
 from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.errors import SlotbridgeError
 from lib.graph import BatchRequest, BatchResult, GraphClient
+from lib.parallel import map_concurrently
 from lib.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 
 log = logging.getLogger("slotbridge.busy_time")
@@ -136,12 +136,7 @@ class LiveBusySource:
         def read(refs: list[CalendarRef]) -> list[CalendarBusy]:
             return self._read_mailbox(user_id, refs, start_utc, end_utc)
 
-        groups = list(by_connection.values())
-        if len(groups) == 1:
-            results = [read(groups[0])]
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(groups), self._max_parallel)) as pool:
-                results = list(pool.map(read, groups))
+        results = map_concurrently(read, by_connection.values(), limit=self._max_parallel)
         found = {c.calendar: c for group in results for c in group}
         return HostBusy(user_id, tuple(found[ref] for ref in dict.fromkeys(calendars)))
 

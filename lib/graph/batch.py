@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from lib.parallel import map_concurrently
 
 from .concurrency import MAILBOX_CONCURRENCY
 from .errors import GraphAuthError, GraphBadRequest, GraphError, GraphForeignLink, error_for
@@ -124,16 +125,16 @@ def run_batch(client: GraphClient, requests: Sequence[BatchRequest]) -> dict[str
             continue
         pending = [p for p in pending if p.not_before > now]
         chunks = [ready[i : i + MAX_BATCH] for i in range(0, len(ready), MAX_BATCH)]
-        with ThreadPoolExecutor(max_workers=min(len(chunks), MAILBOX_CONCURRENCY)) as pool:
-            futures = [pool.submit(_send, client, chunk, deadline) for chunk in chunks]
-            outcomes: list[list[dict[str, Any]] | GraphError] = []
-            for future in futures:
-                try:
-                    outcomes.append(future.result())
-                except (GraphAuthError, GraphBadRequest, GraphForeignLink):
-                    raise  # the whole call is wrong, not one member
-                except GraphError as exc:
-                    outcomes.append(exc)
+
+        def send(chunk: list[_Pending]) -> list[dict[str, Any]] | GraphError:
+            try:
+                return _send(client, chunk, deadline)
+            except (GraphAuthError, GraphBadRequest, GraphForeignLink):
+                raise  # the whole call is wrong, not one member
+            except GraphError as exc:
+                return exc
+
+        outcomes = map_concurrently(send, chunks, limit=MAILBOX_CONCURRENCY)
         for chunk, outcome in zip(chunks, outcomes, strict=True):
             if isinstance(outcome, GraphError):
                 for p in chunk:

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.availability.busy_source import BusySource, CalendarRef
 from lib.availability.local_time import start_of_local_day_utc
@@ -27,11 +26,15 @@ from lib.availability.rendering import render_slot
 from lib.availability.round_robin import pool_free_slots
 from lib.availability.show_as_policy import ShowAsPolicy
 from lib.availability.slot import Slot
-from lib.availability.slot_engine import HostBusyTime, free_slots, free_slots_by_host
+from lib.availability.slot_engine import HostBusyTime, free_slots_by_host, open_candidates
 from lib.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.links.config import CalendarProvider, LinkConfig, LinkHost
 from lib.links.service import load_public_link
+from lib.parallel import map_concurrently, run_both
 from lib.timezones import parse_iana_zone
+
+if TYPE_CHECKING:
+    from lib.bookings.host_bookings import HostBookings
 
 log = logging.getLogger("slotbridge.availability")
 
@@ -114,12 +117,12 @@ def link_availability(
     window_end = start_of_local_day_utc(query.last_day + timedelta(days=1), viewer_zone)
     rules = link.rules
 
-    open_slots = free_slots(rules, [], window_start, window_end, now)
+    candidates = open_candidates(rules, window_start, window_end, now)
     outcomes: dict[int, _HostOutcome] = {}
-    if open_slots:
+    if candidates:
         # Only the span a candidate (with its buffers) can touch is read.
-        read_start = open_slots[0].start_utc - timedelta(minutes=rules.buffer_before_minutes)
-        read_end = open_slots[-1].end_utc + timedelta(minutes=rules.buffer_after_minutes)
+        read_start = candidates[0].start_utc - timedelta(minutes=rules.buffer_before_minutes)
+        read_end = candidates[-1].end_utc + timedelta(minutes=rules.buffer_after_minutes)
         outcomes = _read_hosts(link, source_factory, read_start, read_end, window_start, window_end)
 
     readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
@@ -133,7 +136,7 @@ def link_availability(
         )
     slots: list[Slot] = []
     if readable:
-        by_host = free_slots_by_host(rules, readable, window_start, window_end, now)
+        by_host = free_slots_by_host(rules, readable, window_start, window_end, now, candidates=candidates)
         slots = [pooled.slot for pooled in pool_free_slots(by_host)]
     return {
         "slug": link.slug,
@@ -148,23 +151,29 @@ def link_availability(
     }
 
 
-def _with_bookings(
-    link: LinkConfig, index: int, busy: HostBusyTime, window_start: datetime, window_end: datetime
-) -> HostBusyTime | None:
+def _with_bookings(busy: HostBusyTime, booked: HostBookings | None) -> _HostOutcome:
     """The host's busy time plus its bookings (the time its slot locks hold, buffers included, on
-    every link of the host) and, for the daily cap, its bookings per local day. None (fail closed)
-    when the bookings cannot be read."""
+    every link of the host) and, for the daily cap, its bookings per local day. Fails closed when
+    the bookings could not be read."""
+    if booked is None:
+        return _HostOutcome(None, ("service_unavailable",))
+    combined = HostBusyTime([*busy.busy, *booked.intervals], busy.show_as_policy, booked.per_local_date)
+    return _HostOutcome(combined)
+
+
+def _read_bookings(
+    link: LinkConfig, index: int, window_start: datetime, window_end: datetime
+) -> HostBookings | None:
     from lib.bookings.host_bookings import read_host_bookings
 
     margin = timedelta(days=1)  # local days and buffers at the window's edges
     try:
-        booked = read_host_bookings(
+        return read_host_bookings(
             link.hosts[index].user_id, link.rules.time_zone, window_start - margin, window_end + margin
         )
     except SlotbridgeError as error:
         log.warning("availability: bookings of a host unreadable (%s); its time is not offered", error.code)
         return None
-    return HostBusyTime([*busy.busy, *booked.intervals], busy.show_as_policy, booked.per_local_date)
 
 
 def _host_key(index: int) -> str:
@@ -194,26 +203,25 @@ def _read_hosts(
     window_end: datetime,
 ) -> dict[int, _HostOutcome]:
     """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
-    read concurrently; within a host, the two reads follow each other."""
+    read concurrently, and within a host its calendars and its bookings at once."""
     needs_source = any(h.provider is CalendarProvider.MICROSOFT for h in link.hosts)
     source = source_factory(link) if needs_source else None
 
     def read(item: tuple[int, LinkHost]) -> tuple[int, _HostOutcome]:
         index, host = item
-        if host.provider is CalendarProvider.NONE or source is None:
-            outcome = _HostOutcome(HostBusyTime([]))
-        else:
-            outcome = _read_host(source, host.user_id, start_utc, end_utc)
-        if outcome.busy is not None:
-            booked = _with_bookings(link, index, outcome.busy, window_start, window_end)
-            outcome = _HostOutcome(booked, ("service_unavailable",) if booked is None else ())
-        return index, outcome
 
-    hosts = list(enumerate(link.hosts))
-    if len(hosts) == 1:
-        return dict([read(hosts[0])])
-    with ThreadPoolExecutor(max_workers=min(len(hosts), MAX_HOSTS_READ_IN_PARALLEL)) as pool:
-        return dict(pool.map(read, hosts))
+        def calendars() -> _HostOutcome:
+            if host.provider is CalendarProvider.NONE or source is None:
+                return _HostOutcome(HostBusyTime([]))
+            return _read_host(source, host.user_id, start_utc, end_utc)
+
+        # Independent reads: their round trips overlap.
+        outcome, booked = run_both(calendars, lambda: _read_bookings(link, index, window_start, window_end))
+        if outcome.busy is None:
+            return index, outcome
+        return index, _with_bookings(outcome.busy, booked)
+
+    return dict(map_concurrently(read, enumerate(link.hosts), limit=MAX_HOSTS_READ_IN_PARALLEL))
 
 
 def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:

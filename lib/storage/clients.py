@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from lib.settings import StorageSettings
@@ -25,6 +26,26 @@ READ_TIMEOUT_S = 20
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
+def _client_options() -> dict[str, Any]:
+    """Timeouts, and a transport that does not consult the environment on every request.
+
+    `requests` re-reads proxy variables (scanning the whole environment, twice) and the CA-bundle
+    variables on every call when a session trusts the environment: about a millisecond of CPU per
+    storage request, a quarter of a small query. Storage endpoints are reached directly, so when
+    no proxy is configured the environment is read once, here; a CA bundle named there still
+    applies. With a proxy configured, requests keeps applying it (and `no_proxy`) per call."""
+    import urllib.request
+
+    options: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    if urllib.request.getproxies():
+        return options
+    from azure.core.pipeline.transport import RequestsTransport
+
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    transport_options = {**options, "connection_verify": ca_bundle} if ca_bundle else options
+    return {**options, "transport": RequestsTransport(use_env_settings=False, **transport_options)}
+
+
 @functools.cache
 def _credential(client_id: str | None) -> Any:
     from azure.identity import DefaultAzureCredential
@@ -35,22 +56,22 @@ def _credential(client_id: str | None) -> Any:
 def table_service(settings: StorageSettings) -> TableServiceClient:
     from azure.data.tables import TableServiceClient
 
-    timeouts: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    options = _client_options()
     if settings.connection_string:
-        return TableServiceClient.from_connection_string(settings.connection_string, **timeouts)
+        return TableServiceClient.from_connection_string(settings.connection_string, **options)
     assert settings.table_service_uri  # guaranteed by lib.settings
     return TableServiceClient(
-        settings.table_service_uri, credential=_credential(settings.managed_identity_client_id), **timeouts
+        settings.table_service_uri, credential=_credential(settings.managed_identity_client_id), **options
     )
 
 
 def queue_service(settings: StorageSettings) -> QueueServiceClient:
     from azure.storage.queue import QueueServiceClient
 
-    timeouts: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    options = _client_options()
     if settings.connection_string:
-        return QueueServiceClient.from_connection_string(settings.connection_string, **timeouts)
+        return QueueServiceClient.from_connection_string(settings.connection_string, **options)
     assert settings.queue_service_uri  # guaranteed by lib.settings
     return QueueServiceClient(
-        settings.queue_service_uri, credential=_credential(settings.managed_identity_client_id), **timeouts
+        settings.queue_service_uri, credential=_credential(settings.managed_identity_client_id), **options
     )

@@ -37,6 +37,10 @@ class TableRecord:
     # Names of the fields whose values, composed, form the keys.
     partition_fields: ClassVar[tuple[str, ...]]
     row_fields: ClassVar[tuple[str, ...]]
+    # A projection is a read-only view of another kind's rows (same `table_kind`, a subset of its
+    # fields): queries fetch only its fields (`$select`), and its table refuses writes, which
+    # would drop the fields it leaves out.
+    projection: ClassVar[bool] = False
 
     etag: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -95,6 +99,11 @@ def _fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
             raise TypeError(f"{cls.__name__} uses reserved property names {clash}")
         _FIELDS[cls] = fields
     return fields
+
+
+def record_fields(cls: type[TableRecord]) -> tuple[dataclasses.Field[Any], ...]:
+    """The stored fields of a record kind (every dataclass field but `etag`)."""
+    return _fields(cls)
 
 
 def _hints(cls: type[Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from lib.errors import Conflict, NotFound, ServiceUnavailable
 from lib.storage.keys import compose_key
-from lib.storage.records import TableRecord
+from lib.storage.records import TableRecord, record_fields
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableServiceClient
@@ -102,10 +102,16 @@ class Table(Generic[R]):
         self._client: TableClient = service.get_table_client(table_name)
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._select = [f.name for f in record_fields(record_type)] if record_type.projection else None
 
     @property
     def _kind(self) -> str:
         return self.record_type.table_kind
+
+    def _writable(self) -> TableClient:
+        if self.record_type.projection:
+            raise TypeError(f"{self.record_type.__name__} is a read-only projection")
+        return self._table()
 
     def _table(self) -> TableClient:
         if not self._ready:
@@ -121,7 +127,7 @@ class Table(Generic[R]):
         """Insert-only: `AlreadyExists` if a record with the same keys is stored."""
         entity = record.to_entity()
         with translated_errors(self._kind):
-            meta = self._table().create_entity(entity)
+            meta = self._writable().create_entity(entity)
         record.etag = meta.get("etag")
         return record
 
@@ -134,7 +140,7 @@ class Table(Generic[R]):
     def get(self, partition: KeyParts, row: KeyParts) -> R:
         pk, rk = _compose(partition, "partition key"), _compose(row, "row key")
         with translated_errors(self._kind):
-            entity = self._table().get_entity(pk, rk)
+            entity = self._table().get_entity(pk, rk, select=self._select)
         return self.record_type.from_entity(entity, entity.metadata.get("etag"))
 
     def update(self, record: R) -> R:
@@ -146,7 +152,7 @@ class Table(Generic[R]):
             raise ValueError("update needs the ETag of a read; use create for new records")
         entity = record.to_entity()
         with translated_errors(self._kind):
-            meta = self._table().update_entity(
+            meta = self._writable().update_entity(
                 entity,
                 mode=UpdateMode.REPLACE,
                 etag=record.etag,
@@ -160,7 +166,7 @@ class Table(Generic[R]):
         from azure.data.tables import UpdateMode
 
         with translated_errors(self._kind):
-            meta = self._table().upsert_entity(record.to_entity(), mode=UpdateMode.REPLACE)
+            meta = self._writable().upsert_entity(record.to_entity(), mode=UpdateMode.REPLACE)
         record.etag = meta.get("etag")
         return record
 
@@ -171,7 +177,7 @@ class Table(Generic[R]):
         if not record.etag:
             raise ValueError("delete needs the ETag of a read")
         with translated_errors(self._kind):
-            self._table().delete_entity(
+            self._writable().delete_entity(
                 record.partition_key,
                 record.row_key,
                 etag=record.etag,
@@ -268,7 +274,7 @@ class Table(Generic[R]):
                 batch.append(("upsert", entity, {"mode": UpdateMode.REPLACE}))
         try:
             with translated_errors(self._kind):
-                results = self._table().submit_transaction(batch)
+                results = self._writable().submit_transaction(batch)
         except TableTransactionError as exc:
             code = str(getattr(exc, "error_code", "") or "")
             if code == "EntityAlreadyExists":
@@ -334,7 +340,7 @@ class Table(Generic[R]):
             # Spaces around the clause: the SDK finds @placeholders by splitting on spaces.
             clauses.append(f"( {where} )")
         if not clauses:
-            return self._table().list_entities(results_per_page=page_size)
+            return self._table().list_entities(results_per_page=page_size, select=self._select)
         return self._table().query_entities(
-            " and ".join(clauses), parameters=params, results_per_page=page_size
+            " and ".join(clauses), parameters=params, results_per_page=page_size, select=self._select
         )

@@ -36,30 +36,47 @@ class SyncMode:
 
 
 @dataclasses.dataclass(kw_only=True)
-class CalendarSyncRecord(TableRecord):
+class CalendarFreshness(TableRecord):
+    """The part of a calendar's sync state that `is_fresh` needs: availability reads only these
+    columns of the state rows (a projection), which halves the cost of that per-host read."""
+
     table_kind: ClassVar[str] = "calendarsync"
     partition_fields: ClassVar[tuple[str, ...]] = ("connection_id",)
     row_fields: ClassVar[tuple[str, ...]] = ("calendar_id",)
+    projection: ClassVar[bool] = True
 
     connection_id: str
     calendar_id: str
     user_id: str
-    calendar_digest: str
     # The calendar's current subscription (the SubscriptionRecord holds the rest).
     subscription_id: str | None = None
     subscription_expires_at: datetime | None = None
-    # What the last round left: where the next delta round starts, and the window it covers.
-    mode: str = SyncMode.DELTA
-    delta_link: str | None = None
+    # The window the last round's busy rows cover.
     window_start: datetime | None = None
     window_end: datetime | None = None
-    mailbox_time_zone: str | None = None
     last_synced_at: datetime | None = None
-    last_notification_at: datetime | None = None
-    last_error: str | None = None
     # Work counters (see the module docstring).
     pending_seq: int = 0
     synced_seq: int = 0
+
+    @property
+    def outstanding(self) -> bool:
+        return self.synced_seq < self.pending_seq
+
+
+@dataclasses.dataclass(kw_only=True)
+class CalendarSyncRecord(CalendarFreshness):
+    """The whole row, which every writer reads and writes under its ETag."""
+
+    projection: ClassVar[bool] = False
+
+    calendar_digest: str
+    # Where the next delta round starts.
+    mode: str = SyncMode.DELTA
+    delta_link: str | None = None
+    mailbox_time_zone: str | None = None
+    last_notification_at: datetime | None = None
+    last_error: str | None = None
     full_seq: int = 0
     subscribe_seq: int = 0
     subscribed_seq: int = 0
@@ -67,10 +84,6 @@ class CalendarSyncRecord(TableRecord):
     lease_until: datetime | None = None
     created_at: datetime
     updated_at: datetime
-
-    @property
-    def outstanding(self) -> bool:
-        return self.synced_seq < self.pending_seq
 
     @property
     def wants_full(self) -> bool:
@@ -86,6 +99,10 @@ class CalendarSyncRecord(TableRecord):
 
 def sync_states() -> Table[CalendarSyncRecord]:
     return storage_account().table(CalendarSyncRecord)
+
+
+def calendar_freshness() -> Table[CalendarFreshness]:
+    return storage_account().table(CalendarFreshness)
 
 
 def new_owner() -> str:
@@ -236,7 +253,7 @@ def release_after_failure(connection_id: str, calendar_id: str, owner: str, erro
 
 
 def is_fresh(
-    state: CalendarSyncRecord | None, start_utc: datetime, end_utc: datetime, now: datetime | None = None
+    state: CalendarFreshness | None, start_utc: datetime, end_utc: datetime, now: datetime | None = None
 ) -> bool:
     """Whether the busy cache can answer for this calendar and range without asking Graph:
     a live subscription (so changes are being announced), a completed sync that covers every
