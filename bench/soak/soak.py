@@ -110,6 +110,7 @@ class SoakReport:
     rss_first_mib: float
     rss_last_mib: float
     samples: int
+    rss_by_tenth: list[float]
 
     @property
     def passed(self) -> bool:
@@ -130,6 +131,9 @@ class SoakReport:
             lines.append(f"| {op} | {count} | {answers} |")
         lines += ["", "| invariant | result | detail |", "| --- | --- | --- |"]
         lines += [f"| {c.name} | {'PASS' if c.ok else 'FAIL'} | {c.detail} |" for c in self.checks]
+        if self.rss_by_tenth:
+            profile = " ".join(f"{mib:.0f}" for mib in self.rss_by_tenth)
+            lines += ["", f"app RSS by tenth of the traffic (MiB): {profile}"]
         return "\n".join(lines)
 
 
@@ -920,5 +924,21 @@ def run_soak(
         memory,
     ]
     return SoakReport(
-        config, seconds, traffic.requests, traffic.statuses, checks, first, last, len(traffic.rss)
+        config,
+        seconds,
+        traffic.requests,
+        traffic.statuses,
+        checks,
+        first,
+        last,
+        len(traffic.rss),
+        rss_by_tenth(traffic.rss),
     )
+
+
+def rss_by_tenth(samples: list[float]) -> list[float]:
+    """Mean RSS over each tenth of the run: shows whether growth levels off."""
+    if len(samples) < 10:
+        return []
+    size = len(samples) / 10
+    return [statistics.fmean(samples[int(i * size) : int((i + 1) * size)]) for i in range(10)]

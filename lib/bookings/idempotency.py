@@ -171,3 +171,18 @@ def _abandon(table: Table[IdempotencyRecord], claim: IdempotencyRecord) -> None:
         table.delete(claim)
     except Exception as error:
         log.warning("idempotency claim not released (%s); it expires on its own", type(error).__name__)
+
+
+def sweep_expired(now: datetime | None = None) -> int:
+    """Delete finished claims past `RETENTION` (and stale unfinished ones): a key counts for a day,
+    and without this its row would stay forever. Run by the reconciliation timer."""
+    table = _table()
+    cutoff = (now or datetime.now(UTC)) - max(RETENTION, STALE_CLAIM)
+    removed = 0
+    for record in list(table.query(where="created_at lt @cutoff", parameters={"cutoff": cutoff})):
+        try:
+            table.delete(record)
+            removed += 1
+        except (ConcurrentUpdate, RecordNotFound):
+            continue
+    return removed

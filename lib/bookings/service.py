@@ -646,6 +646,4 @@ def release_stale_pending(*, now: datetime | None = None, older_than: timedelta 
             released += 1
         except (SlotbridgeError, RecordNotFound) as error:
             log.warning("stale booking %s not released yet (%s)", record.booking_id, error.code)
-    if released:
-        log.info("bookings_stale_pending_released=%d", released)
     return released

@@ -272,3 +272,17 @@ def _ensure_default_calendar_settings(connection: ConnectionRecord) -> None:
         table.create(defaults)
     except AlreadyExists:
         pass
+
+
+def sweep_expired_flows(now: datetime | None = None) -> int:
+    """Delete sign-in flows past their lifetime: ones never completed (the user closed the
+    pop-up) and claimed ones whose delete failed. Run by the reconciliation timer."""
+    flows = storage_account().table(PendingFlowRecord)
+    removed = 0
+    for record in list(flows.query(where="expires_at lt @now", parameters={"now": now or datetime.now(UTC)})):
+        try:
+            flows.delete(record)
+            removed += 1
+        except (ConcurrentUpdate, RecordNotFound):
+            continue  # a callback claimed it meanwhile; that callback removes it
+    return removed

@@ -5,6 +5,7 @@ connection, each of which delta-syncs every conflict calendar, recreates subscri
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.storage import storage_account
@@ -30,15 +31,28 @@ def enqueue_all() -> int:
         )
         count += 1
     log.info("sync_reconcile enqueued=%d", count)
-    _release_stale_bookings()
+    housekeeping()
     return count
 
 
-def _release_stale_bookings() -> None:
-    """Bookings stuck `pending` (a crash between slot lock and event) give their slot back."""
+def housekeeping() -> None:
+    """What else the backstop timer cleans up, each step on its own so one failure skips only
+    itself: bookings stuck `pending` give their slot back (a crash between slot lock and event,
+    or an unknown event outcome); abandoned sign-in flows and expired idempotency claims go."""
+    from lib.bookings.idempotency import sweep_expired
     from lib.bookings.service import release_stale_pending
+    from lib.connections.connect_flow import sweep_expired_flows
 
-    try:
-        release_stale_pending()
-    except Exception:
-        log.exception("Releasing stale pending bookings failed; the next round tries again")
+    steps: tuple[tuple[str, Callable[[], int]], ...] = (
+        ("stale pending bookings released", release_stale_pending),
+        ("expired sign-in flows removed", sweep_expired_flows),
+        ("expired idempotency claims removed", sweep_expired),
+    )
+    for name, step in steps:
+        try:
+            done = step()
+        except Exception:
+            log.exception("Housekeeping step failed (%s); the next round tries again", name)
+            continue
+        if done:
+            log.info("housekeeping: %s=%d", name.replace(" ", "_"), done)

@@ -320,3 +320,24 @@ def test_an_oversized_body_is_refused(devhost: DevHost) -> None:
     slug = new_link(devhost, ("someone", "none"))
     r = book(devhost, slug, body={**booking_body("2030-01-07T10:00:00Z"), "notes": "x" * 9000})
     assert r.status_code == 400 and r.json()["code"] == "validation_error"
+
+
+def test_housekeeping_removes_idempotency_claims_past_their_day_and_keeps_current_ones(
+    devhost: DevHost,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lib.bookings.idempotency import RETENTION, sweep_expired
+    from lib.bookings.records import IdempotencyRecord, IdempotencyState
+
+    table = storage_account().table(IdempotencyRecord)
+    now = datetime.now(UTC)
+    scope = f"link|sweep-{time.time_ns()}"
+    for key, age in (("old", RETENTION + timedelta(minutes=1)), ("current", timedelta(hours=1))):
+        table.create(
+            IdempotencyRecord(
+                scope=scope, key=key, body_sha256="x", state=IdempotencyState.DONE, created_at=now - age
+            )
+        )
+    assert sweep_expired() >= 1
+    assert [r.key for r in table.query(partition=scope)] == ["current"]

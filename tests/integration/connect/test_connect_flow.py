@@ -227,3 +227,19 @@ def test_a_flow_is_single_use_even_when_two_callbacks_race(devhost: DevHost, adm
     assert statuses == [200, 400, 400, 400]
     time.sleep(0.1)
     assert len(connections(devhost, user)) == 1
+
+
+def test_housekeeping_removes_abandoned_sign_ins_and_keeps_live_ones(devhost: DevHost) -> None:
+    from lib.connections.connect_flow import sweep_expired_flows
+
+    abandoned, live = _user(), _user()
+    start(devhost, abandoned)  # the user closed the pop-up: nobody ever calls back
+    start(devhost, live)
+    table = storage_account().table(PendingFlowRecord)
+    [flow] = [f for f in table.query() if f.user_id == abandoned]
+    flow.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    table.update(flow)
+
+    assert sweep_expired_flows() >= 1
+    remaining = {f.user_id for f in table.query()}
+    assert abandoned not in remaining and live in remaining
