@@ -92,6 +92,7 @@ class SlotLockRecord(TableRecord):
 class IdempotencyState(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
+    UNRESOLVED = "unresolved"  # the work's outcome is unknown: a retry resumes it (`resume_with`)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -108,7 +109,12 @@ class IdempotencyRecord(TableRecord):
     response_body: dict[str, Any] | None = None
     # The manage token of a stored 201, sealed under the data key (the booking keeps only its hash).
     sealed_manage_token: str | None = None
+    # What a retry needs to resume work whose outcome is unknown (e.g. {"bookingId": ...}).
+    resume_with: dict[str, str] | None = None
     created_at: datetime
+    # When the current run took the claim (created_at for the first run): a run older than
+    # STALE_CLAIM is taken to have crashed.
+    claimed_at: datetime | None = None
 
 
 @dataclasses.dataclass(kw_only=True)

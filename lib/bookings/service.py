@@ -39,7 +39,7 @@ from lib.availability.slot_engine import free_slots
 from lib.bookings import audit, host_choice, idempotency, locks, outlook_event
 from lib.bookings.host_bookings import bookings_per_local_date, local_day_window
 from lib.bookings.manage_tokens import manage_url, new_token, require_token, token_hash
-from lib.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
+from lib.bookings.records import LIVE_STATUSES, BookingEventRecord, BookingRecord, BookingStatus
 from lib.bookings.validation import (
     BookingRequest,
     body_fingerprint,
@@ -253,10 +253,18 @@ def create_booking(
     link = load_link(slug)
     request = parse_booking_request(body)
     if key is None:
-        status, out, _ = _create(link, request, now)
+        try:
+            status, out, _ = _create(link, request, now)
+        except idempotency.Unresolved as unresolved:
+            # Without a key no retry can resume it: the reconciler releases the pending booking.
+            raise unresolved.error from None
         return status, out
     result = idempotency.run_once(
-        f"link|{link.slug}", key, body_fingerprint(body), lambda: _create(link, request, now)
+        f"link|{link.slug}",
+        key,
+        body_fingerprint(body),
+        lambda: _create(link, request, now),
+        lambda resume_with, token: _resume(link, request, resume_with["bookingId"], token, now),
     )
     return result.status, result.body
 
@@ -281,18 +289,97 @@ def _create(
                 raise
             failures.append(error)
             continue
-        if len(link.hosts) > 1:
-            host_choice.mark_booked(link.slug, host.user_id)
-        out = booking_json(record)
-        out["manageToken"] = token
-        out["manageUrl"] = manage_url(get_settings().public_base_url, record.booking_id, token)
-        return 201, out, token
+        return _created(link, record, token)
     unavailable = [f for f in failures if not isinstance(f, SlotUnavailable)]
     if unavailable:
         raise OutlookUnavailable(
             "No host of this link could be confirmed free right now; please try again later."
         )
     raise SlotUnavailable("This time was just booked. Please pick another time.")
+
+
+def _created(link: LinkConfig, record: BookingRecord, token: str) -> tuple[int, dict[str, Any], str]:
+    if len(link.hosts) > 1:
+        host_choice.mark_booked(link.slug, record.host_user_id)
+    out = booking_json(record)
+    out["manageToken"] = token
+    out["manageUrl"] = manage_url(get_settings().public_base_url, record.booking_id, token)
+    return 201, out, token
+
+
+def _resume(
+    link: LinkConfig, request: BookingRequest, booking_id: str, token: str | None, now: datetime | None
+) -> tuple[int, dict[str, Any], str | None]:
+    """A retry (same Idempotency-Key, same body) of a booking whose event write had an unknown
+    outcome: finish that booking - its event found by the tag, or written now (same
+    transactionId) - rather than book again, which would find its own slot taken or, in a pool,
+    invite the attendee twice. A booking the reconciler has released meanwhile is booked afresh."""
+    record = _bookings().find(booking_id, "booking")
+    if record is None or token is None or record.status not in LIVE_STATUSES:
+        return _create(link, request, now)
+    if record.status is BookingStatus.CONFIRMED:
+        return _created(link, record, token)
+    connection = (
+        storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
+        if record.connection_id and record.calendar_id
+        else None
+    )
+    if connection is None or record.calendar_id is None:
+        _fail(record, "write_calendar_gone")
+        return _create(link, request, now)
+    target = _WriteTarget(connection, record.calendar_id)
+    try:
+        client = _graph(connection)
+        written = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
+        if written is None:
+            # Graph never made it: check the time again (the host's calendar may have changed
+            # since) and write it now, our slot locks still held.
+            _live_check(link.rules, record.host_user_id, record.start_utc, record.end_utc)
+            teams = link.teams_meeting and not connection.is_personal
+            written = _write_event(
+                target, booking_id, _event_content(link, request, booking_id, token, teams)
+            )
+    except _OutcomeUnknown as unknown:
+        raise idempotency.Unresolved(unknown.error, {"bookingId": booking_id}, token) from None
+    except SlotbridgeError as error:
+        if error.status >= 500:  # still cannot tell: stays pending, resumable
+            raise idempotency.Unresolved(error, {"bookingId": booking_id}, token) from None
+        _fail(record, error.code)
+        audit.record(booking_id, "create", "failed", code=error.code)
+        raise
+    return _created(link, _confirm(record, written), token)
+
+
+def _event_content(
+    link: LinkConfig, request: BookingRequest, booking_id: str, token: str, teams: bool
+) -> outlook_event.EventContent:
+    start = request.start_utc
+    return outlook_event.EventContent(
+        subject=outlook_event.render_subject(link.subject_template, link.title, request.attendee.name),
+        body_text=outlook_event.render_body(
+            link.title, manage_url(get_settings().public_base_url, booking_id, token), request.notes
+        ),
+        start_utc=start,
+        end_utc=start + timedelta(minutes=link.rules.duration_minutes),
+        time_zone=link.rules.time_zone,
+        attendee_name=request.attendee.name,
+        attendee_email=request.attendee.email,
+        location=link.location,
+        teams=teams,
+    )
+
+
+def _confirm(record: BookingRecord, written: outlook_event.WrittenEvent | None) -> BookingRecord:
+    confirmed_at = datetime.now(UTC)
+    record.status = BookingStatus.CONFIRMED
+    record.confirmed_at = record.updated_at = confirmed_at
+    if written is not None:
+        record.event_id, record.join_url = written.event_id, written.join_url
+    _bookings().update(record)
+    if written is not None and record.connection_id:
+        _index_event(record.connection_id, written.event_id, record.booking_id)
+        audit.record(record.booking_id, "create", "ok", event_id=written.event_id)
+    return record
 
 
 def _book_with_host(
@@ -356,42 +443,21 @@ def _book_with_host(
             _live_check(rules, host.user_id, start, end)
         written: outlook_event.WrittenEvent | None = None
         if target is not None:
-            content = outlook_event.EventContent(
-                subject=outlook_event.render_subject(
-                    link.subject_template, link.title, request.attendee.name
-                ),
-                body_text=outlook_event.render_body(
-                    link.title, manage_url(get_settings().public_base_url, booking_id, token), request.notes
-                ),
-                start_utc=start,
-                end_utc=end,
-                time_zone=rules.time_zone,
-                attendee_name=request.attendee.name,
-                attendee_email=request.attendee.email,
-                location=link.location,
-                teams=teams,
+            written = _write_event(
+                target, booking_id, _event_content(link, request, booking_id, token, teams)
             )
-            written = _write_event(target, booking_id, content)
     except _OutcomeUnknown as unknown:
         audit.record(booking_id, "create", "unknown", code=unknown.error.code)
         log.warning("booking %s: event write outcome unknown; kept pending", booking_id)
-        raise unknown.error from None
+        # Not a host failure: a pool must not go on to invite the attendee from another host.
+        raise idempotency.Unresolved(unknown.error, {"bookingId": booking_id}, token) from None
     except BaseException as error:
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
         _fail(record, code)
         if isinstance(error, GraphError | CalendarNotWritable):
             audit.record(booking_id, "create", "failed", code=code)
         raise
-    confirmed_at = datetime.now(UTC)
-    record.status = BookingStatus.CONFIRMED
-    record.confirmed_at = record.updated_at = confirmed_at
-    if written is not None:
-        record.event_id, record.join_url = written.event_id, written.join_url
-    table.update(record)
-    if written is not None and record.connection_id:
-        _index_event(record.connection_id, written.event_id, booking_id)
-        audit.record(booking_id, "create", "ok", event_id=written.event_id)
-    return record
+    return _confirm(record, written)
 
 
 def _forget(table: Table[BookingRecord], record: BookingRecord) -> None:

@@ -341,3 +341,77 @@ def test_housekeeping_removes_idempotency_claims_past_their_day_and_keeps_curren
         )
     assert sweep_expired() >= 1
     assert [r.key for r in table.query(partition=scope)] == ["current"]
+
+
+# --- a retry after an unknown outcome ------------------------------------------------------------
+
+
+def _host_bookings(host: Host) -> list[BookingRecord]:
+    table = storage_account().table(BookingRecord)
+    return list(table.query(where="host_user_id eq @h", parameters={"h": host.user_id}))
+
+
+def _lose_every_answer(admin: SandboxAdmin, host: Host, *, post_lands: bool) -> None:
+    """Graph keeps failing for this mailbox: event POSTs (made or not, answer lost) and the look-up
+    by tag that would tell whether one was made."""
+    admin.add_fault(
+        "reset_after_write" if post_lands else "unavailable",
+        method="POST",
+        path=EVENTS_POST,
+        account=host.email,
+        count=1000,
+    )
+    admin.add_fault("unavailable", method="GET", path=EVENTS_POST, account=host.email, count=1000)
+
+
+@pytest.mark.parametrize("post_lands", [True, False], ids=["event-made", "event-not-made"])
+def test_a_retry_with_the_same_key_finishes_the_booking_whose_outcome_was_unknown(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, post_lands: bool
+) -> None:
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    body = booking_body(at(next_monday(), 11))
+    _lose_every_answer(admin, host, post_lands=post_lands)
+
+    first = book(devhost, slug, body=body, key="lost-answer")
+    assert first.status_code == 503 and first.json()["code"] == "outlook_unavailable", first.text
+    [pending] = _host_bookings(host)
+    assert pending.status.value == "pending"  # its slot stays locked: nobody else gets it
+    # Graph still down: the retry cannot tell either, and says so again.
+    assert book(devhost, slug, body=body, key="lost-answer").status_code == 503
+    assert [b.status.value for b in _host_bookings(host)] == ["pending"]
+
+    admin.clear_faults()
+    retry = book(devhost, slug, body=body, key="lost-answer")
+
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["bookingId"] == pending.booking_id  # that booking, not a second one
+    [event] = events(admin, host.email)
+    assert _stored(pending.booking_id).status.value == "confirmed"
+    assert _stored(pending.booking_id).event_id == event["id"]
+    assert book(devhost, slug, body=body, key="lost-answer").json() == retry.json()  # replayed
+    # The booking answers to the token the retry handed out.
+    token = retry.json()["manageToken"]
+    got = requests.get(
+        f"{devhost.api_url}/bookings/{pending.booking_id}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert got.status_code == 200 and got.json()["status"] == "confirmed"
+
+
+def test_a_pool_does_not_invite_the_attendee_from_another_host_after_an_unknown_outcome(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, sandbox_http: requests.Session
+) -> None:
+    other = Host(devhost, admin, sandbox_http)
+    slug = new_link(devhost, (host.user_id, "microsoft"), (other.user_id, "microsoft"))
+    body = booking_body(at(next_monday(), 11))
+    _lose_every_answer(admin, host, post_lands=True)  # the first host tried (index 0, never booked)
+
+    first = book(devhost, slug, body=body, key="pool-lost")
+
+    assert first.status_code == 503, first.text
+    assert events(admin, other.email) == [] and _host_bookings(other) == []
+    admin.clear_faults()
+    retry = book(devhost, slug, body=body, key="pool-lost")
+    assert retry.status_code == 201, retry.text
+    assert len(events(admin, host.email)) == 1 and events(admin, other.email) == []
