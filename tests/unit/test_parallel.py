@@ -67,7 +67,9 @@ def test_nested_calls_finish_with_every_pool_thread_busy() -> None:
 
     outers = parallel.POOL_THREADS * 2
     done: list[list[int]] = []
-    worker = threading.Thread(target=lambda: done.append(map_concurrently(outer, range(outers), limit=outers)))
+    worker = threading.Thread(
+        target=lambda: done.append(map_concurrently(outer, range(outers), limit=outers)), daemon=True
+    )
     worker.start()
     worker.join(timeout=30)
     assert done == [[28 + n for n in range(outers)]]
