@@ -14,11 +14,11 @@ from lib.sync.changes import CalendarChanges, add_listener
 bp = func.Blueprint()
 
 
-def _bookings_follow_outlook(changes: CalendarChanges) -> None:
+def _bookings_follow_outlook(changes: CalendarChanges) -> list[str]:
     """Two-way sync: bookings notice their events moved or deleted in Outlook."""
     from lib.bookings import outlook_sync
 
-    outlook_sync.on_calendar_changes(changes)
+    return outlook_sync.on_calendar_changes(changes)
 
 
 add_listener(_bookings_follow_outlook)

@@ -29,21 +29,35 @@ from lib.sync.changes import CalendarChanges
 log = logging.getLogger("slotbridge.bookings.sync")
 
 # How long the listener waits for an attendee's reschedule or cancel of the same booking to finish.
-# Such an operation takes seconds; the change must not be skipped: no later round reports it again.
+# Such an operation takes seconds; past that the change is queued for a recheck, never skipped.
 LEASE_WAIT_S = 15.0
 
 
-def on_calendar_changes(changes: CalendarChanges) -> None:
+def on_calendar_changes(changes: CalendarChanges) -> list[str]:
+    """Follow every booking event among the changes; the event ids to try again later (Graph or
+    storage trouble, or an attendee's operation holding the booking) - the caller queues them."""
     index = storage_account().table(BookingEventRecord)
+    retry: list[str] = []
     for event_id in dict.fromkeys([*changes.removed_event_ids, *changes.changed_event_ids]):
-        entry = index.find(changes.connection_id, event_id)
-        if entry is None:
-            continue
         try:
-            _follow(changes, entry)
+            entry = index.find(changes.connection_id, event_id)
+            if entry is not None:
+                _follow(changes, entry)
+        except _OperationInProgress:
+            retry.append(event_id)
         except SlotbridgeError as error:
-            # The next round (or the reconciliation timer's full one) brings it back.
-            log.warning("booking %s: Outlook change not applied (%s)", entry.booking_id, error.code)
+            if error.status < 500:  # e.g. the grant is gone: reconnecting resyncs the calendar
+                log.warning("booking event %s: Outlook change not applied (%s)", event_id, error.code)
+                continue
+            log.warning(
+                "booking event %s: Outlook change not applied yet (%s); rechecked later", event_id, error.code
+            )
+            retry.append(event_id)
+    return retry
+
+
+class _OperationInProgress(Exception):
+    """An attendee's reschedule or cancel still holds the booking."""
 
 
 def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
@@ -75,7 +89,8 @@ def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
 
 def _without_operation(booking_id: str) -> BookingRecord | None:
     """The booking once no attendee's reschedule/cancel holds its lease (re-read until then, at
-    most LEASE_WAIT_S; a lease left by a crashed operation expires by itself)."""
+    most LEASE_WAIT_S, then `_OperationInProgress`; a lease left by a crashed operation expires
+    by itself)."""
     table = storage_account().table(BookingRecord)
     deadline = time.monotonic() + LEASE_WAIT_S
     while True:
@@ -84,7 +99,7 @@ def _without_operation(booking_id: str) -> BookingRecord | None:
             return booking
         if time.monotonic() > deadline:
             log.warning("booking %s: an operation still holds it; the Outlook change waits", booking_id)
-            return None
+            raise _OperationInProgress(booking_id)
         time.sleep(0.25)
 
 

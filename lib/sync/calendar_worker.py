@@ -32,6 +32,7 @@ from lib.sync.sync_state import (
 log = logging.getLogger("slotbridge.sync.worker")
 
 MAX_ROUNDS = 20  # per invocation; a calendar that keeps changing is picked up by the next message
+RECHECK_DELAY_S = 5
 
 
 def drive(connection: ConnectionRecord, calendar_id: str, request: WorkRequest) -> str:
@@ -73,11 +74,10 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
             state = finish_round(conn_id, cal_id, owner, target, subscribed=False, **outcome.fields)
             gone = outcome.write.removed + outcome.write.removed_unseen
             if outcome.full or outcome.write.changed or gone:
-                changes.publish(
-                    changes.CalendarChanges(
-                        connection.user_id, conn_id, cal_id, outcome.write.changed, gone, outcome.full
-                    )
+                published = changes.CalendarChanges(
+                    connection.user_id, conn_id, cal_id, outcome.write.changed, gone, outcome.full
                 )
+                queue_rechecks(published, changes.publish(published))
             log.info(
                 "calendar_synced connection=%s full=%s changed=%d removed=%d",
                 conn_id,
@@ -98,6 +98,28 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
     if subscribe_error is not None:
         raise subscribe_error
     return "synced"
+
+
+def queue_rechecks(published: changes.CalendarChanges, event_ids: tuple[str, ...]) -> None:
+    """Events a listener could not handle go to the `sync-requests` queue, to be reported again
+    (a short delay first: the Graph or storage trouble behind it is often a passing storm)."""
+    from lib.sync.messages import MAX_RECHECK_EVENTS, SyncRequest, SyncScope
+    from lib.sync.sync_requests import enqueue
+
+    for first in range(0, len(event_ids), MAX_RECHECK_EVENTS):
+        enqueue(
+            SyncRequest(
+                SyncScope.CALENDAR,
+                published.user_id,
+                "recheck",
+                connection_id=published.connection_id,
+                calendar_id=published.calendar_id,
+                recheck_event_ids=event_ids[first : first + MAX_RECHECK_EVENTS],
+            ),
+            delay_s=RECHECK_DELAY_S,
+        )
+    if event_ids:
+        log.warning("events_recheck_queued connection=%s count=%d", published.connection_id, len(event_ids))
 
 
 def _resubscribe(

@@ -1,18 +1,20 @@
 """The "events that changed" hook: after each sync round the worker publishes which event
 occurrences of a calendar were added/changed or removed. Availability does not need it (it reads
-the cache); two-way booking sync will: a listener that looks up bookings by event id notices a
+the cache); two-way booking sync does: a listener that looks up bookings by event id notices a
 booking event the host moved or deleted in Outlook.
 
-Listeners run in the processor after the round is stored; they must be quick and idempotent.
-A listener that raises is logged and does not fail the round (the reconciliation timer's full
-rounds are the backstop, published with `full_resync=True`).
+Listeners run in the processor after the round is stored, and must be idempotent. No later round
+reports a change again (the cache already holds it), so a listener that cannot apply one now
+returns its event id, and the worker queues a recheck of those events (`SyncRequest` with
+`recheck_event_ids`): retried by the queue, poisoned only after `maxDequeueCount` failures. A
+listener that raises is taken to have failed on every event of the change.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger("slotbridge.sync.changes")
@@ -32,7 +34,7 @@ class CalendarChanges:
         return not self.changed_event_ids and not self.removed_event_ids
 
 
-Listener = Callable[[CalendarChanges], None]
+Listener = Callable[[CalendarChanges], Sequence[str]]  # -> event ids to try again later
 
 _listeners: list[Listener] = []
 _lock = threading.Lock()
@@ -50,11 +52,15 @@ def remove_listener(listener: Listener) -> None:
             _listeners.remove(listener)
 
 
-def publish(changes: CalendarChanges) -> None:
+def publish(changes: CalendarChanges) -> tuple[str, ...]:
+    """Tell every listener; the event ids some listener could not handle yet."""
     with _lock:
         listeners = list(_listeners)
+    retry: dict[str, None] = {}
     for listener in listeners:
         try:
-            listener(changes)
+            retry.update(dict.fromkeys(listener(changes)))
         except Exception:
             log.exception("A calendar-changes listener failed (connection %s)", changes.connection_id)
+            retry.update(dict.fromkeys([*changes.changed_event_ids, *changes.removed_event_ids]))
+    return tuple(retry)

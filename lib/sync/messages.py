@@ -77,11 +77,15 @@ class SyncRequest:
     full: bool = False  # re-read the whole window instead of a delta round
     resubscribe: bool = False  # (calendar scope) create a new subscription first
     verify_subscriptions: bool = False  # (connection scope) compare with Graph's list of subscriptions
+    # (calendar scope) events whose change a listener could not apply (Graph or storage trouble):
+    # report them to the listeners again - no sync round, which would not see them as changed.
+    recheck_event_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["scope"] = self.scope.value
-        return {k: v for k, v in data.items() if v is not None}
+        data["recheck_event_ids"] = list(self.recheck_event_ids)
+        return {k: v for k, v in data.items() if v is not None and v != []}
 
     @classmethod
     def from_body(cls, body: bytes) -> SyncRequest:
@@ -96,6 +100,7 @@ class SyncRequest:
                 full=bool(data.get("full", False)),
                 resubscribe=bool(data.get("resubscribe", False)),
                 verify_subscriptions=bool(data.get("verify_subscriptions", False)),
+                recheck_event_ids=_event_ids(data.get("recheck_event_ids", [])),
             )
         except (KeyError, ValueError) as exc:
             raise MalformedMessage(f"not a sync request ({type(exc).__name__})") from None
@@ -103,6 +108,8 @@ class SyncRequest:
             raise MalformedMessage("a connection or calendar sync request names its connection")
         if request.scope is SyncScope.CALENDAR and not request.calendar_id:
             raise MalformedMessage("a calendar sync request names its calendar")
+        if request.recheck_event_ids and request.scope is not SyncScope.CALENDAR:
+            raise MalformedMessage("events are rechecked per calendar")
         return request
 
 
@@ -130,3 +137,14 @@ def _opt_text(data: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise ValueError(name)
     return value
+
+
+MAX_RECHECK_EVENTS = 500
+
+
+def _event_ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_RECHECK_EVENTS:
+        raise ValueError("recheck_event_ids")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ValueError("recheck_event_ids")
+    return tuple(value)

@@ -14,7 +14,7 @@ from typing import Any
 from lib.connections.calendars import calendar_settings, user_connections
 from lib.connections.graph_access import graph_for
 from lib.connections.records import ConnectionRecord, ConnectionStatus
-from lib.errors import NeedsReconnect
+from lib.errors import NeedsReconnect, OutlookUnavailable
 from lib.graph import GraphClient, GraphError
 from lib.settings import get_settings
 from lib.storage import storage_account
@@ -28,8 +28,8 @@ from lib.sync.sync_state import CalendarSyncRecord, WorkRequest, sync_states
 log = logging.getLogger("slotbridge.sync.requests")
 
 
-def enqueue(request: SyncRequest) -> None:
-    storage_account().queues.send(SYNC_REQUESTS_QUEUE, request.to_json())
+def enqueue(request: SyncRequest, *, delay_s: int | None = None) -> None:
+    storage_account().queues.send(SYNC_REQUESTS_QUEUE, request.to_json(), visibility_timeout_s=delay_s)
 
 
 def process(request: SyncRequest) -> dict[str, Any]:
@@ -65,6 +65,8 @@ def conflict_calendar_ids(connection: ConnectionRecord) -> list[str]:
 def process_connection(connection: ConnectionRecord, request: SyncRequest) -> dict[str, str]:
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:
         return {"status": "paused"}  # subscriptions are paused until the account is reconnected
+    if request.recheck_event_ids:
+        return _recheck(connection, request)
     wanted = conflict_calendar_ids(connection)
     if request.scope is SyncScope.CALENDAR:
         wanted = [c for c in wanted if c == request.calendar_id]
@@ -168,3 +170,26 @@ def forget_connection(connection: ConnectionRecord) -> None:
     )
     for record in list(leftovers):
         calendar_worker.remove_subscription(client, record.subscription_id)
+
+
+class RecheckPending(OutlookUnavailable):
+    """Some rechecked events still could not be handled; the queue retries the message."""
+
+
+def _recheck(connection: ConnectionRecord, request: SyncRequest) -> dict[str, str]:
+    from lib.sync import changes
+
+    assert request.calendar_id is not None  # guaranteed by SyncRequest.from_body
+    again = changes.publish(
+        changes.CalendarChanges(
+            connection.user_id,
+            connection.connection_id,
+            request.calendar_id,
+            request.recheck_event_ids,
+            (),
+            full_resync=False,
+        )
+    )
+    if again:
+        raise RecheckPending(f"{len(again)} changed event(s) could not be handled yet; retrying")
+    return {"status": "rechecked", "events": str(len(request.recheck_event_ids))}

@@ -113,3 +113,35 @@ def test_an_event_deleted_while_the_attendee_reschedules_still_cancels_the_booki
         what="the booking to be cancelled_in_outlook after the operation",
     )
     assert cancelled.cancelled_in_outlook_at is not None
+
+
+def test_a_move_that_graph_failed_to_show_us_is_applied_by_the_recheck(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """Regression (found by the soak): the listener's read of a moved booking event hit a 503
+    storm, and nothing reported the change again - the booking kept its old time for good."""
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 10))
+    assert created.status_code == 201, created.text
+    booking_id = created.json()["bookingId"]
+    [event] = events(admin, host.email)
+    # Our own write has come back through the sync (so the fault below meets the host's move).
+    wait_for(lambda: event["id"] in host.cached(), what="the booking's event in the busy cache")
+    host.wait_synced()
+    # Every attempt of the listener's one read fails (the client's whole retry budget).
+    admin.add_fault("unavailable", method="GET", path="/v1.0/me/events/*", account=host.email, count=5)
+
+    admin.update_event(host.email, event["id"], start=dt(f"{monday}T13:00:00"), end=dt(f"{monday}T14:00:00"))
+
+    moved = wait_for(
+        lambda: (b := _booking(booking_id)).start_utc.hour == 13 and b,
+        timeout=45,
+        what="the recheck to move the booking",
+    )
+    assert moved.status is BookingStatus.CONFIRMED
+    assert admin.faults() == []  # the storm really met the first read
+    assert wait_for(lambda: _outbox(host.user_id).get("booking.moved_in_outlook"), what="moved message")

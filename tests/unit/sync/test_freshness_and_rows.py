@@ -115,3 +115,25 @@ def test_sync_requests_round_trip_and_reject_incomplete_ones() -> None:
         SyncRequest.from_body(b'{"scope": "calendar", "user_id": "u", "reason": "r", "connection_id": "c"}')
     with pytest.raises(MalformedMessage):
         SyncRequest.from_body(b'{"scope": "nope"}')
+
+
+def test_a_recheck_request_round_trips_and_is_bounded() -> None:
+    import json
+
+    from lib.sync.messages import MAX_RECHECK_EVENTS
+
+    request = SyncRequest(
+        SyncScope.CALENDAR, "u", "recheck", connection_id="c", calendar_id="k", recheck_event_ids=("e1", "e2")
+    )
+    body = json.dumps(request.to_json())
+    assert SyncRequest.from_body(body.encode()) == request
+    plain = SyncRequest(SyncScope.CALENDAR, "u", "why", connection_id="c", calendar_id="k")
+    assert "recheck_event_ids" not in plain.to_json()
+    base = {"scope": "calendar", "user_id": "u", "reason": "r", "connection_id": "c", "calendar_id": "k"}
+    for bad in (["e", ""], "e1", ["e"] * (MAX_RECHECK_EVENTS + 1), [1]):
+        with pytest.raises(MalformedMessage):
+            SyncRequest.from_body(json.dumps({**base, "recheck_event_ids": bad}).encode())
+    with pytest.raises(MalformedMessage):  # rechecks name their calendar
+        SyncRequest.from_body(
+            json.dumps({**base, "scope": "connection", "recheck_event_ids": ["e"]}).encode()
+        )
