@@ -13,9 +13,21 @@ import logging
 from typing import Any
 
 import requests
+import requests.adapters
 
 # urllib3 logs each request line with its query string at DEBUG; queries can carry codes or tokens.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
+
+
+# Connections kept alive per host. The app makes up to this many outbound calls to one service at
+# once (the Functions worker's threads plus `lib.parallel`'s pool); past requests' default of 10,
+# urllib3 opens extra connections and throws them away after one request ("Connection pool is full").
+CONNECTIONS_PER_HOST = 48
+
+
+def pooled_adapter(**options: Any) -> requests.adapters.HTTPAdapter:
+    """The one HTTP adapter outbound sessions mount: `CONNECTIONS_PER_HOST` kept-alive connections."""
+    return requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=CONNECTIONS_PER_HOST, **options)
 
 
 class VerifyingSession(requests.Session):
@@ -25,6 +37,9 @@ class VerifyingSession(requests.Session):
         super().__init__()
         self._verify: bool | str = ca_bundle if ca_bundle else True
         self.verify = self._verify
+        adapter = pooled_adapter()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["verify"] = self._verify

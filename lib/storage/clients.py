@@ -27,7 +27,8 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 
 
 def _client_options() -> dict[str, Any]:
-    """Timeouts, and a transport that does not consult the environment on every request.
+    """Timeouts, and a transport over a session that keeps `CONNECTIONS_PER_HOST` connections
+    alive and does not consult the environment on every request.
 
     `requests` re-reads proxy variables (scanning the whole environment, twice) and the CA-bundle
     variables on every call when a session trusts the environment: about a millisecond of CPU per
@@ -36,14 +37,23 @@ def _client_options() -> dict[str, Any]:
     applies. With a proxy configured, requests keeps applying it (and `no_proxy`) per call."""
     import urllib.request
 
-    options: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
-    if urllib.request.getproxies():
-        return options
+    import requests
     from azure.core.pipeline.transport import RequestsTransport
+    from urllib3.util.retry import Retry
 
+    from lib.outbound_http import pooled_adapter
+
+    options: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    session = requests.Session()
+    session.trust_env = bool(urllib.request.getproxies())
+    # The SDK's pipeline retries; urllib3 must not retry underneath it (as azure-core sets up).
+    adapter = pooled_adapter(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     transport_options = {**options, "connection_verify": ca_bundle} if ca_bundle else options
-    return {**options, "transport": RequestsTransport(use_env_settings=False, **transport_options)}
+    transport = RequestsTransport(session=session, session_owner=False, **transport_options)
+    return {**options, "transport": transport}
 
 
 @functools.cache

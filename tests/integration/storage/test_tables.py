@@ -262,3 +262,21 @@ def test_a_projection_refuses_every_write(notes, storage: StorageAccount) -> Non
         with pytest.raises(TypeError, match="read-only projection"):
             write()
     assert notes.get("u1", "p2").text == "kept"
+
+
+def test_many_concurrent_reads_reuse_kept_alive_connections(notes, caplog) -> None:
+    """More concurrent requests than requests' default pool of 10 must not churn connections."""
+    import logging
+
+    notes.create(Note(owner="pool", note_id="n"))
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
+    barrier = threading.Barrier(24)
+
+    def read(_: int) -> int:
+        barrier.wait(timeout=10)
+        return len(list(notes.query(partition="pool")))
+
+    for _ in range(3):
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            assert list(pool.map(read, range(24))) == [1] * 24
+    assert not [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
