@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from lib.availability.busy import blocked_spans
 from lib.availability.link_rules import LinkRules
@@ -58,7 +58,7 @@ from lib.errors import (
     SlotbridgeError,
     SlotUnavailable,
 )
-from lib.graph import GraphAccessDenied, GraphClient, GraphError, GraphUnavailable
+from lib.graph import GraphAccessDenied, GraphClient, GraphError, GraphGone, GraphNotFound, GraphUnavailable
 from lib.links.config import CalendarProvider, LinkConfig, LinkHost
 from lib.links.service import load_link
 from lib.settings import get_settings
@@ -581,7 +581,10 @@ def reschedule(
                 )
             if client is not None and record.event_id:
                 _require_ours(client, record, "reschedule")
-                outlook_event.patch_times(client, record.event_id, new_start, new_end, rules.time_zone)
+                try:
+                    outlook_event.patch_times(client, record.event_id, new_start, new_end, rules.time_zone)
+                except (GraphNotFound, GraphGone):
+                    _event_gone(record, "reschedule")  # deleted in Outlook since it was read back
         except BaseException as error:
             locks.release(record.host_user_id, booking_id, new_cells - old_cells)
             if record.event_id and isinstance(error, GraphError):
@@ -615,19 +618,23 @@ def _require_ours(client: GraphClient, record: BookingRecord, operation: str) ->
     assert record.event_id is not None
     tagged = outlook_event.read_tagged(client, record.event_id)
     if tagged is None:
-        # The host deleted it in Outlook. The change hook may have skipped this booking (this
-        # operation held its lease, or the deletion came before the booking was confirmed), and no
-        # later sync round reports the event again: so the booking ends here as the hook would end it.
-        from lib.bookings.outlook_sync import mark_cancelled_in_outlook
-
-        audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code="event_gone")
-        mark_cancelled_in_outlook(record)
-        raise Conflict("The host deleted this booking's Outlook event; the booking is cancelled.")
+        _event_gone(record, operation)
     if tagged.tag != record.booking_id:
         audit.record(record.booking_id, operation, "skipped", event_id=record.event_id, code="not_ours")
         raise Conflict(
             "The Outlook event is not one Slotbridge created for this booking; it was not changed."
         )
+
+
+def _event_gone(record: BookingRecord, operation: str) -> NoReturn:
+    """The host deleted the booking's event in Outlook. The change hook may not have got to this
+    booking yet (this operation holds its lease, or the deletion came before the booking was
+    confirmed), so the booking ends here as the hook would end it, and the attendee is told."""
+    from lib.bookings.outlook_sync import mark_cancelled_in_outlook
+
+    audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code="event_gone")
+    mark_cancelled_in_outlook(record)
+    raise Conflict("The host deleted this booking's Outlook event; the booking is cancelled.")
 
 
 def get_booking(booking_id: str, token: str | None) -> dict[str, Any]:

@@ -145,3 +145,39 @@ def test_a_move_that_graph_failed_to_show_us_is_applied_by_the_recheck(
     assert moved.status is BookingStatus.CONFIRMED
     assert admin.faults() == []  # the storm really met the first read
     assert wait_for(lambda: _outbox(host.user_id).get("booking.moved_in_outlook"), what="moved message")
+
+
+def test_an_event_deleted_between_read_back_and_patch_cancels_the_booking_with_a_409(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """Regression (found by the soak): the host deleted the event after the reschedule read it
+    back and before its PATCH landed; Graph's 404 reached the attendee as 404 `not_found`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 10))
+    assert created.status_code == 201, created.text
+    booking_id, token = created.json()["bookingId"], created.json()["manageToken"]
+    [event] = events(admin, host.email)
+    admin.add_fault("latency", method="PATCH", path="/v1.0/me/events/*", account=host.email, latency_ms=1500)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        moving = pool.submit(
+            requests.post,
+            f"{devhost.api_url}/bookings/{booking_id}/reschedule",
+            json={"start": at(monday, 14)},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        wait_for(lambda: admin.faults() == [], what="the PATCH to be under way")
+        admin.delete_event(host.email, event["id"])
+        answer = moving.result()
+
+    assert answer.status_code == 409, answer.text
+    assert "deleted" in answer.json()["detail"]
+    assert _booking(booking_id).status is BookingStatus.CANCELLED_IN_OUTLOOK
+    assert book(devhost, slug, at(monday, 10)).status_code == 201  # its time is free again
