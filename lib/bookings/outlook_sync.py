@@ -43,7 +43,9 @@ def on_calendar_changes(changes: CalendarChanges) -> list[str]:
             entry = index.find(changes.connection_id, event_id)
             if entry is not None:
                 _follow(changes, entry)
-        except _OperationInProgress:
+        except (_OperationInProgress, ConcurrentUpdate):
+            # An attendee's operation holds the booking, or changed it while we followed: look
+            # again later (that operation may fail before it notices the event changed).
             retry.append(event_id)
         except SlotbridgeError as error:
             if error.status < 500:  # e.g. the grant is gone: reconnecting resyncs the calendar
@@ -111,10 +113,8 @@ def mark_cancelled_in_outlook(booking: BookingRecord) -> None:
     now = datetime.now(UTC)
     booking.status = BookingStatus.CANCELLED_IN_OUTLOOK
     booking.cancelled_in_outlook_at = booking.updated_at = now
-    try:
-        storage_account().table(BookingRecord).update(booking)
-    except ConcurrentUpdate:
-        return  # changed meanwhile; the next round looks again
+    # Raises ConcurrentUpdate if the booking changed meanwhile: the caller looks again.
+    storage_account().table(BookingRecord).update(booking)
     locks.release_span(booking.host_user_id, booking.booking_id, booking.lock_start_utc, booking.lock_end_utc)
     audit.record(booking.booking_id, "cancelled_in_outlook", "ok", event_id=booking.event_id)
     outbox.post(
@@ -159,7 +159,7 @@ def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) ->
     except ConcurrentUpdate:
         if moved_cells:
             locks.release(booking.host_user_id, booking.booking_id, new_cells - old_cells)
-        return
+        raise  # changed meanwhile: the caller looks again
     if moved_cells:
         locks.release(booking.host_user_id, booking.booking_id, old_cells - new_cells)
     audit.record(booking.booking_id, "moved_in_outlook", "ok", event_id=booking.event_id)

@@ -633,7 +633,10 @@ def _event_gone(record: BookingRecord, operation: str) -> NoReturn:
     from lib.bookings.outlook_sync import mark_cancelled_in_outlook
 
     audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code="event_gone")
-    mark_cancelled_in_outlook(record)
+    try:
+        mark_cancelled_in_outlook(record)
+    except ConcurrentUpdate:
+        pass  # the change hook got there first
     raise Conflict("The host deleted this booking's Outlook event; the booking is cancelled.")
 
 

@@ -181,3 +181,37 @@ def test_an_event_deleted_between_read_back_and_patch_cancels_the_booking_with_a
     assert "deleted" in answer.json()["detail"]
     assert _booking(booking_id).status is BookingStatus.CANCELLED_IN_OUTLOOK
     assert book(devhost, slug, at(monday, 10)).status_code == 201  # its time is free again
+
+
+def test_a_deletion_followed_while_an_attendee_touched_the_booking_is_not_lost(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """Regression (found by the soak): the listener read the booking, an attendee's operation then
+    changed it (took and gave back its lease: a reschedule to a taken slot), and the listener's
+    ETag-guarded write lost - the change was dropped and the booking stayed confirmed, eventless."""
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    created = book(devhost, slug, at(next_monday(), 10))
+    assert created.status_code == 201, created.text
+    booking_id = created.json()["bookingId"]
+    [event] = events(admin, host.email)
+    wait_for(lambda: event["id"] in host.cached(), what="the booking's event in the busy cache")
+    host.wait_synced()
+    # The listener's read-back of the event is slow; the attendee's operation lands meanwhile.
+    admin.add_fault("latency", method="GET", path="/v1.0/me/events/*", account=host.email, latency_ms=1500)
+
+    admin.delete_event(host.email, event["id"])
+    wait_for(lambda: admin.faults() == [], what="the listener to read the event back")
+    table = storage_account().table(BookingRecord)
+    touched = _booking(booking_id)
+    touched.operation_until = datetime.now(UTC) - timedelta(seconds=1)  # taken and given back
+    table.update(touched)
+
+    cancelled = wait_for(
+        lambda: (b := _booking(booking_id)).status is BookingStatus.CANCELLED_IN_OUTLOOK and b,
+        timeout=30,
+        what="the booking to be cancelled_in_outlook after all",
+    )
+    assert cancelled.cancelled_in_outlook_at is not None
