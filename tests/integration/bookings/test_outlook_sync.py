@@ -5,7 +5,9 @@ and tells the product through the outbox."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import requests
 
@@ -28,9 +30,21 @@ def _outbox(user_id: str) -> dict[str, OutboxRecord]:
     return {m.type: m for m in storage_account().table(OutboxRecord).query(partition=user_id)}
 
 
-def test_moving_and_deleting_the_event_in_outlook_updates_the_booking(
-    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
-) -> None:
+@dataclass(frozen=True)
+class _Booked:
+    host: Host
+    slug: str
+    monday: date
+    booking_id: str
+    token: str
+    event: dict[str, Any]
+
+
+def _book_at_ten(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session, *, settled: bool = False
+) -> _Booked:
+    """A connected host, a one-host link and a booking at 10:00 next Monday; with `settled`, once
+    the booking's own event has come back through the sync (so a fault meets only what follows)."""
     host = Host(devhost, admin, sandbox_http)
     host.wait_synced()
     slug = new_slug()
@@ -38,8 +52,25 @@ def test_moving_and_deleting_the_event_in_outlook_updates_the_booking(
     monday = next_monday()
     created = book(devhost, slug, at(monday, 10))
     assert created.status_code == 201, created.text
-    booking_id = created.json()["bookingId"]
     [event] = events(admin, host.email)
+    if settled:
+        wait_for(lambda: event["id"] in host.cached(), what="the booking's event in the busy cache")
+        host.wait_synced()
+    answer = created.json()
+    return _Booked(host, slug, monday, answer["bookingId"], answer["manageToken"], event)
+
+
+def test_moving_and_deleting_the_event_in_outlook_updates_the_booking(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    booked = _book_at_ten(devhost, admin, sandbox_http)
+    host, slug, monday, booking_id, event = (
+        booked.host,
+        booked.slug,
+        booked.monday,
+        booked.booking_id,
+        booked.event,
+    )
 
     admin.update_event(host.email, event["id"], start=dt(f"{monday}T13:00:00"), end=dt(f"{monday}T14:30:00"))
     moved = wait_for(
@@ -77,7 +108,7 @@ def test_moving_and_deleting_the_event_in_outlook_updates_the_booking(
     # The manage token now answers the booking as it stands.
     r = requests.post(
         f"{devhost.api_url}/bookings/{booking_id}/cancel",
-        headers={"Authorization": f"Bearer {created.json()['manageToken']}"},
+        headers={"Authorization": f"Bearer {booked.token}"},
         timeout=30,
     )
     assert r.status_code == 200 and r.json()["status"] == "cancelled_in_outlook"
@@ -89,14 +120,8 @@ def test_an_event_deleted_while_the_attendee_reschedules_still_cancels_the_booki
     """Found by the soak: the listener skipped a change while a manage operation held the booking's
     lease (even one that then failed, e.g. a reschedule to a taken slot), and no later sync round
     reports that event again - the booking stayed confirmed with no event. It now waits for the lease."""
-    host = Host(devhost, admin, sandbox_http)
-    host.wait_synced()
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
-    created = book(devhost, slug, at(next_monday(), 10))
-    assert created.status_code == 201, created.text
-    booking_id = created.json()["bookingId"]
-    [event] = events(admin, host.email)
+    booked = _book_at_ten(devhost, admin, sandbox_http)
+    host, booking_id, event = booked.host, booked.booking_id, booked.event
     table = storage_account().table(BookingRecord)
     held = _booking(booking_id)
     held.operation_until = datetime.now(UTC) + timedelta(minutes=2)  # an attendee's operation runs
@@ -120,18 +145,8 @@ def test_a_move_that_graph_failed_to_show_us_is_applied_by_the_recheck(
 ) -> None:
     """Regression (found by the soak): the listener's read of a moved booking event hit a 503
     storm, and nothing reported the change again - the booking kept its old time for good."""
-    host = Host(devhost, admin, sandbox_http)
-    host.wait_synced()
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
-    monday = next_monday()
-    created = book(devhost, slug, at(monday, 10))
-    assert created.status_code == 201, created.text
-    booking_id = created.json()["bookingId"]
-    [event] = events(admin, host.email)
-    # Our own write has come back through the sync (so the fault below meets the host's move).
-    wait_for(lambda: event["id"] in host.cached(), what="the booking's event in the busy cache")
-    host.wait_synced()
+    booked = _book_at_ten(devhost, admin, sandbox_http, settled=True)
+    host, monday, booking_id, event = booked.host, booked.monday, booked.booking_id, booked.event
     # Every attempt of the listener's one read fails (the client's whole retry budget).
     admin.add_fault("unavailable", method="GET", path="/v1.0/me/events/*", account=host.email, count=5)
 
@@ -154,15 +169,9 @@ def test_an_event_deleted_between_read_back_and_patch_cancels_the_booking_with_a
     back and before its PATCH landed; Graph's 404 reached the attendee as 404 `not_found`."""
     from concurrent.futures import ThreadPoolExecutor
 
-    host = Host(devhost, admin, sandbox_http)
-    host.wait_synced()
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
-    monday = next_monday()
-    created = book(devhost, slug, at(monday, 10))
-    assert created.status_code == 201, created.text
-    booking_id, token = created.json()["bookingId"], created.json()["manageToken"]
-    [event] = events(admin, host.email)
+    booked = _book_at_ten(devhost, admin, sandbox_http)
+    host, slug, monday, event = booked.host, booked.slug, booked.monday, booked.event
+    booking_id, token = booked.booking_id, booked.token
     admin.add_fault("latency", method="PATCH", path="/v1.0/me/events/*", account=host.email, latency_ms=1500)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -189,16 +198,8 @@ def test_a_deletion_followed_while_an_attendee_touched_the_booking_is_not_lost(
     """Regression (found by the soak): the listener read the booking, an attendee's operation then
     changed it (took and gave back its lease: a reschedule to a taken slot), and the listener's
     ETag-guarded write lost - the change was dropped and the booking stayed confirmed, eventless."""
-    host = Host(devhost, admin, sandbox_http)
-    host.wait_synced()
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
-    created = book(devhost, slug, at(next_monday(), 10))
-    assert created.status_code == 201, created.text
-    booking_id = created.json()["bookingId"]
-    [event] = events(admin, host.email)
-    wait_for(lambda: event["id"] in host.cached(), what="the booking's event in the busy cache")
-    host.wait_synced()
+    booked = _book_at_ten(devhost, admin, sandbox_http, settled=True)
+    host, booking_id, event = booked.host, booked.booking_id, booked.event
     # The listener's read-back of the event is slow; the attendee's operation lands meanwhile.
     admin.add_fault("latency", method="GET", path="/v1.0/me/events/*", account=host.email, latency_ms=1500)
 
