@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +55,7 @@ from lib.errors import (
     NeedsReconnect,
     NotFound,
     OutlookUnavailable,
+    ServiceUnavailable,
     SlotbridgeError,
     SlotUnavailable,
 )
@@ -329,25 +330,33 @@ def _resume(
         return _create(link, request, now)
     target = _WriteTarget(connection, record.calendar_id)
     try:
-        client = _graph(connection)
-        written = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
-        if written is None:
-            # Graph never made it: check the time again (the host's calendar may have changed
-            # since) and write it now, our slot locks still held.
-            _live_check(link.rules, record.host_user_id, record.start_utc, record.end_utc)
-            teams = link.teams_meeting and not connection.is_personal
-            written = _write_event(
-                target, booking_id, _event_content(link, request, booking_id, token, teams)
-            )
-    except _OutcomeUnknown as unknown:
-        raise idempotency.Unresolved(unknown.error, {"bookingId": booking_id}, token) from None
-    except SlotbridgeError as error:
-        if error.status >= 500:  # still cannot tell: stays pending, resumable
-            raise idempotency.Unresolved(error, {"bookingId": booking_id}, token) from None
-        _fail(record, error.code)
-        audit.record(booking_id, "create", "failed", code=error.code)
-        raise
-    return _created(link, _confirm(record, written), token)
+        # The booking's lease keeps the reconciler from releasing it while its event is written
+        # (it would free the slot under an invitation already sent); a lease held by the
+        # reconciler means it is being released: the next retry books afresh.
+        with _operation(record, held=_being_released):
+            try:
+                client = _graph(connection)
+                written = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
+                if written is None:
+                    # Graph never made it: check the time again (the host's calendar may have
+                    # changed since) and write it now, our slot locks still held.
+                    _live_check(link.rules, record.host_user_id, record.start_utc, record.end_utc)
+                    teams = link.teams_meeting and not connection.is_personal
+                    written = _write_event(
+                        target, booking_id, _event_content(link, request, booking_id, token, teams)
+                    )
+            except _OutcomeUnknown as unknown:
+                raise idempotency.Unresolved(unknown.error, {"bookingId": booking_id}, token) from None
+            except SlotbridgeError as error:
+                if error.status >= 500:  # still cannot tell: stays pending, resumable
+                    raise idempotency.Unresolved(error, {"bookingId": booking_id}, token) from None
+                _fail(record, error.code)
+                audit.record(booking_id, "create", "failed", code=error.code)
+                raise
+            confirmed = _confirm(record, written)
+    except _LeaseHeld as held:
+        raise idempotency.Unresolved(held.error, {"bookingId": booking_id}, token) from None
+    return _created(link, confirmed, token)
 
 
 def _event_content(
@@ -373,6 +382,7 @@ def _confirm(record: BookingRecord, written: outlook_event.WrittenEvent | None) 
     confirmed_at = datetime.now(UTC)
     record.status = BookingStatus.CONFIRMED
     record.confirmed_at = record.updated_at = confirmed_at
+    record.operation_until = None  # a resume's lease ends with this write
     if written is not None:
         record.event_id, record.join_url = written.event_id, written.join_url
     _bookings().update(record)
@@ -510,16 +520,36 @@ def _load(booking_id: str) -> BookingRecord:
     return record
 
 
+def _being_released() -> SlotbridgeError:
+    return ServiceUnavailable("This booking is being checked; try again in a moment.")
+
+
+class _LeaseHeld(Exception):
+    """Someone else holds the booking's lease (or took it as we tried): `error` is the answer."""
+
+    def __init__(self, error: SlotbridgeError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
 @contextmanager
-def _operation(record: BookingRecord) -> Iterator[BookingRecord]:
-    """A short lease on the booking so that two manage operations do not interleave."""
+def _operation(
+    record: BookingRecord, *, held: Callable[[], SlotbridgeError] | None = None
+) -> Iterator[BookingRecord]:
+    """A short lease on the booking so that two operations on it (an attendee's reschedule or
+    cancel, a resume, the reconciler's release) do not interleave. A lease someone else holds
+    raises `Conflict`, or `_LeaseHeld(held())` for a caller that answers otherwise."""
     now = datetime.now(UTC)
     if record.operation_until is not None and record.operation_until > now:
+        if held is not None:
+            raise _LeaseHeld(held())
         raise Conflict("Another change of this booking is in progress; try again in a moment.")
     record.operation_until = now + OPERATION_LEASE
     try:
         _bookings().update(record)
     except ConcurrentUpdate:
+        if held is not None:
+            raise _LeaseHeld(held()) from None
         raise Conflict("This booking changed meanwhile; try again.") from None
     try:
         yield record
@@ -702,24 +732,30 @@ def release_stale_pending(*, now: datetime | None = None, older_than: timedelta 
         parameters={"status": BookingStatus.PENDING.value, "cutoff": now - older_than},
     ):
         try:
-            if record.connection_id and record.calendar_id:
-                connection = (
-                    storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
-                )
-                if connection is not None and connection.status is ConnectionStatus.CONNECTED:
-                    client = _graph(connection)
-                    found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
-                    if found is not None:
-                        outlook_event.delete(client, found.event_id)
-                        audit.record(
-                            record.booking_id, "release", "ok", event_id=found.event_id, code="orphan_deleted"
-                        )
-            locks.release_span(
-                record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc
-            )
-            record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
-            table.update(record)
+            # Under the booking's lease: a client's retry resuming this booking (writing its
+            # event) and this release must not both go ahead.
+            with _operation(record):
+                _release_pending(record, now)
             released += 1
+        except Conflict:
+            log.info("stale booking %s is being resumed or changed; left for next time", record.booking_id)
         except (SlotbridgeError, RecordNotFound) as error:
             log.warning("stale booking %s not released yet (%s)", record.booking_id, error.code)
     return released
+
+
+def _release_pending(record: BookingRecord, now: datetime) -> None:
+    if record.connection_id and record.calendar_id:
+        connection = storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
+        if connection is not None and connection.status is ConnectionStatus.CONNECTED:
+            client = _graph(connection)
+            found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
+            if found is not None:
+                outlook_event.delete(client, found.event_id)
+                audit.record(
+                    record.booking_id, "release", "ok", event_id=found.event_id, code="orphan_deleted"
+                )
+    locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)
+    record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
+    record.operation_until = None
+    _bookings().update(record)

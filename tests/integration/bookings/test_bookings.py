@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -415,3 +416,71 @@ def test_a_pool_does_not_invite_the_attendee_from_another_host_after_an_unknown_
     retry = book(devhost, slug, body=body, key="pool-lost")
     assert retry.status_code == 201, retry.text
     assert len(events(admin, host.email)) == 1 and events(admin, other.email) == []
+
+
+def _wait_until_slowed(admin: SandboxAdmin, timeout_s: float = 15) -> None:
+    """Until the slow request has reached Graph (its one-shot latency fault is spent on arrival)."""
+    deadline = time.monotonic() + timeout_s
+    while admin.faults():
+        assert time.monotonic() < deadline, "the slowed Graph request never came"
+        time.sleep(0.05)
+
+
+def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_event(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    from lib.bookings.service import release_stale_pending
+
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    body = booking_body(at(next_monday(), 11))
+    _lose_every_answer(admin, host, post_lands=False)
+    assert book(devhost, slug, body=body, key="race").status_code == 503
+    [pending] = _host_bookings(host)
+    admin.clear_faults()
+    # The retry's event write is slow; the reconciler's timer fires meanwhile.
+    admin.add_fault("latency", method="POST", path=EVENTS_POST, account=host.email, latency_ms=3000, count=1)
+
+    with ThreadPoolExecutor(1) as pool:
+        retry = pool.submit(book, devhost, slug, body=body, key="race")
+        _wait_until_slowed(admin)
+        released = release_stale_pending(now=pending.created_at + timedelta(hours=1))
+        answer = retry.result(timeout=60)
+
+    assert released == 0
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["bookingId"] == pending.booking_id
+    [event] = events(admin, host.email)  # the invitation stands, and so does the booking
+    stored = _stored(pending.booking_id)
+    assert (stored.status.value, stored.event_id, stored.operation_until) == ("confirmed", event["id"], None)
+    held = storage_account().table(SlotLockRecord).query(partition=host.user_id)
+    assert {lock.booking_id for lock in held} == {pending.booking_id}  # nobody else gets its slot
+
+
+def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_then_books_afresh(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    from lib.bookings.service import release_stale_pending
+
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    body = booking_body(at(next_monday(), 11))
+    _lose_every_answer(admin, host, post_lands=False)
+    assert book(devhost, slug, body=body, key="race").status_code == 503
+    [pending] = _host_bookings(host)
+    admin.clear_faults()
+    # The reconciler's look for an orphan event is slow; the client retries meanwhile.
+    admin.add_fault("latency", method="GET", path=EVENTS_POST, account=host.email, latency_ms=3000, count=1)
+
+    with ThreadPoolExecutor(1) as pool:
+        releasing = pool.submit(release_stale_pending, now=pending.created_at + timedelta(hours=1))
+        _wait_until_slowed(admin)
+        during = book(devhost, slug, body=body, key="race")
+        released = releasing.result(timeout=60)
+
+    assert during.status_code == 503 and during.json()["code"] == "service_unavailable", during.text
+    assert released == 1 and _stored(pending.booking_id).status.value == "failed"
+    assert events(admin, host.email) == []
+    again = book(devhost, slug, body=body, key="race")
+    assert again.status_code == 201, again.text
+    assert again.json()["bookingId"] != pending.booking_id
+    [event] = events(admin, host.email)
+    assert _stored(again.json()["bookingId"]).event_id == event["id"]
