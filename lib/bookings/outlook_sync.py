@@ -7,7 +7,8 @@ event -> booking index and, for booking events only, reads the event back from G
   locks follow (best effort: the host chose that time, so a clash is logged, not refused), and the
   product gets a `booking.moved_in_outlook` message.
 Our own writes come back here too (their times already match, so nothing happens), and a booking
-with a manage operation in progress is left to that operation. Outbox message ids are
+with a manage operation in progress is left to that operation. After a full resync, every live
+booking event of the calendar whose cached times differ from its booking's is followed too. Outbox message ids are
 deterministic, so a replayed round posts nothing twice. `functions/bookings.py` registers the
 listener (importing this module on the first change it hears of).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lib.bookings import audit, locks, outlook_event
@@ -31,6 +32,9 @@ log = logging.getLogger("slotbridge.bookings.sync")
 # How long the listener waits for an attendee's reschedule or cancel of the same booking to finish.
 # Such an operation takes seconds; past that the change is queued for a recheck, never skipped.
 LEASE_WAIT_S = 15.0
+# Bookings that started this long ago are still compared after a full resync (an event moved
+# today by the host, a booking running now).
+_LOOK_BACK = timedelta(days=1)
 
 
 def on_calendar_changes(changes: CalendarChanges) -> list[str]:
@@ -38,7 +42,13 @@ def on_calendar_changes(changes: CalendarChanges) -> list[str]:
     storage trouble, or an attendee's operation holding the booking) - the caller queues them."""
     index = storage_account().table(BookingEventRecord)
     retry: list[str] = []
-    for event_id in dict.fromkeys([*changes.removed_event_ids, *changes.changed_event_ids]):
+    followed = [*changes.removed_event_ids, *changes.changed_event_ids]
+    if changes.full_resync:
+        try:
+            followed += _events_out_of_step(changes)
+        except SlotbridgeError as error:  # the round's own changes are still followed
+            log.warning("booking events of a resynced calendar not compared (%s)", error.code)
+    for event_id in dict.fromkeys(followed):
         try:
             entry = index.find(changes.connection_id, event_id)
             if entry is not None:
@@ -56,6 +66,44 @@ def on_calendar_changes(changes: CalendarChanges) -> list[str]:
             )
             retry.append(event_id)
     return retry
+
+
+def _events_out_of_step(changes: CalendarChanges) -> list[str]:
+    """After a full resync: the events of the host's live bookings on this calendar whose times
+    in the busy cache differ from the booking's, or that the cache no longer holds.
+
+    A change normally reaches the listener once, with the round that put it in the cache; a
+    recheck that never got to run (the grant broke before it, or it was poisoned) would leave the
+    booking out of step for good, because no later round reports that change again. The full
+    resync that reconnecting (or `missed`, or Sync now) runs is when they are compared."""
+    from lib.sync.busy_cache import busy_rows
+    from lib.sync.sync_state import calendar_freshness
+
+    state = calendar_freshness().find(changes.connection_id, changes.calendar_id)
+    if state is None or state.window_end is None:
+        return []
+    now = datetime.now(UTC)
+    # Every pending or confirmed booking holds lock cells over its time: those are the host's
+    # live bookings, without a scan of the bookings table.
+    booking_ids = {row.booking_id for row in locks.held(changes.user_id, now - _LOOK_BACK, state.window_end)}
+    bookings = storage_account().table(BookingRecord)
+    cached = busy_rows()
+    out_of_step: list[str] = []
+    for booking_id in sorted(booking_ids):
+        booking = bookings.find(booking_id, "booking")
+        if (
+            booking is None
+            or booking.status is not BookingStatus.CONFIRMED
+            or booking.event_id is None
+            or (booking.connection_id, booking.calendar_id) != (changes.connection_id, changes.calendar_id)
+        ):
+            continue
+        row = cached.find((changes.connection_id, changes.calendar_id), booking.event_id)
+        if row is None or (row.start_utc, row.end_utc) != (booking.start_utc, booking.end_utc):
+            out_of_step.append(booking.event_id)
+    if out_of_step:
+        log.info("full resync: %d booking event(s) out of step with their bookings", len(out_of_step))
+    return out_of_step
 
 
 class _OperationInProgress(Exception):

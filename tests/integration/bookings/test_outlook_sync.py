@@ -14,9 +14,11 @@ import requests
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.bookings.records import BookingRecord, BookingStatus, SlotLockRecord
+from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.outbox.records import OutboxRecord
 from lib.storage import storage_account
 from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link
+from tests.integration.connect.helpers import connect
 from tests.integration.sync.helpers import Host, wait_for
 
 from .helpers import at, book, events
@@ -216,3 +218,41 @@ def test_a_deletion_followed_while_an_attendee_touched_the_booking_is_not_lost(
         what="the booking to be cancelled_in_outlook after all",
     )
     assert cancelled.cancelled_in_outlook_at is not None
+
+
+def test_a_move_whose_recheck_died_with_the_grant_is_applied_when_the_host_reconnects(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """The listener's read of the moved event fails; before its recheck runs, the host's grant
+    breaks, so the recheck is dropped (nothing can read that mailbox). The busy cache already holds
+    the move, so no later round reports it: reconnecting's full resync compares the bookings."""
+    booked = _book_at_ten(devhost, admin, sandbox_http, settled=True)
+    host, monday, booking_id, event = booked.host, booked.monday, booked.booking_id, booked.event
+    admin.add_fault("unavailable", method="GET", path="/v1.0/me/events/*", account=host.email, count=5)
+
+    admin.update_event(host.email, event["id"], start=dt(f"{monday}T13:00:00"), end=dt(f"{monday}T14:00:00"))
+    wait_for(
+        lambda: (row := host.cached().get(event["id"])) is not None and row.start_utc.hour == 13,
+        what="the move in the busy cache",
+    )
+    admin.revoke_grant(host.email)
+    admin.expire_access_tokens(host.email)
+    connections = storage_account().table(ConnectionRecord)
+    wait_for(
+        lambda: connections.get(host.user_id, host.connection_id).status is ConnectionStatus.NEEDS_RECONNECT,
+        timeout=30,
+        what="the recheck to meet the broken grant",
+    )
+    admin.clear_faults()
+    time.sleep(2)  # whatever was queued for this calendar has run by now
+    assert _booking(booking_id).start_utc.hour == 10  # out of step while the grant is broken
+
+    assert connect(devhost, sandbox_http, host.user_id, host.account_id).status_code == 200
+
+    moved = wait_for(
+        lambda: (b := _booking(booking_id)).start_utc.hour == 13 and b,
+        timeout=45,
+        what="the reconnect's full resync to move the booking",
+    )
+    assert moved.status is BookingStatus.CONFIRMED and moved.history[-1]["by"] == "outlook"
+    assert wait_for(lambda: _outbox(host.user_id).get("booking.moved_in_outlook"), what="moved message")
