@@ -31,6 +31,9 @@ from lib.storage.tables import (
 log = logging.getLogger("slotbridge.bookings.locks")
 
 CELL = timedelta(minutes=5)
+# The reconciliation timer's sweep keeps cells this far into the past (see `sweep_past`).
+KEEP_PAST = timedelta(days=7)
+SWEEP_LIMIT = 20_000
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -126,9 +129,14 @@ def _delete_own(table: Table[SlotLockRecord], host_user_id: str, booking_id: str
     ):
         if row.cell_start in keys:
             mine.append(row)
+    return _delete_rows(table, mine)
+
+
+def _delete_rows(table: Table[SlotLockRecord], rows: list[SlotLockRecord]) -> int:
+    """Delete rows of one host, 100 per transaction; rows someone released meanwhile are skipped."""
     deleted = 0
-    for first in range(0, len(mine), MAX_BATCH_OPERATIONS):
-        chunk = mine[first : first + MAX_BATCH_OPERATIONS]
+    for first in range(0, len(rows), MAX_BATCH_OPERATIONS):
+        chunk = rows[first : first + MAX_BATCH_OPERATIONS]
         try:
             table.transact([("delete", lock) for lock in chunk])
             deleted += len(chunk)
@@ -140,6 +148,27 @@ def _delete_own(table: Table[SlotLockRecord], host_user_id: str, booking_id: str
                     deleted += 1
                 except (ConcurrentUpdate, RecordNotFound):
                     continue
+    return deleted
+
+
+def sweep_past(*, now: datetime | None = None, keep: timedelta = KEEP_PAST, limit: int = SWEEP_LIMIT) -> int:
+    """Delete lock rows whose cell ended more than `keep` ago (at most `limit` per call); returns
+    how many went. Nothing reads cells that old: availability and booking look at most a few days
+    back (`host_bookings`), and a release of an old booking ignores rows already gone.
+
+    The filter is on RowKey alone, so Table Storage scans every partition: fine for the
+    reconciliation timer every few hours, as the sweep itself keeps the table to future cells
+    plus `keep`. Rows are insert-only, so a delete can only meet one already released."""
+    cutoff = cell_key((now or datetime.now(UTC)) - keep - CELL)
+    table = _table()
+    by_host: dict[str, list[SlotLockRecord]] = {}
+    for count, row in enumerate(table.query(where="RowKey lt @cutoff", parameters={"cutoff": cutoff})):
+        if count >= limit:
+            break
+        by_host.setdefault(row.host_user_id, []).append(row)
+    deleted = 0
+    for rows in by_host.values():
+        deleted += _delete_rows(table, rows)
     return deleted
 
 

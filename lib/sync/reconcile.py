@@ -38,8 +38,10 @@ def enqueue_all() -> int:
 def housekeeping() -> None:
     """What else the backstop timer cleans up, each step on its own so one failure skips only
     itself: bookings stuck `pending` give their slot back (a crash between slot lock and event,
-    or an unknown event outcome); abandoned sign-in flows and expired idempotency claims go."""
+    or an unknown event outcome); abandoned sign-in flows, expired idempotency claims and slot
+    locks of cells a week past go."""
     from lib.bookings.idempotency import sweep_expired
+    from lib.bookings.locks import sweep_past
     from lib.bookings.service import release_stale_pending
     from lib.connections.connect_flow import sweep_expired_flows
 
@@ -47,6 +49,7 @@ def housekeeping() -> None:
         ("stale pending bookings released", release_stale_pending),
         ("expired sign-in flows removed", sweep_expired_flows),
         ("expired idempotency claims removed", sweep_expired),
+        ("past slot locks removed", sweep_past),
     )
     for name, step in steps:
         try:

@@ -4,6 +4,7 @@ round-robin pools."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import requests
@@ -238,3 +239,27 @@ def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: 
 
     assert storage_account().table(BookingRecord).get(stuck.booking_id, "booking").status.value == "failed"
     assert book(devhost, slug, at(monday, 10)).status_code == 201
+
+
+def test_housekeeping_removes_slot_locks_a_week_past_and_keeps_the_rest(devhost: DevHost) -> None:
+    from datetime import UTC, datetime
+
+    from lib.bookings import locks
+    from lib.sync.reconcile import housekeeping
+
+    now = datetime.now(UTC)
+    hosts = [f"sweep-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    # 150 old cells for the first host (more than one transaction), a few for the second.
+    old = locks.cells(now - timedelta(days=20), now - timedelta(days=20) + 150 * locks.CELL)
+    recent = locks.cells(now - timedelta(days=3), now - timedelta(days=3) + 6 * locks.CELL)
+    future = locks.cells(now + timedelta(days=2), now + timedelta(days=2) + 6 * locks.CELL)
+    for keys in (old[:100], old[100:], recent, future):
+        locks.acquire(hosts[0], "booking-a", now, keys)
+    locks.acquire(hosts[1], "booking-b", now, old[:4] + future)
+
+    housekeeping()
+
+    table = storage_account().table(SlotLockRecord)
+    left = {host: sorted(lock.cell_start for lock in table.query(partition=host)) for host in hosts}
+    assert left == {hosts[0]: sorted(recent + future), hosts[1]: sorted(future)}
+    assert locks.sweep_past() == 0  # nothing left to do
