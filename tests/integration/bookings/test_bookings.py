@@ -426,17 +426,25 @@ def _wait_until_slowed(admin: SandboxAdmin, timeout_s: float = 15) -> None:
         time.sleep(0.05)
 
 
-def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_event(
+def _left_pending(
     devhost: DevHost, admin: SandboxAdmin, host: Host
-) -> None:
-    from lib.bookings.service import release_stale_pending
-
+) -> tuple[str, dict[str, Any], BookingRecord]:
+    """A booking left `pending` by an event write whose outcome Graph never told (key "race")."""
     slug = new_link(devhost, (host.user_id, "microsoft"))
     body = booking_body(at(next_monday(), 11))
     _lose_every_answer(admin, host, post_lands=False)
     assert book(devhost, slug, body=body, key="race").status_code == 503
     [pending] = _host_bookings(host)
     admin.clear_faults()
+    return slug, body, pending
+
+
+def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_event(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    from lib.bookings.service import release_stale_pending
+
+    slug, body, pending = _left_pending(devhost, admin, host)
     # The retry's event write is slow; the reconciler's timer fires meanwhile.
     admin.add_fault("latency", method="POST", path=EVENTS_POST, account=host.email, latency_ms=3000, count=1)
 
@@ -461,12 +469,7 @@ def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_
 ) -> None:
     from lib.bookings.service import release_stale_pending
 
-    slug = new_link(devhost, (host.user_id, "microsoft"))
-    body = booking_body(at(next_monday(), 11))
-    _lose_every_answer(admin, host, post_lands=False)
-    assert book(devhost, slug, body=body, key="race").status_code == 503
-    [pending] = _host_bookings(host)
-    admin.clear_faults()
+    slug, body, pending = _left_pending(devhost, admin, host)
     # The reconciler's look for an orphan event is slow; the client retries meanwhile.
     admin.add_fault("latency", method="GET", path=EVENTS_POST, account=host.email, latency_ms=3000, count=1)
 
