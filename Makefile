@@ -39,6 +39,7 @@ coldstart: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 typecheck: install
 	$(PY) -m mypy lib functions devstack function_app.py

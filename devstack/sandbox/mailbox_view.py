@@ -73,7 +73,7 @@ def mailbox_view(ctx: Ctx, key: str) -> Response:
             items.sort(key=lambda i: i["start"]["dateTime"])
             rows = "".join(_row(i) for i in items) or '<tr><td colspan="5" class="muted">No events</td></tr>'
             sections.append(
-                f"<h2>{escape(calendar.name)}</h2><table><thead><tr><th scope=\"col\">When</th>"
+                f'<h2>{escape(calendar.name)}</h2><table><thead><tr><th scope="col">When</th>'
                 '<th scope="col">Subject</th><th scope="col">Show as</th><th scope="col">Attendees</th>'
                 f'<th scope="col">Teams</th></tr></thead><tbody>{rows}</tbody></table>'
             )

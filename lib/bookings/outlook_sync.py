@@ -8,9 +8,10 @@ event -> booking index and, for booking events only, reads the event back from G
   product gets a `booking.moved_in_outlook` message.
 Our own writes come back here too (their times already match, so nothing happens), and a booking
 with a manage operation in progress is left to that operation. After a full resync, every live
-booking event of the calendar whose cached times differ from its booking's is followed too. Outbox message ids are
-deterministic, so a replayed round posts nothing twice. `functions/bookings.py` registers the
-listener (importing this module on the first change it hears of).
+booking event of the calendar whose cached times differ from its booking's is followed too.
+Outbox message ids are deterministic, so a replayed round posts nothing twice.
+`functions/bookings.py` registers the listener (importing this module on the first change it
+hears of).
 """
 
 from __future__ import annotations
