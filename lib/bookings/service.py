@@ -339,7 +339,8 @@ def _resume(
                 written = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
                 if written is None:
                     # Graph never made it: check the time again (the host's calendar may have
-                    # changed since) and write it now, our slot locks still held.
+                    # changed since) and write it now, under our slot locks.
+                    _hold_locks(record)
                     _live_check(link.rules, record.host_user_id, record.start_utc, record.end_utc)
                     teams = link.teams_meeting and not connection.is_personal
                     written = _write_event(
@@ -357,6 +358,24 @@ def _resume(
     except _LeaseHeld as held:
         raise idempotency.Unresolved(held.error, {"bookingId": booking_id}, token) from None
     return _created(link, confirmed, token)
+
+
+def _hold_locks(record: BookingRecord) -> None:
+    """Make sure the booking still holds every cell of its span before its event is written: a
+    release that failed half-way (cells deleted, the booking not yet marked) may have freed them.
+    Cells someone else took since -> `SlotUnavailable`."""
+    cells = locks.cells(record.lock_start_utc, record.lock_end_utc)
+    held = {
+        row.cell_start
+        for row in locks.held(record.host_user_id, record.lock_start_utc, record.lock_end_utc)
+        if row.booking_id == record.booking_id
+    }
+    missing = [cell for cell in cells if cell not in held]
+    if missing:
+        log.warning(
+            "booking %s: %d of its cells were released; taking them again", record.booking_id, len(missing)
+        )
+        locks.acquire(record.host_user_id, record.booking_id, record.start_utc, missing)
 
 
 def _event_content(

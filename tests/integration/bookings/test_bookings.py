@@ -487,3 +487,44 @@ def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_
     assert again.json()["bookingId"] != pending.booking_id
     [event] = events(admin, host.email)
     assert _stored(again.json()["bookingId"]).event_id == event["id"]
+
+
+def test_a_retry_takes_back_cells_a_half_done_release_freed_before_writing_the_event(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    from lib.bookings import locks
+
+    slug, body, pending = _left_pending(devhost, admin, host)
+    # A release that deleted the cells, then failed before marking the booking.
+    locks.release_span(host.user_id, pending.booking_id, pending.lock_start_utc, pending.lock_end_utc)
+
+    retry = book(devhost, slug, body=body, key="race")
+
+    assert retry.status_code == 201, retry.text
+    assert len(events(admin, host.email)) == 1
+    held = storage_account().table(SlotLockRecord).query(partition=host.user_id)
+    assert {lock.booking_id for lock in held} == {pending.booking_id}
+    assert book(devhost, slug, body=body, key="someone-else").json()["code"] == "slot_unavailable"
+
+
+def test_a_retry_does_not_write_a_second_event_into_a_slot_taken_after_a_half_done_release(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    from lib.bookings import locks
+
+    slug, body, pending = _left_pending(devhost, admin, host)
+    locks.release_span(host.user_id, pending.booking_id, pending.lock_start_utc, pending.lock_end_utc)
+    # Someone else books the freed slot; their event is still on its way when the retry comes
+    # (so the retry's live look at the calendar finds the time free).
+    admin.add_fault("latency", method="POST", path=EVENTS_POST, account=host.email, latency_ms=3000, count=1)
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(book, devhost, slug, body=body, key="someone-else")
+        _wait_until_slowed(admin)
+        retry = book(devhost, slug, body=body, key="race")
+        taken = other.result(timeout=60)
+
+    assert taken.status_code == 201, taken.text
+    assert retry.status_code == 409 and retry.json()["code"] == "slot_unavailable", retry.text
+    [event] = events(admin, host.email)  # the other booking's: nobody is booked twice
+    assert _stored(taken.json()["bookingId"]).event_id == event["id"]
+    assert _stored(pending.booking_id).status.value == "failed"
