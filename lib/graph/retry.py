@@ -16,6 +16,9 @@ RETRYABLE_STATUSES = frozenset({429, 503, 504})
 # is treated as idempotent; POST is not (creating an event twice makes two events).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 
+# Jitter from a generator of its own: the global one belongs to whoever seeds it (test frameworks do).
+_JITTER = random.Random()
+
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or
@@ -39,7 +42,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - current).total_seconds())
 
 
-def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float] = _JITTER.random) -> float:
     """Exponential backoff with "equal jitter" for the wait after failed attempt `attempt` (1-based):
     half of min(cap, base * 2**(attempt-1)) fixed, the other half random, so retries of many
     clients spread out but never collapse to zero."""
@@ -93,7 +96,7 @@ class RetryPolicy:
         return (not sent) or idempotent or method.upper() in IDEMPOTENT_METHODS
 
     def delay(
-        self, attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random
+        self, attempt: int, retry_after: float | None, rand: Callable[[], float] = _JITTER.random
     ) -> float:
         """Wait before the attempt after `attempt`: Graph's Retry-After when given (it is what Graph
         wants; waiting less only earns another 429), else backoff with jitter."""
@@ -106,7 +109,7 @@ class RetryPolicy:
         attempt: int,
         retry_after: float | None,
         deadline: Deadline,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] = _JITTER.random,
     ) -> float | None:
         """The wait before another attempt, or None when the attempts or the deadline are spent
         (including when Graph asks for a wait longer than the time left: fail fast then)."""

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 R = TypeVar("R", bound=TableRecord)
 
 MAX_BATCH_OPERATIONS = 100
+# Jitter from a generator of its own: the global one belongs to whoever seeds it (test frameworks do).
+_JITTER = random.Random()
 DEFAULT_MUTATE_ATTEMPTS = 8
 
 BatchAction = Literal["create", "update", "delete", "put"]
@@ -208,7 +210,7 @@ class Table(Generic[R]):
                 return self.update(changed)
             except ConcurrentUpdate:
                 # Jittered backoff spreads out writers that keep colliding on one hot row.
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                time.sleep(_JITTER.uniform(0, 0.005 * 2**attempt))
         raise ConcurrentUpdate(f"The {self._kind} record kept changing; gave up after {attempts} attempts.")
 
     # -- transactions -------------------------------------------------------------------------
