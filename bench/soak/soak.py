@@ -391,32 +391,25 @@ class Traffic:
             "attendee": {"name": "Soak Attendee", "email": f"a-{uuid.uuid4().hex[:6]}@example.com"},
         }
         key = uuid.uuid4().hex
-        r = http.post(
-            f"{self.world.api}/links/{slug}/bookings", json=body, headers={"Idempotency-Key": key}, timeout=90
-        )
+
+        def post() -> requests.Response:  # the page's request; retries send the same key and body
+            url = f"{self.world.api}/links/{slug}/bookings"
+            return http.post(url, json=body, headers={"Idempotency-Key": key}, timeout=90)
+
+        r = post()
         self._record("book", r.status_code, r.text)
         if r.status_code == 503 and rng.random() < 0.5:
             # The page retries a 503 with the same key: a booking whose Outlook event may have been
             # written is finished, not made twice (the event invariants would show a second one).
             time.sleep(rng.uniform(0.5, 2.0))
-            r = http.post(
-                f"{self.world.api}/links/{slug}/bookings",
-                json=body,
-                headers={"Idempotency-Key": key},
-                timeout=90,
-            )
+            r = post()
             self._record("book (retry after 503)", r.status_code, r.text)
         if r.status_code == 201:
             answer = r.json()
             with self.lock:
                 self.bookings.append(BookingRef(answer["bookingId"], answer["manageToken"], slug))
             if rng.random() < 0.15:  # the page retries: the same key and body answer the first result
-                again = http.post(
-                    f"{self.world.api}/links/{slug}/bookings",
-                    json=body,
-                    headers={"Idempotency-Key": key},
-                    timeout=90,
-                )
+                again = post()
                 self._record("book (same key again)", again.status_code, again.text)
                 if again.status_code != 201 or again.json().get("bookingId") != answer["bookingId"]:
                     with self.lock:
