@@ -77,22 +77,24 @@ param syncHorizonDays string = '90'
 @description('Subscriptions expiring within this many minutes are renewed (SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES).')
 param subscriptionRenewalWindowMinutes string = '2880'
 
-@description('Record kinds, one table each (named <tablePrefix><kind>). The app creates missing tables on first use.')
+@description('Tables of the record kinds (named <tablePrefix><kind>); slotlocks holds each host\'s slot locks and its calendars\' sync state. The app creates missing tables on first use.')
 param tableKinds array = [
   'connections'
-  'accounts'
+  'accountlinks'
   'tokencaches'
+  'pendingflows'
   'calendarsettings'
-  'links'
+  'bookinglinks'
+  'linkhosts'
+  'roundrobin'
   'bookings'
+  'bookingevents'
+  'bookingaudit'
+  'idempotency'
   'slotlocks'
   'subscriptions'
-  'syncstate'
-  'busy'
-  'oauthflows'
-  'idempotency'
+  'busyintervals'
   'outbox'
-  'audit'
 ]
 
 @description('Storage redundancy.')

@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)
 
             def naive() -> dict[str, Any]:
-                return link_availability(slug, query, source_factory=lambda link: _naive_source(link))
+                return link_availability(slug, query, source_factory=lambda link, _: _naive_source(link))
 
             def live() -> dict[str, Any]:
                 return link_availability(slug, query)

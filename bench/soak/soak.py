@@ -658,7 +658,7 @@ def use_up_drops(world: World, traffic: Traffic, before: NoticeCounts, app: AppP
 
 
 def _quiet(world: World) -> bool:
-    from lib.sync.sync_state import sync_states
+    from lib.sync.sync_state import connection_states
 
     pending = [
         d for d in world.admin.notifications() if d["status"] == "pending" and d["url"].startswith(world.api)
@@ -669,7 +669,7 @@ def _quiet(world: World) -> bool:
     if depths["graph-notifications"] or depths["sync-requests"]:
         return False
     for host in world.hosts:
-        for state in sync_states().query(partition=(host.connection_id,)):
+        for state in connection_states(host.user_id, host.connection_id):
             if state.outstanding or state.lease_owner is not None:
                 return False
     return True
@@ -773,7 +773,7 @@ def check_busy_cache(world: World) -> Check:
     from lib.connections.records import ConnectionRecord, ConnectionStatus
     from lib.storage import storage_account
     from lib.sync.busy_cache import BusyIntervalRecord
-    from lib.sync.sync_state import is_fresh, sync_states
+    from lib.sync.sync_state import CalendarKey, find_state, is_fresh
 
     compared = 0
     skipped: list[str] = []
@@ -785,7 +785,7 @@ def check_busy_cache(world: World) -> Check:
             continue
         mailbox = {c["id"]: c["events"] for c in world.admin.mailbox(host.email)["calendars"]}
         for calendar_id in host.conflict_calendars:
-            state = sync_states().find(host.connection_id, calendar_id)
+            state = find_state(CalendarKey(host.user_id, host.connection_id, calendar_id))
             if state is None or state.window_start is None or state.window_end is None:
                 skipped.append(f"{calendar_id[:8]} (never synced)")
                 continue

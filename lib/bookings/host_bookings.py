@@ -10,13 +10,14 @@ links of the host; cancelled ones have released theirs) - no second index to kee
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from lib.availability.busy import BusyInterval
 from lib.availability.local_time import local_date_of, start_of_local_day_utc
 from lib.bookings import locks
+from lib.bookings.records import SlotLockRecord
 from lib.timezones import parse_iana_zone
 
 # Rows are read from this far before the window, so a booking whose cells start before the window
@@ -30,6 +31,11 @@ class HostBookings:
     per_local_date: dict[date, int] = field(default_factory=dict)
 
 
+def lock_rows_span(start_utc: datetime, end_utc: datetime) -> tuple[datetime, datetime]:
+    """The cells whose rows `host_bookings` needs to see the bookings of [start_utc, end_utc)."""
+    return start_utc - _LONGEST_LOCK, end_utc
+
+
 def read_host_bookings(
     host_user_id: str,
     time_zone: str,
@@ -40,11 +46,24 @@ def read_host_bookings(
 ) -> HostBookings:
     """Locked spans overlapping [start_utc, end_utc) and bookings starting in it per local date
     of `time_zone`; bookings in `exclude` are left out."""
+    rows = locks.held(host_user_id, *lock_rows_span(start_utc, end_utc))
+    return host_bookings(rows, time_zone, start_utc, end_utc, exclude=exclude)
+
+
+def host_bookings(
+    rows: Iterable[SlotLockRecord],
+    time_zone: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    exclude: Collection[str] = (),
+) -> HostBookings:
+    """`read_host_bookings` over lock rows already read (covering at least `lock_rows_span`)."""
     zone = parse_iana_zone(time_zone)
     # A moved booking keeps older cells (with its old start) beside new ones: the newest row wins.
     latest: dict[str, tuple[datetime, datetime]] = {}
     cells: list[datetime] = []
-    for row in locks.held(host_user_id, start_utc - _LONGEST_LOCK, end_utc):
+    for row in rows:
         if row.booking_id in exclude:
             continue
         seen = latest.get(row.booking_id)

@@ -24,6 +24,7 @@ from lib.storage.tables import (
     MAX_BATCH_OPERATIONS,
     AlreadyExists,
     ConcurrentUpdate,
+    KindQuery,
     RecordNotFound,
     Table,
 )
@@ -172,12 +173,17 @@ def sweep_past(*, now: datetime | None = None, keep: timedelta = KEEP_PAST, limi
     return deleted
 
 
+def held_query(first_cell: datetime, end: datetime) -> KindQuery[SlotLockRecord]:
+    """The query for a host's lock rows with cells in [first_cell, end), to run alone (`held`) or
+    with the host's other rows (`read_together`)."""
+    return KindQuery(
+        _table(),
+        "RowKey ge @first and RowKey lt @last",
+        {"first": cell_key(floor_cell(first_cell)), "last": cell_key(end)},
+    )
+
+
 def held(host_user_id: str, first_cell: datetime, end: datetime) -> list[SlotLockRecord]:
     """The host's lock rows with cells in [first_cell, end)."""
-    return list(
-        _table().query(
-            partition=host_user_id,
-            where="RowKey ge @first and RowKey lt @last",
-            parameters={"first": cell_key(floor_cell(first_cell)), "last": cell_key(end)},
-        )
-    )
+    query = held_query(first_cell, end)
+    return list(query.table.query(partition=host_user_id, where=query.where, parameters=query.parameters))

@@ -78,9 +78,9 @@ def _events_out_of_step(changes: CalendarChanges) -> list[str]:
     booking out of step for good, because no later round reports that change again. The full
     resync that reconnecting (or `missed`, or Sync now) runs is when they are compared."""
     from lib.sync.busy_cache import busy_rows
-    from lib.sync.sync_state import calendar_freshness
+    from lib.sync.sync_state import CalendarKey, find_state
 
-    state = calendar_freshness().find(changes.connection_id, changes.calendar_id)
+    state = find_state(CalendarKey(changes.user_id, changes.connection_id, changes.calendar_id))
     if state is None or state.window_end is None:
         return []
     now = datetime.now(UTC)

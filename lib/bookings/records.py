@@ -15,7 +15,7 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from lib.storage.records import TableRecord
+from lib.storage.records import HOST_TABLE_KIND, TableRecord
 
 
 class BookingStatus(enum.StrEnum):
@@ -78,9 +78,12 @@ class BookingRecord(TableRecord):
 class SlotLockRecord(TableRecord):
     """One 5-minute cell of a host's time, held by one booking (insert-only: the first wins)."""
 
-    table_kind: ClassVar[str] = "slotlocks"
+    table_kind: ClassVar[str] = HOST_TABLE_KIND
     partition_fields: ClassVar[tuple[str, ...]] = ("host_user_id",)
     row_fields: ClassVar[tuple[str, ...]] = ("cell_start",)
+    # Cells are ISO instants, so their keys start with a digit; the sync-state rows that share the
+    # table start with a letter.
+    row_range: ClassVar[tuple[str, str] | None] = ("0", ":")
 
     host_user_id: str
     cell_start: str  # ISO UTC, "2026-06-15T10:05:00Z": sorts as time does

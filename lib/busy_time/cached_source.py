@@ -36,6 +36,16 @@ MAX_PARALLEL_READS = 8
 
 CACHE = "cache"
 
+# A host's calendar freshness rows, by host user id.
+FreshnessReader = Callable[[str], "Sequence[CalendarFreshness]"]
+
+
+def read_freshness(user_id: str) -> list[CalendarFreshness]:
+    """The freshness rows of every calendar of the host (one request to its partition)."""
+    from lib.sync.sync_state import calendar_freshness
+
+    return list(calendar_freshness().query(partition=user_id))
+
 
 def _connected(user_id: str) -> frozenset[str]:
     from lib.connections.host_view import host_view
@@ -50,10 +60,12 @@ class CachedBusySource:
         self,
         fallback: BusySource,
         *,
+        freshness: FreshnessReader = read_freshness,
         connected: Callable[[str], frozenset[str]] = _connected,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.fallback = fallback
+        self._freshness = freshness
         self._connected = connected
         self._clock = clock
 
@@ -80,16 +92,15 @@ class CachedBusySource:
         self, user_id: str, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
     ) -> dict[CalendarRef, CalendarBusy]:
         from lib.sync import busy_cache
-        from lib.sync.sync_state import calendar_freshness, is_fresh
+        from lib.sync.sync_state import is_fresh
 
         now = self._clock()
         try:
             connected = self._connected(user_id)
-            # One query per connection for the sync state of all its calendars.
             states = {
                 (state.connection_id, state.calendar_id): state
-                for connection_id in {ref.connection_id for ref in refs if ref.connection_id in connected}
-                for state in calendar_freshness().query(partition=connection_id)
+                for state in self._freshness(user_id)
+                if state.connection_id in connected
             }
         except SlotbridgeError as error:
             log.warning("Busy cache unreadable for a host (%s); reading Graph live", error.code)
@@ -164,10 +175,10 @@ class _WindowMemo:
 _MEMO = _WindowMemo()
 
 
-def with_cache(live: BusySource) -> BusySource:
+def with_cache(live: BusySource, freshness: FreshnessReader = read_freshness) -> BusySource:
     """The source availability uses: the cached one over `live`, unless settings say `live`."""
     from lib.settings import get_settings
 
     if get_settings().sync.availability_source == "live":
         return live
-    return CachedBusySource(live)
+    return CachedBusySource(live, freshness=freshness)

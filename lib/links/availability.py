@@ -5,7 +5,9 @@ Steps: validate the query (dates in order, at most 62 days, a known viewer time 
 link; compute the open candidate slots (hours, notice, horizon) with no busy time - none means no
 Graph call at all; read the busy time of every `microsoft` host concurrently, only over the span
 the candidates and buffers need; leave out every host that could not be read (fail closed: their
-time is not offered, and the answer lists them); subtract; union over a round-robin pool.
+time is not offered, and the answer lists them); subtract; union over a round-robin pool. A host's
+bookings and the freshness of its calendars come from one request to its partition
+(`HostPartitions`).
 
 Disclosure: the route is anonymous, so host user ids and e-mail addresses never appear in the
 answer. A degraded host is named by its position in the link's host list (`hostIndex`), which the
@@ -35,6 +37,8 @@ from lib.timezones import parse_iana_zone
 
 if TYPE_CHECKING:
     from lib.bookings.host_bookings import HostBookings
+    from lib.busy_time.cached_source import FreshnessReader
+    from lib.busy_time.host_partition import HostPartitions
 
 log = logging.getLogger("slotbridge.availability")
 
@@ -45,7 +49,8 @@ FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(9998, 12, 31)
 MAX_HOSTS_READ_IN_PARALLEL = 8
 
-SourceFactory = Callable[[LinkConfig], BusySource]
+# The busy source for a link, given where the freshness of a host's calendars is read.
+SourceFactory = Callable[[LinkConfig, "FreshnessReader"], BusySource]
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,11 @@ def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
     return AvailabilityQuery(days["start"], days["end"], str(zone))
 
 
-def _live_source(link: LinkConfig) -> BusySource:
+def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
     from lib.busy_time.cached_source import with_cache
     from lib.busy_time.live_source import LiveBusySource
 
-    return with_cache(LiveBusySource(fallback_time_zone=link.rules.time_zone))
+    return with_cache(LiveBusySource(fallback_time_zone=link.rules.time_zone), freshness)
 
 
 @dataclass(frozen=True)
@@ -161,16 +166,19 @@ def _with_bookings(busy: HostBusyTime, booked: HostBookings | None) -> _HostOutc
     return _HostOutcome(combined)
 
 
-def _read_bookings(
-    link: LinkConfig, index: int, window_start: datetime, window_end: datetime
-) -> HostBookings | None:
-    from lib.bookings.host_bookings import read_host_bookings
-
+def _bookings_span(window_start: datetime, window_end: datetime) -> tuple[datetime, datetime]:
     margin = timedelta(days=1)  # local days and buffers at the window's edges
+    return window_start - margin, window_end + margin
+
+
+def _read_bookings(
+    link: LinkConfig, index: int, partitions: HostPartitions, window_start: datetime, window_end: datetime
+) -> HostBookings | None:
+    from lib.bookings.host_bookings import host_bookings
+
     try:
-        return read_host_bookings(
-            link.hosts[index].user_id, link.rules.time_zone, window_start - margin, window_end + margin
-        )
+        rows = partitions.get(link.hosts[index].user_id).locks
+        return host_bookings(rows, link.rules.time_zone, *_bookings_span(window_start, window_end))
     except SlotbridgeError as error:
         log.warning("availability: bookings of a host unreadable (%s); its time is not offered", error.code)
         return None
@@ -204,8 +212,12 @@ def _read_hosts(
 ) -> dict[int, _HostOutcome]:
     """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
     read concurrently, and within a host its calendars and its bookings at once."""
+    from lib.bookings.host_bookings import lock_rows_span
+    from lib.busy_time.host_partition import HostPartitions
+
+    partitions = HostPartitions(*lock_rows_span(*_bookings_span(window_start, window_end)))
     needs_source = any(h.provider is CalendarProvider.MICROSOFT for h in link.hosts)
-    source = source_factory(link) if needs_source else None
+    source = source_factory(link, partitions.freshness) if needs_source else None
 
     def read(item: tuple[int, LinkHost]) -> tuple[int, _HostOutcome]:
         index, host = item
@@ -215,8 +227,10 @@ def _read_hosts(
                 return _HostOutcome(HostBusyTime([]))
             return _read_host(source, host.user_id, start_utc, end_utc)
 
-        # Independent reads: their round trips overlap.
-        outcome, booked = run_both(calendars, lambda: _read_bookings(link, index, window_start, window_end))
+        # Overlapped: the partition read (which the cached source waits for) and a live Graph read.
+        outcome, booked = run_both(
+            calendars, lambda: _read_bookings(link, index, partitions, window_start, window_end)
+        )
         if outcome.busy is None:
             return index, outcome
         return index, _with_bookings(outcome.busy, booked)

@@ -27,16 +27,22 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 
 
 def _client_options() -> dict[str, Any]:
-    """Timeouts, and a transport over a session that keeps `CONNECTIONS_PER_HOST` connections
-    alive and does not consult the environment on every request.
-
-    `requests` re-reads proxy variables (scanning the whole environment, twice) and the CA-bundle
-    variables on every call when a session trusts the environment: about a millisecond of CPU per
-    storage request, a quarter of a small query. Storage endpoints are reached directly, so when
-    no proxy is configured the environment is read once, here; a CA bundle named there still
-    applies. With a proxy configured, requests keeps applying it (and `no_proxy`) per call."""
+    """Timeouts, and the storage transport (`lib.storage.transport`) — or, when a proxy is
+    configured, the `requests` transport that applies it (`_requests_transport`)."""
     import urllib.request
 
+    from lib.storage.transport import StorageTransport
+
+    if urllib.request.getproxies():
+        return _requests_transport()
+    options: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return {**options, "transport": StorageTransport(**options, ca_bundle=ca_bundle)}
+
+
+def _requests_transport() -> dict[str, Any]:
+    """Timeouts, and the SDKs' default `requests` transport over a session that keeps
+    `CONNECTIONS_PER_HOST` connections alive and applies the configured proxy (and `no_proxy`)."""
     import requests
     from azure.core.pipeline.transport import RequestsTransport
     from urllib3.util.retry import Retry
@@ -45,14 +51,11 @@ def _client_options() -> dict[str, Any]:
 
     options: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
     session = requests.Session()
-    session.trust_env = bool(urllib.request.getproxies())
     # The SDK's pipeline retries; urllib3 must not retry underneath it (as azure-core sets up).
     adapter = pooled_adapter(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    transport_options = {**options, "connection_verify": ca_bundle} if ca_bundle else options
-    transport = RequestsTransport(session=session, session_owner=False, **transport_options)
+    transport = RequestsTransport(session=session, session_owner=False, **options)
     return {**options, "transport": transport}
 
 

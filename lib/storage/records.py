@@ -24,6 +24,12 @@ MAX_PROPERTY_BYTES = 64 * 1024  # per string / binary property (UTF-16 for strin
 MAX_ENTITY_BYTES = 1024 * 1024
 _RESERVED = {"PartitionKey", "RowKey", "Timestamp", "etag"}
 
+# The one table two kinds share, partitioned by host user id: a host's slot-lock cells
+# (`lib.bookings.records.SlotLockRecord`) and its calendars' sync state
+# (`lib.sync.sync_state.CalendarSyncRecord`), so that availability reads a host's bookings and the
+# freshness of its calendars in one request. Named for the kind whose rows cannot be rebuilt.
+HOST_TABLE_KIND = "slotlocks"
+
 
 class RecordTooLarge(ValidationFailed):
     """A record that Table Storage would refuse for its size."""
@@ -41,6 +47,11 @@ class TableRecord:
     # fields): queries fetch only its fields (`$select`), and its table refuses writes, which
     # would drop the fields it leaves out.
     projection: ClassVar[bool] = False
+    # Kinds that share a table (the same `table_kind`, and one partition key) keep to disjoint
+    # RowKey ranges, so that each kind's queries meet only its own rows: `row_prefix` starts this
+    # kind's RowKeys with "<prefix>|"; a kind without one declares its range in `row_range`.
+    row_prefix: ClassVar[str] = ""
+    row_range: ClassVar[tuple[str, str] | None] = None
 
     etag: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -52,7 +63,21 @@ class TableRecord:
 
     @property
     def row_key(self) -> str:
-        return compose_key(*(str(getattr(self, f)) for f in self.row_fields), what=self.row_fields[-1])
+        return self.compose_row_key(*(str(getattr(self, f)) for f in self.row_fields))
+
+    @classmethod
+    def compose_row_key(cls, *parts: str) -> str:
+        """The RowKey of this kind's row whose `row_fields` have these values."""
+        prefix = (cls.row_prefix,) if cls.row_prefix else ()
+        return compose_key(*prefix, *parts, what=cls.row_fields[-1])
+
+    @classmethod
+    def rows(cls) -> tuple[str, str] | None:
+        """[first, last) of this kind's RowKeys in a shared table; None when it has the table alone."""
+        if cls.row_prefix:
+            # "}" follows the separator "|": the range holds exactly the keys under "<prefix>|".
+            return f"{cls.row_prefix}|", f"{cls.row_prefix}}}"
+        return cls.row_range
 
     def to_entity(self) -> dict[str, Any]:
         entity: dict[str, Any] = {"PartitionKey": self.partition_key, "RowKey": self.row_key}

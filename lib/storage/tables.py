@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import threading
 import time
@@ -140,7 +141,8 @@ class Table(Generic[R]):
             return None
 
     def get(self, partition: KeyParts, row: KeyParts) -> R:
-        pk, rk = _compose(partition, "partition key"), _compose(row, "row key")
+        pk = _compose(partition, "partition key")
+        rk = self.record_type.compose_row_key(*((row,) if isinstance(row, str) else row))
         with translated_errors(self._kind):
             entity = self._table().get_entity(pk, rk, select=self._select)
         return self.record_type.from_entity(entity, entity.metadata.get("etag"))
@@ -338,6 +340,9 @@ class Table(Generic[R]):
         if partition is not None:
             params["pk"] = _compose(partition, "partition key")
             clauses.append("PartitionKey eq @pk")
+        kind_rows = _kind_rows(self.record_type, params)
+        if kind_rows:
+            clauses.append(kind_rows)
         if where:
             # Spaces around the clause: the SDK finds @placeholders by splitting on spaces.
             clauses.append(f"( {where} )")
@@ -346,3 +351,63 @@ class Table(Generic[R]):
         return self._table().query_entities(
             " and ".join(clauses), parameters=params, results_per_page=page_size, select=self._select
         )
+
+
+def _kind_rows(record_type: type[TableRecord], params: dict[str, Any], tag: str = "") -> str | None:
+    """The filter clause that keeps a query to its kind's rows in a shared table (binding its bounds
+    in `params`), or None when the kind has its table alone."""
+    rows = record_type.rows()
+    if rows is None:
+        return None
+    params[f"rowsfrom{tag}"], params[f"rowsto{tag}"] = rows
+    return f"RowKey ge @rowsfrom{tag} and RowKey lt @rowsto{tag}"
+
+
+@dataclasses.dataclass(frozen=True)
+class KindQuery(Generic[R]):
+    """One kind's share of a `read_together`: its table and a constant filter over its rows."""
+
+    table: Table[R]
+    where: str | None = None
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def read_together(partition: KeyParts, queries: Sequence[KindQuery[Any]]) -> list[list[Any]]:
+    """Rows of several kinds that share one table, from one partition, in one round trip: a list of
+    records per query, in the order given. Each kind must declare its RowKey range (`rows()`), which
+    routes every row back to its kind; placeholder names must differ between the queries."""
+    if not queries:
+        return []
+    table = queries[0].table
+    params: dict[str, Any] = {"pk": _compose(partition, "partition key")}
+    branches: list[str] = []
+    for index, query in enumerate(queries):
+        if query.table.name != table.name:
+            raise ValueError("read_together reads one table: the kinds must share their table_kind")
+        clause = _kind_rows(query.table.record_type, params, tag=str(index))
+        if clause is None:
+            raise ValueError(f"{query.table.record_type.__name__} declares no RowKey range to read it by")
+        clashes = set(query.parameters) & set(params)
+        if clashes:
+            raise ValueError(f"placeholder names used twice in read_together: {sorted(clashes)}")
+        params.update(query.parameters)
+        branches.append(f"( {clause} and ( {query.where} ) )" if query.where else f"( {clause} )")
+    # Every kind's fields (and RowKey, to route by): a projection's rows come without the fields it
+    # leaves out even when read beside a whole kind.
+    names = {f.name for q in queries for f in record_fields(q.table.record_type)}
+    select = ["RowKey", *sorted(names)]
+    found: list[list[Any]] = [[] for _ in queries]
+    ranges = [q.table.record_type.rows() for q in queries]
+    with translated_errors(table._kind):
+        pager = table._table().query_entities(
+            f"PartitionKey eq @pk and ( {' or '.join(branches)} )", parameters=params, select=select
+        )
+        for entity in pager:
+            row_key = entity["RowKey"]
+            for index, bounds in enumerate(ranges):
+                assert bounds is not None  # checked above
+                if bounds[0] <= row_key < bounds[1]:
+                    kind = queries[index].table.record_type
+                    found[index].append(kind.from_entity(entity, entity.metadata.get("etag")))
+                    break
+    return found

@@ -18,6 +18,7 @@ from lib.graph import GraphClient, GraphError
 from lib.storage.tables import RecordNotFound
 from lib.sync import changes, delta_sync, subscriptions
 from lib.sync.sync_state import (
+    CalendarKey,
     CalendarSyncRecord,
     LeaseLost,
     WorkRequest,
@@ -39,8 +40,9 @@ def drive(connection: ConnectionRecord, calendar_id: str, request: WorkRequest) 
     """Record `request` for the calendar and, if its lease is free, do all outstanding work.
     Returns "coalesced" (another worker holds the lease and will do it) or "synced"."""
     owner = new_owner()
-    ensure_state(connection.user_id, connection.connection_id, calendar_id)
-    state, holder = request_work(connection.connection_id, calendar_id, request, owner)
+    key = CalendarKey(connection.user_id, connection.connection_id, calendar_id)
+    ensure_state(key)
+    state, holder = request_work(key, request, owner)
     if not holder:
         return "coalesced"
     return run_leased(connection, state, owner)
@@ -56,7 +58,7 @@ def needs_subscription(state: CalendarSyncRecord, now: datetime) -> bool:
 
 
 def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: str) -> str:
-    conn_id, cal_id = connection.connection_id, state.calendar_id
+    conn_id, cal_id, key = connection.connection_id, state.calendar_id, state.key
     subscribe_error: GraphError | None = None
     try:
         client = graph_for(connection)
@@ -71,7 +73,7 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
                     subscribe_error = error
                     log.warning("Subscription for a calendar of %s failed: %s", conn_id, error.graph_code)
             outcome = delta_sync.run_round(client, state, full=state.wants_full)
-            state = finish_round(conn_id, cal_id, owner, target, subscribed=False, **outcome.fields)
+            state = finish_round(key, owner, target, subscribed=False, **outcome.fields)
             gone = outcome.write.removed + outcome.write.removed_unseen
             if outcome.full or outcome.write.changed or gone:
                 published = changes.CalendarChanges(
@@ -88,12 +90,12 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
             if state.lease_owner != owner:
                 break
         else:
-            release_after_failure(conn_id, cal_id, owner, "too_many_rounds")
+            release_after_failure(key, owner, "too_many_rounds")
     except (LeaseLost, RecordNotFound):
         return "abandoned"  # someone else took over, or the calendar stopped being a conflict calendar
     except BaseException as error:
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
-        release_after_failure(conn_id, cal_id, owner, code)
+        release_after_failure(key, owner, code)
         raise
     if subscribe_error is not None:
         raise subscribe_error
@@ -128,8 +130,7 @@ def _resubscribe(
     old = state.subscription_id
     record = subscriptions.create(client, connection.user_id, connection.connection_id, state.calendar_id)
     state = write_as_holder(
-        connection.connection_id,
-        state.calendar_id,
+        state.key,
         owner,
         subscription_id=record.subscription_id,
         subscription_expires_at=record.expires_at,

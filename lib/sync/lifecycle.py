@@ -20,7 +20,7 @@ from lib.graph import GraphNotFound
 from lib.settings import get_settings
 from lib.sync import calendar_worker, subscriptions
 from lib.sync.messages import GraphNotice, LifecycleEvent
-from lib.sync.sync_state import CalendarSyncRecord, WorkRequest, sync_states
+from lib.sync.sync_state import CalendarKey, CalendarSyncRecord, WorkRequest, mutate_state
 
 log = logging.getLogger("slotbridge.sync.lifecycle")
 
@@ -47,7 +47,7 @@ def _reauthorize(connection: ConnectionRecord, state: CalendarSyncRecord, subscr
     try:
         if state.subscription_expires_at is None or state.subscription_expires_at - now < window:
             expires = subscriptions.renew(client, subscription_id)
-            note_renewed(connection.connection_id, state.calendar_id, subscription_id, expires)
+            note_renewed(state.key, subscription_id, expires)
             return "renewed"
         subscriptions.reauthorize(client, subscription_id)
         return "reauthorized"
@@ -58,7 +58,7 @@ def _reauthorize(connection: ConnectionRecord, state: CalendarSyncRecord, subscr
         return calendar_worker.drive(connection, state.calendar_id, WorkRequest(resubscribe=True))
 
 
-def note_renewed(connection_id: str, calendar_id: str, subscription_id: str, expires: datetime) -> None:
+def note_renewed(key: CalendarKey, subscription_id: str, expires: datetime) -> None:
     """Store the expiry Graph returned, on the subscription and on the calendar's state."""
     subscriptions.record_expiry(subscription_id, expires)
 
@@ -71,6 +71,6 @@ def note_renewed(connection_id: str, calendar_id: str, subscription_id: str, exp
     from lib.storage.tables import RecordNotFound
 
     try:
-        sync_states().mutate(connection_id, calendar_id, apply, attempts=40)
+        mutate_state(key, apply)
     except RecordNotFound:
         pass

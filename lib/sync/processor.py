@@ -13,18 +13,27 @@ from lib.errors import NeedsReconnect
 from lib.storage import storage_account
 from lib.sync import calendar_worker, lifecycle
 from lib.sync.messages import GraphNotice, NoticeKind
-from lib.sync.sync_state import CalendarSyncRecord, WorkRequest, sync_states
+from lib.sync.sync_state import CalendarKey, CalendarSyncRecord, WorkRequest, find_state
 
 log = logging.getLogger("slotbridge.sync.processor")
 
 
 def state_for(notice: GraphNotice) -> CalendarSyncRecord | None:
-    found = sync_states().query(
-        partition=notice.connection_id,
-        where="calendar_digest eq @digest",
-        parameters={"digest": notice.calendar_digest},
-    )
-    return next(iter(found), None)
+    """The sync state of the calendar the notice's subscription watches. The subscription record
+    says whose calendar it is (the clientState names only connection and calendar digest, and the
+    state is kept in the host's partition); a subscription already replaced or removed has none,
+    and the calendar's current subscription announces its changes."""
+    from lib.sync.client_state import calendar_digest
+    from lib.sync.subscriptions import subscription_records
+
+    record = subscription_records().find(notice.subscription_id, "subscription")
+    if (
+        record is None
+        or record.connection_id != notice.connection_id
+        or calendar_digest(record.calendar_id) != notice.calendar_digest
+    ):
+        return None
+    return find_state(CalendarKey(record.user_id, record.connection_id, record.calendar_id))
 
 
 def process_notice(notice: GraphNotice) -> str:

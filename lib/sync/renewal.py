@@ -22,7 +22,7 @@ from lib.storage import storage_account
 from lib.sync import subscriptions, sync_requests
 from lib.sync.lifecycle import note_renewed
 from lib.sync.messages import SyncRequest, SyncScope
-from lib.sync.sync_state import new_owner
+from lib.sync.sync_state import CalendarKey, new_owner
 
 log = logging.getLogger("slotbridge.sync.renewal")
 
@@ -54,7 +54,8 @@ def renew_expiring(now: datetime | None = None) -> RenewalReport:
             continue
         try:
             expires = subscriptions.renew(graph_for(connection), record.subscription_id)
-            note_renewed(connection.connection_id, record.calendar_id, record.subscription_id, expires)
+            key = CalendarKey(connection.user_id, connection.connection_id, record.calendar_id)
+            note_renewed(key, record.subscription_id, expires)
             report.renewed += 1
         except GraphNotFound:
             subscriptions.forget(record.subscription_id)

@@ -23,7 +23,7 @@ from lib.storage.tables import ConcurrentUpdate, RecordNotFound
 from lib.sync import busy_cache, calendar_worker, subscriptions
 from lib.sync.client_state import current_key, key_fingerprint
 from lib.sync.messages import SyncRequest, SyncScope
-from lib.sync.sync_state import CalendarSyncRecord, WorkRequest, sync_states
+from lib.sync.sync_state import CalendarSyncRecord, WorkRequest, connection_states, find_state, sync_states
 
 log = logging.getLogger("slotbridge.sync.requests")
 
@@ -70,7 +70,7 @@ def process_connection(connection: ConnectionRecord, request: SyncRequest) -> di
     wanted = conflict_calendar_ids(connection)
     if request.scope is SyncScope.CALENDAR:
         wanted = [c for c in wanted if c == request.calendar_id]
-    existing = {s.calendar_id: s for s in sync_states().query(partition=connection.connection_id)}
+    existing = {s.calendar_id: s for s in connection_states(connection.user_id, connection.connection_id)}
     client: GraphClient | None = None
     if request.scope is not SyncScope.CALENDAR:
         stale = [s for cal, s in existing.items() if cal not in wanted]
@@ -138,13 +138,12 @@ def remove_calendar(client: GraphClient | None, state: CalendarSyncRecord) -> No
     if state.subscription_id:
         calendar_worker.remove_subscription(client, state.subscription_id)
     busy_cache.wipe(state.connection_id, state.calendar_id)
-    table = sync_states()
     for _ in range(5):
-        current = table.find(state.connection_id, state.calendar_id)
+        current = find_state(state.key)
         if current is None:
             return
         try:
-            table.delete(current)
+            sync_states().delete(current)
             return
         except (ConcurrentUpdate, RecordNotFound):
             continue
@@ -160,7 +159,7 @@ def forget_connection(connection: ConnectionRecord) -> None:
             client.deadline_s = 5.0  # best effort: do not hold up the disconnect
         except Exception:
             client = None
-    for state in list(sync_states().query(partition=connection.connection_id)):
+    for state in connection_states(connection.user_id, connection.connection_id):
         try:
             remove_calendar(client, state)
         except GraphError:

@@ -1,6 +1,10 @@
 """Per-calendar sync state: one row per (connection, conflict calendar), shared by the intake's
 processor, the sync-request worker, renewal and availability, so every write is under its ETag.
 
+The rows live in the host's partition of the table its slot locks use (`HOST_TABLE_KIND`), under
+RowKeys `sync|<connection>|<calendar>`: availability reads a host's freshness rows and its
+bookings in one request.
+
 Counters instead of flags, so that concurrent requests never cancel each other out:
 - `pending_seq` goes up by one for every request for work (a notification, `missed`, sync now...);
 - `full_seq` / `subscribe_seq` remember the `pending_seq` at which a full resync / a new
@@ -19,15 +23,24 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from lib.storage import storage_account
-from lib.storage.records import TableRecord
+from lib.storage.records import HOST_TABLE_KIND, TableRecord
 from lib.storage.tables import AlreadyExists, Table
 
 LEASE_DURATION = timedelta(seconds=120)
 MUTATE_ATTEMPTS = 40  # a burst of notifications hits one row from up to batchSize workers
+
+
+class CalendarKey(NamedTuple):
+    """Where a calendar's sync state is: the host's partition, then connection and calendar."""
+
+    user_id: str
+    connection_id: str
+    calendar_id: str
 
 
 class SyncMode:
@@ -40,9 +53,10 @@ class CalendarFreshness(TableRecord):
     """The part of a calendar's sync state that `is_fresh` needs: availability reads only these
     columns of the state rows (a projection), which halves the cost of that per-host read."""
 
-    table_kind: ClassVar[str] = "calendarsync"
-    partition_fields: ClassVar[tuple[str, ...]] = ("connection_id",)
-    row_fields: ClassVar[tuple[str, ...]] = ("calendar_id",)
+    table_kind: ClassVar[str] = HOST_TABLE_KIND
+    partition_fields: ClassVar[tuple[str, ...]] = ("user_id",)
+    row_prefix: ClassVar[str] = "sync"
+    row_fields: ClassVar[tuple[str, ...]] = ("connection_id", "calendar_id")
     projection: ClassVar[bool] = True
 
     connection_id: str
@@ -62,6 +76,10 @@ class CalendarFreshness(TableRecord):
     @property
     def outstanding(self) -> bool:
         return self.synced_seq < self.pending_seq
+
+    @property
+    def key(self) -> CalendarKey:
+        return CalendarKey(self.user_id, self.connection_id, self.calendar_id)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -105,6 +123,31 @@ def calendar_freshness() -> Table[CalendarFreshness]:
     return storage_account().table(CalendarFreshness)
 
 
+def find_state(key: CalendarKey) -> CalendarSyncRecord | None:
+    return sync_states().find(key.user_id, key[1:])
+
+
+def connection_states(user_id: str, connection_id: str) -> list[CalendarSyncRecord]:
+    """The sync state of every calendar of one connection (one range of the host's partition)."""
+    return list(
+        sync_states().query(
+            partition=user_id,
+            where="RowKey ge @first and RowKey lt @last",
+            parameters={
+                "first": CalendarSyncRecord.compose_row_key(connection_id, ""),
+                "last": CalendarSyncRecord.compose_row_key(connection_id) + "}",
+            },
+        )
+    )
+
+
+def mutate_state(
+    key: CalendarKey, change: Callable[[CalendarSyncRecord], CalendarSyncRecord | None]
+) -> CalendarSyncRecord:
+    """`Table.mutate` on the calendar's row, with the attempts a burst of notifications needs."""
+    return sync_states().mutate(key.user_id, key[1:], change, attempts=MUTATE_ATTEMPTS)
+
+
 def new_owner() -> str:
     return uuid.uuid4().hex
 
@@ -118,20 +161,19 @@ class WorkRequest:
     notification: bool = False
 
 
-def ensure_state(user_id: str, connection_id: str, calendar_id: str) -> CalendarSyncRecord:
+def ensure_state(key: CalendarKey) -> CalendarSyncRecord:
     """The calendar's state row, created (wanting a subscription and a full sync) if missing."""
     from lib.sync.client_state import calendar_digest
 
-    table = sync_states()
-    found = table.find(connection_id, calendar_id)
+    found = find_state(key)
     if found is not None:
         return found
     now = datetime.now(UTC)
     record = CalendarSyncRecord(
-        connection_id=connection_id,
-        calendar_id=calendar_id,
-        user_id=user_id,
-        calendar_digest=calendar_digest(calendar_id),
+        connection_id=key.connection_id,
+        calendar_id=key.calendar_id,
+        user_id=key.user_id,
+        calendar_digest=calendar_digest(key.calendar_id),
         pending_seq=1,
         full_seq=1,
         subscribe_seq=1,
@@ -139,14 +181,12 @@ def ensure_state(user_id: str, connection_id: str, calendar_id: str) -> Calendar
         updated_at=now,
     )
     try:
-        return table.create(record)
+        return sync_states().create(record)
     except AlreadyExists:
-        return table.get(connection_id, calendar_id)
+        return sync_states().get(key.user_id, key[1:])
 
 
-def request_work(
-    connection_id: str, calendar_id: str, request: WorkRequest, owner: str
-) -> tuple[CalendarSyncRecord, bool]:
+def request_work(key: CalendarKey, request: WorkRequest, owner: str) -> tuple[CalendarSyncRecord, bool]:
     """Record the request and take the lease if it is free: (state, whether `owner` holds the lease)."""
     now = datetime.now(UTC)
 
@@ -163,21 +203,7 @@ def request_work(
         current.updated_at = now
         return current
 
-    state = sync_states().mutate(connection_id, calendar_id, bump, attempts=MUTATE_ATTEMPTS)
-    return state, state.lease_owner == owner
-
-
-def take_lease(connection_id: str, calendar_id: str, owner: str) -> tuple[CalendarSyncRecord, bool]:
-    """Take the lease without asking for new work (used to pick up outstanding work)."""
-    now = datetime.now(UTC)
-
-    def take(current: CalendarSyncRecord) -> CalendarSyncRecord | None:
-        if not current.lease_free(now) or not current.outstanding:
-            return None
-        current.lease_owner, current.lease_until = owner, now + LEASE_DURATION
-        return current
-
-    state = sync_states().mutate(connection_id, calendar_id, take, attempts=MUTATE_ATTEMPTS)
+    state = mutate_state(key, bump)
     return state, state.lease_owner == owner
 
 
@@ -185,29 +211,24 @@ class LeaseLost(RuntimeError):
     """The lease expired and another worker took it; the new holder will do the work."""
 
 
-def write_as_holder(
-    connection_id: str,
-    calendar_id: str,
-    owner: str,
-    **fields: object,
-) -> CalendarSyncRecord:
+def write_as_holder(key: CalendarKey, owner: str, **fields: object) -> CalendarSyncRecord:
     """Set `fields` while holding the lease (and extend it)."""
     now = datetime.now(UTC)
 
     def apply(current: CalendarSyncRecord) -> CalendarSyncRecord:
         if current.lease_owner != owner:
-            raise LeaseLost(f"lease on a calendar of connection {connection_id} lost")
+            raise LeaseLost(f"lease on a calendar of connection {key.connection_id} lost")
         for name, value in fields.items():
             setattr(current, name, value)
         current.lease_until = now + LEASE_DURATION
         current.updated_at = now
         return current
 
-    return sync_states().mutate(connection_id, calendar_id, apply, attempts=MUTATE_ATTEMPTS)
+    return mutate_state(key, apply)
 
 
 def finish_round(
-    connection_id: str, calendar_id: str, owner: str, covered_seq: int, subscribed: bool, **fields: object
+    key: CalendarKey, owner: str, covered_seq: int, subscribed: bool, **fields: object
 ) -> CalendarSyncRecord:
     """Record a finished round that covered requests up to `covered_seq`; release the lease unless
     more work arrived meanwhile (then the caller keeps the lease and runs another round)."""
@@ -215,7 +236,7 @@ def finish_round(
 
     def apply(current: CalendarSyncRecord) -> CalendarSyncRecord:
         if current.lease_owner != owner:
-            raise LeaseLost(f"lease on a calendar of connection {connection_id} lost")
+            raise LeaseLost(f"lease on a calendar of connection {key.connection_id} lost")
         for name, value in fields.items():
             setattr(current, name, value)
         current.synced_seq = max(current.synced_seq, covered_seq)
@@ -229,10 +250,10 @@ def finish_round(
         current.updated_at = now
         return current
 
-    return sync_states().mutate(connection_id, calendar_id, apply, attempts=MUTATE_ATTEMPTS)
+    return mutate_state(key, apply)
 
 
-def release_after_failure(connection_id: str, calendar_id: str, owner: str, error_code: str) -> None:
+def release_after_failure(key: CalendarKey, owner: str, error_code: str) -> None:
     """Give the lease back after a failed round; the work stays outstanding (so not fresh)."""
     now = datetime.now(UTC)
 
@@ -247,7 +268,7 @@ def release_after_failure(connection_id: str, calendar_id: str, owner: str, erro
     from lib.storage.tables import RecordNotFound
 
     try:
-        sync_states().mutate(connection_id, calendar_id, apply, attempts=MUTATE_ATTEMPTS)
+        mutate_state(key, apply)
     except RecordNotFound:
         pass
 

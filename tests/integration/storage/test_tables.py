@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -16,7 +17,14 @@ from hypothesis import strategies as st
 from lib.storage import StorageAccount
 from lib.storage.keys import KeyTooLong
 from lib.storage.records import RecordTooLarge, TableRecord
-from lib.storage.tables import AlreadyExists, BatchTooLarge, ConcurrentUpdate, RecordNotFound
+from lib.storage.tables import (
+    AlreadyExists,
+    BatchTooLarge,
+    ConcurrentUpdate,
+    KindQuery,
+    RecordNotFound,
+    read_together,
+)
 
 
 class Colour(enum.StrEnum):
@@ -280,3 +288,126 @@ def test_many_concurrent_reads_reuse_kept_alive_connections(notes, caplog) -> No
         with ThreadPoolExecutor(max_workers=24) as pool:
             assert list(pool.map(read, range(24))) == [1] * 24
     assert not [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
+
+
+# -- kinds sharing one table ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(kw_only=True)
+class Cell(TableRecord):
+    """Keys are ISO instants, so they start with a digit."""
+
+    table_kind: ClassVar[str] = "shared"
+    partition_fields: ClassVar[tuple[str, ...]] = ("owner",)
+    row_fields: ClassVar[tuple[str, ...]] = ("at",)
+    row_range: ClassVar[tuple[str, str] | None] = ("0", ":")
+
+    owner: str
+    at: str
+    held_by: str = ""
+
+
+@dataclasses.dataclass(kw_only=True)
+class Marker(TableRecord):
+    table_kind: ClassVar[str] = "shared"
+    partition_fields: ClassVar[tuple[str, ...]] = ("owner",)
+    row_prefix: ClassVar[str] = "mark"
+    row_fields: ClassVar[tuple[str, ...]] = ("source", "name")
+
+    owner: str
+    source: str
+    name: str
+    level: int = 0
+    detail: str = ""
+
+
+@dataclasses.dataclass(kw_only=True)
+class MarkerLevel(TableRecord):
+    """A projection of `Marker`'s rows: everything but the detail."""
+
+    table_kind: ClassVar[str] = "shared"
+    partition_fields: ClassVar[tuple[str, ...]] = ("owner",)
+    row_prefix: ClassVar[str] = "mark"
+    row_fields: ClassVar[tuple[str, ...]] = ("source", "name")
+    projection: ClassVar[bool] = True
+
+    owner: str
+    source: str
+    name: str
+    level: int = 0
+
+
+@pytest.fixture
+def shared(storage: StorageAccount):
+    cells, markers = storage.table(Cell), storage.table(Marker)
+    assert cells.name == markers.name
+    for at in ("2026-06-15T10:00:00Z", "2026-06-15T10:05:00Z", "2026-06-16T09:00:00Z"):
+        cells.create(Cell(owner="h1", at=at, held_by="b1"))
+    cells.create(Cell(owner="h2", at="2026-06-15T10:00:00Z", held_by="b2"))
+    markers.create(Marker(owner="h1", source="c1", name="cal/a", level=1, detail="x" * 1000))
+    markers.create(Marker(owner="h1", source="c2", name="cal#b", level=2))
+    markers.create(Marker(owner="h2", source="c1", name="cal/a", level=3, detail="kept"))
+    return cells, markers
+
+
+def test_kinds_sharing_a_table_keep_to_their_own_rows(shared, storage: StorageAccount) -> None:
+    cells, markers = shared
+    marker = markers.get("h1", ("c1", "cal/a"))
+    assert marker.row_key == "mark|c1|cal%2Fa" and marker.level == 1
+    # Partition-wide and table-wide queries of one kind never meet the other kind's rows.
+    assert [c.at for c in cells.query(partition="h1")] == [
+        "2026-06-15T10:00:00Z",
+        "2026-06-15T10:05:00Z",
+        "2026-06-16T09:00:00Z",
+    ]
+    assert sorted((m.owner, m.source) for m in markers.query()) == [("h1", "c1"), ("h1", "c2"), ("h2", "c1")]
+    assert len(list(cells.query())) == 4
+    # Keyed writes go to the prefixed rows.
+    markers.mutate("h1", ("c2", "cal#b"), lambda m: dataclasses.replace(m, level=5))
+    assert markers.get("h1", ("c2", "cal#b")).level == 5
+    markers.delete(markers.get("h2", ("c1", "cal/a")))
+    assert markers.find("h2", ("c1", "cal/a")) is None
+    assert cells.find("h2", "2026-06-15T10:00:00Z") is not None
+
+
+def test_read_together_reads_both_kinds_of_one_partition_in_one_request(
+    shared, storage: StorageAccount, caplog: pytest.LogCaptureFixture
+) -> None:
+    cells, markers = shared
+    in_range = KindQuery(
+        cells, "RowKey ge @first and RowKey lt @last", {"first": "2026-06-15", "last": "2026-06-16"}
+    )
+    caplog.set_level(logging.INFO, logger="azure.core.pipeline.policies.http_logging_policy")
+    caplog.clear()
+    found_markers, found_cells = read_together("h1", [KindQuery(markers), in_range])
+    requests_sent = [r for r in caplog.records if "Request URL" in r.getMessage()]
+    assert len(requests_sent) == 1
+    assert sorted((m.source, m.name, m.level) for m in found_markers) == [
+        ("c1", "cal/a", 1),
+        ("c2", "cal#b", 2),
+    ]
+    assert all(isinstance(m, Marker) for m in found_markers)
+    assert [(c.at, c.held_by) for c in found_cells] == [
+        ("2026-06-15T10:00:00Z", "b1"),
+        ("2026-06-15T10:05:00Z", "b1"),
+    ]
+    # `$select` keeps RowKey (to route rows by) and every kind's fields.
+    levels, h2_cells = read_together("h2", [KindQuery(storage.table(MarkerLevel)), KindQuery(cells)])
+    assert [(m.source, m.level) for m in levels] == [("c1", 3)]
+    assert [(c.at, c.held_by) for c in h2_cells] == [("2026-06-15T10:00:00Z", "b2")]
+
+
+def test_read_together_refuses_what_it_cannot_route(shared, storage: StorageAccount) -> None:
+    cells, markers = shared
+    with pytest.raises(ValueError, match="placeholder"):
+        read_together(
+            "h1",
+            [
+                KindQuery(cells, "RowKey ge @first", {"first": "2"}),
+                KindQuery(markers, "level ge @first", {"first": 1}),
+            ],
+        )
+    with pytest.raises(ValueError, match="one table"):
+        read_together("h1", [KindQuery(cells), KindQuery(storage.table(Note))])
+    with pytest.raises(ValueError, match="RowKey range"):
+        read_together("h1", [KindQuery(storage.table(Note))])

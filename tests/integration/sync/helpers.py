@@ -16,7 +16,7 @@ from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.storage import storage_account
 from lib.sync.busy_cache import BusyIntervalRecord
 from lib.sync.subscriptions import SubscriptionRecord
-from lib.sync.sync_state import CalendarSyncRecord
+from lib.sync.sync_state import CalendarKey, CalendarSyncRecord, find_state
 from tests.fixtures.sandbox import unique_email
 from tests.integration.connect.helpers import BACKEND, connect, connections
 
@@ -53,8 +53,7 @@ class Host:
     # --- stored state -----------------------------------------------------------------------------
 
     def state(self, calendar_id: str | None = None) -> CalendarSyncRecord | None:
-        table = storage_account().table(CalendarSyncRecord)
-        return table.find(self.connection_id, calendar_id or self.calendar_id)
+        return find_state(CalendarKey(self.user_id, self.connection_id, calendar_id or self.calendar_id))
 
     def cached(self, calendar_id: str | None = None) -> dict[str, BusyIntervalRecord]:
         rows = (

@@ -4,6 +4,7 @@ request itself reads nothing from Graph. Calendars the cache cannot vouch for go
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.availability.busy_source import CalendarBusy, CalendarRef, HostBusy
 from lib.busy_time.cached_source import CachedBusySource
-from lib.sync.sync_state import WorkRequest, new_owner, request_work
+from lib.sync.sync_state import CalendarKey, WorkRequest, new_owner, request_work
 from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link, slot_starts
 
 from .helpers import Host, wait_for
@@ -108,7 +109,11 @@ def test_only_fresh_calendars_are_served_from_the_cache(
     assert fallback.asked == [ref]
 
     # A notification recorded but not yet synced: live, until the round completes.
-    request_work(host.connection_id, host.calendar_id, WorkRequest(notification=True), new_owner())
+    request_work(
+        CalendarKey(host.user_id, host.connection_id, host.calendar_id),
+        WorkRequest(notification=True),
+        new_owner(),
+    )
     fallback = CountingFallback()
     CachedBusySource(fallback).busy(host.user_id, [ref], start, end)
     assert fallback.asked == [ref]
@@ -118,3 +123,28 @@ def test_only_fresh_calendars_are_served_from_the_cache(
     fallback = CountingFallback()
     CachedBusySource(fallback).busy("someone-else", [ref], start, end)
     assert fallback.asked == [ref]
+
+
+def test_a_cached_answer_reads_each_host_in_one_table_request(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A host's calendar freshness and its bookings share its partition: a pooled answer from the
+    cache costs one Table Storage request per host and no Graph request."""
+    hosts = [Host(devhost, admin, sandbox_http) for _ in range(2)]
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(h.user_id, "microsoft") for h in hosts]))
+    monday = next_monday()
+    for host in hosts:
+        host.wait_synced()
+        _quiet(host)
+    caplog.set_level(logging.INFO, logger="azure.core.pipeline.policies.http_logging_policy")
+    caplog.clear()
+    body, starts = slot_starts(devhost, slug, monday)
+    table_requests = [
+        m
+        for r in caplog.records
+        if (m := r.getMessage()).startswith("Request URL") and "/devstoreaccount1/" in m
+    ]
+    assert body["complete"] and starts
+    assert sum(1 for m in table_requests if "slotlocks()" in m) == len(hosts)
+    assert all(_graph_reads(admin, h.email) == [] for h in hosts)

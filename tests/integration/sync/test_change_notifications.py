@@ -45,3 +45,35 @@ def test_created_moved_and_deleted_events_reach_the_busy_cache(
     admin.delete_event(host.email, event_id)
     wait_for(lambda: event_id not in host.cached() or None, what="the deleted event to leave the cache")
     wait_for(host.synced, what="nothing outstanding")
+
+
+def test_a_notice_is_applied_only_to_the_calendar_its_subscription_watches(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http
+) -> None:
+    """The processor finds the calendar through the subscription record (whose host partition holds
+    the sync state); a notice naming a subscription that is not ours, or whose record watches
+    another connection or calendar, changes nothing."""
+    from lib.sync.client_state import calendar_digest
+    from lib.sync.messages import GraphNotice, NoticeKind
+    from lib.sync.processor import process_notice
+
+    host = Host(devhost, admin, sandbox_http)
+    other = Host(devhost, admin, sandbox_http)
+    state = host.wait_synced()
+    assert state.subscription_id is not None
+    digest = calendar_digest(host.calendar_id)
+
+    def notice(subscription_id: str, connection_id: str, calendar: str = digest) -> GraphNotice:
+        return GraphNotice(NoticeKind.CHANGE, subscription_id, connection_id, calendar, change_type="updated")
+
+    pending = state.pending_seq
+    assert process_notice(notice("not-a-subscription-of-ours", host.connection_id)) == "unknown_calendar"
+    assert process_notice(notice(state.subscription_id, other.connection_id)) == "unknown_calendar"
+    assert (
+        process_notice(notice(state.subscription_id, host.connection_id, "another-digest"))
+        == "unknown_calendar"
+    )
+    after = host.state()
+    assert after is not None and after.pending_seq == pending  # nothing was recorded for the calendar
+    assert process_notice(notice(state.subscription_id, host.connection_id)) in ("synced", "coalesced")
+    wait_for(lambda: (s := host.synced()) and s.pending_seq > pending and s, what="the genuine notice")

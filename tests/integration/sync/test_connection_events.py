@@ -10,7 +10,7 @@ from devstack.sandbox.admin_client import SandboxAdmin
 from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.outbox import service as outbox
 from lib.storage import storage_account
-from lib.sync.sync_state import CalendarSyncRecord
+from lib.sync.sync_state import connection_states
 from tests.integration.connect.helpers import BACKEND
 
 from .helpers import Host, in_days, sync_now, wait_for
@@ -82,7 +82,7 @@ def test_disconnect_deletes_subscriptions_and_wipes_the_cache(
     assert r.status_code == 204, r.text
     assert host.sandbox_subscriptions() == []
     assert host.cached() == {}
-    assert list(storage_account().table(CalendarSyncRecord).query(partition=host.connection_id)) == []
+    assert connection_states(host.user_id, host.connection_id) == []
 
 
 def test_a_broken_grant_pauses_sync_with_one_action_required_message(

@@ -118,3 +118,36 @@ def test_reauthorization_required_reauthorizes_the_subscription(
         what="a reauthorize call",
     )
     assert host.synced() is not None and host.synced().subscription_id == state.subscription_id  # type: ignore[union-attr]
+
+
+def test_reconciliation_rebuilds_a_calendar_whose_sync_state_is_gone(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http
+) -> None:
+    """What a deployment sees once after sync state moved into the hosts' partitions: the rows are
+    not where the code looks. Notifications are then not applied (availability reads Graph live),
+    and the reconciliation run rebuilds everything: a new subscription, the old one deleted, and a
+    full resync that picks up what changed meanwhile."""
+    from lib.sync.reconcile import enqueue_all
+    from lib.sync.sync_state import sync_states
+
+    host = Host(devhost, admin, sandbox_http)
+    old = host.wait_synced()
+    sync_states().delete(old)
+    unseen = host.add_event(in_days(12))
+    admin.wait_for_notifications(
+        lambda found: any(
+            d["status"] == "delivered" and d["payload"]["value"][0]["subscriptionId"] == old.subscription_id
+            for d in found
+        )
+    )
+    time.sleep(1.0)
+    assert host.state() is None and unseen not in host.cached()  # acknowledged, not applied
+
+    assert enqueue_all() >= 1
+    rebuilt = wait_for(
+        lambda: (s := host.synced()) and s.subscription_id != old.subscription_id and s,
+        what="the reconciliation to rebuild the sync state",
+    )
+    wait_for(lambda: unseen in host.cached() or None, what="the full resync")
+    assert [s["id"] for s in host.sandbox_subscriptions()] == [rebuilt.subscription_id]
+    assert host.subscription() is not None

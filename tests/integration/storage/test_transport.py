@@ -1,0 +1,154 @@
+"""The storage transport against real sockets: kept-alive connections reused and replaced when the
+server closed them, HTTPS verified against the CA it is given, and every network failure turned
+into the azure-core error the SDKs' retry policy expects. (Every other storage test runs through
+it against Azurite as well.)"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from azure.core.exceptions import (
+    ServiceRequestError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
+from azure.core.rest import HttpRequest
+
+from devstack.http_server import free_loopback_port
+from devstack.sandbox import Sandbox
+from lib.storage.transport import StorageTransport
+
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+
+
+class RawServer:
+    """A loopback server that answers each request on a connection with `answer(conn, n)`."""
+
+    def __init__(self, answer: Callable[[socket.socket, int], bool]) -> None:
+        self.port = free_loopback_port()
+        self.connections = 0
+        self._answer = answer
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._threads: list[threading.Thread] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            for n in range(100):
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    request += chunk
+                if not self._answer(conn, n):
+                    return
+
+    def close(self) -> None:
+        self._listener.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/table()?$filter=x"
+
+
+@pytest.fixture
+def transport() -> Iterator[StorageTransport]:
+    with StorageTransport(connection_timeout=2, read_timeout=0.5) as transport:
+        yield transport
+
+
+def _keep_alive(conn: socket.socket, n: int) -> bool:
+    conn.sendall(OK)
+    return True
+
+
+def _one_answer_then_close(conn: socket.socket, n: int) -> bool:
+    conn.sendall(OK)
+    return False  # as a server does with an idle kept-alive connection
+
+
+def test_answers_for_both_request_kinds_and_reuses_the_connection(transport: StorageTransport) -> None:
+    server = RawServer(_keep_alive)
+    try:
+        rest = transport.send(HttpRequest("GET", server.url))
+        rest.read()
+        assert (rest.status_code, rest.json(), rest.headers["content-type"]) == (
+            200,
+            {"ok": True},
+            "application/json",
+        )
+        legacy = transport.send(LegacyHttpRequest("GET", server.url))
+        assert (legacy.status_code, legacy.body(), legacy.text()) == (200, b'{"ok": true}', '{"ok": true}')
+        assert server.connections == 1
+    finally:
+        server.close()
+
+
+def test_a_connection_the_server_closed_is_replaced_before_reuse(transport: StorageTransport) -> None:
+    server = RawServer(_one_answer_then_close)
+    try:
+        for _ in range(3):
+            assert transport.send(HttpRequest("GET", server.url)).status_code == 200
+        assert server.connections == 3
+    finally:
+        server.close()
+
+
+def test_nothing_listening_is_a_request_error(transport: StorageTransport) -> None:
+    with pytest.raises(ServiceRequestError):
+        transport.send(HttpRequest("GET", f"http://127.0.0.1:{free_loopback_port()}/"))
+
+
+def test_a_server_that_does_not_answer_is_a_response_timeout(transport: StorageTransport) -> None:
+    stop = threading.Event()
+    server = RawServer(lambda conn, n: stop.wait(5) and False)
+    try:
+        with pytest.raises(ServiceResponseTimeoutError):
+            transport.send(HttpRequest("GET", server.url))
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_a_connection_closed_mid_answer_is_a_response_error(transport: StorageTransport) -> None:
+    def half(conn: socket.socket, n: int) -> bool:
+        conn.sendall(OK[:-4])
+        return False
+
+    server = RawServer(half)
+    try:
+        with pytest.raises(ServiceResponseError):
+            transport.send(HttpRequest("GET", server.url))
+    finally:
+        server.close()
+
+
+def test_https_is_verified_against_the_given_ca(sandbox: Sandbox) -> None:
+    url = f"{sandbox.url}/common/v2.0/.well-known/openid-configuration"
+    with StorageTransport(
+        connection_timeout=2, read_timeout=5, ca_bundle=str(sandbox.ca_pem_path)
+    ) as trusting:
+        answer = trusting.send(HttpRequest("GET", url))
+        answer.read()
+        assert answer.status_code == 200 and "authorization_endpoint" in answer.json()
+    with (
+        StorageTransport(connection_timeout=2, read_timeout=5) as default_trust,
+        pytest.raises(ServiceRequestError),
+    ):
+        default_trust.send(HttpRequest("GET", url))
