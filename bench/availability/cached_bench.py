@@ -75,6 +75,7 @@ class _TableRequestCounter(logging.Handler):
         level = logger.level
         logger.addHandler(self)
         logger.setLevel(logging.INFO)
+        answer()  # warm: the link and host settings caches expire after a few seconds
         self.count = 0
         try:
             answer()

@@ -152,3 +152,17 @@ def test_https_is_verified_against_the_given_ca(sandbox: Sandbox) -> None:
         pytest.raises(ServiceRequestError),
     ):
         default_trust.send(HttpRequest("GET", url))
+
+
+def test_a_configured_proxy_keeps_the_requests_transport_which_applies_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from azure.core.pipeline.transport import RequestsTransport
+
+    from lib.storage.clients import _client_options
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(_client_options()["transport"], StorageTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert isinstance(_client_options()["transport"], RequestsTransport)
