@@ -8,6 +8,8 @@
 - `transact` runs at most 100 operations of one partition atomically; `transact_chunked` splits a
   larger set into such transactions (atomic per chunk only) for callers that can accept that.
 - `query` pages through results with bound parameters; filters are never built by formatting values.
+- Kinds that share a table keep to their own RowKey range (`TableRecord.rows()`), which every query
+  of a kind adds; `read_together` reads several such kinds of one partition in one request.
 """
 
 from __future__ import annotations
