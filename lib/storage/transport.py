@@ -11,7 +11,8 @@ them off), no compression, no cookies; proxies are the one exception, so with a 
 Errors are azure-core's, as the SDK's retry policy expects: nothing sent (connect, DNS, TLS) ->
 `ServiceRequestError`; sent but no complete answer -> `ServiceResponseError` (timeouts: their
 `...TimeoutError` kinds). A kept-alive connection the server has closed is noticed before reuse
-and replaced, as urllib3 does.
+and replaced, as urllib3 does; one it closes just as it is reused is replaced and the request sent
+again when that is safe: it did not go out whole, or its method is idempotent.
 
 Responses are read whole (storage answers are at most a few MB, and the SDKs read them whole).
 `azure.core.rest` requests get an `HttpResponseImpl` (azure-core's own base for transport
@@ -26,7 +27,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
@@ -100,6 +101,25 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+class _Outgoing(NamedTuple):
+    method: str
+    target: str  # path and query
+    body: bytes | None
+    headers: dict[str, str]
+
+
+# Methods whose repeat does what one does: repeated once when a reused connection dies unanswered.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class _Stale(Exception):
+    """A reused connection was found closed by the server; `unsent`: the request did not go out whole."""
+
+    def __init__(self, *, unsent: bool) -> None:
+        super().__init__("kept-alive connection closed by the server")
+        self.unsent = unsent
+
+
 class _Download:
     """Streaming is never asked of a whole-read response; `iter_bytes` then yields the body."""
 
@@ -168,21 +188,19 @@ class StorageTransport(HttpTransport[Any, Any]):
         connect_timeout = kwargs.get("connection_timeout", self._connect_timeout)
         read_timeout = kwargs.get("read_timeout", self._read_timeout)
 
-        conn = self._pool.take(origin) or self._connect(origin, connect_timeout)
+        outgoing = _Outgoing(request.method, target, body, dict(request.headers))
+        conn = self._pool.take(origin)
         try:
-            if conn.sock is not None:
-                conn.sock.settimeout(read_timeout)
-            # A request that could not be sent whole was not acted on: safe for any method to retry.
-            conn.request(request.method, target, body=body, headers=dict(request.headers))
-        except (OSError, http.client.HTTPException) as error:
-            _fail(conn, ServiceRequestError, "storage request not sent", error)
-        try:
-            raw = conn.getresponse()
-            content = raw.read()
-        except TimeoutError as error:
-            _fail(conn, ServiceResponseTimeoutError, f"storage did not answer in {read_timeout}s", error)
-        except (OSError, http.client.HTTPException) as error:
-            _fail(conn, ServiceResponseError, "storage answer broken", error)
+            if conn is None:
+                raise _Stale(unsent=True)  # nothing pooled: straight to a new connection
+            raw, content = self._exchange(conn, True, outgoing, read_timeout)
+        except _Stale as stale:
+            # A kept-alive connection the server closed as it was reused: the request was not
+            # acted on if it was not sent whole; if nothing came back, only idempotent ones repeat.
+            if not (stale.unsent or request.method.upper() in IDEMPOTENT_METHODS):
+                raise ServiceResponseError("storage closed the connection without an answer") from stale
+            conn = self._connect(origin, connect_timeout)
+            raw, content = self._exchange(conn, False, outgoing, read_timeout)
         if raw.will_close or conn.sock is None:
             conn.close()
         else:
@@ -203,6 +221,41 @@ class StorageTransport(HttpTransport[Any, Any]):
             response._is_stream_consumed = True
             return response
         return _LegacyResponse(request, raw.status, raw.reason, headers, content)
+
+    def _exchange(
+        self,
+        conn: http.client.HTTPConnection,
+        reused: bool,
+        outgoing: _Outgoing,
+        read_timeout: float,
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """One request and its whole answer; `_Stale` when a reused connection turns out closed."""
+        try:
+            if conn.sock is not None:
+                conn.sock.settimeout(read_timeout)
+            conn.request(outgoing.method, outgoing.target, body=outgoing.body, headers=outgoing.headers)
+        except (OSError, http.client.HTTPException) as error:
+            if reused:
+                conn.close()
+                raise _Stale(unsent=True) from error
+            _fail(conn, ServiceRequestError, "storage request not sent", error)
+        try:
+            raw = conn.getresponse()
+        except TimeoutError as error:
+            _fail(conn, ServiceResponseTimeoutError, f"storage did not answer in {read_timeout}s", error)
+        except (ConnectionResetError, BrokenPipeError) as error:  # RemoteDisconnected included
+            if reused:
+                conn.close()
+                raise _Stale(unsent=False) from error
+            _fail(conn, ServiceResponseError, "storage closed the connection without an answer", error)
+        except (OSError, http.client.HTTPException) as error:
+            _fail(conn, ServiceResponseError, "storage answer broken", error)
+        try:
+            return raw, raw.read()
+        except TimeoutError as error:
+            _fail(conn, ServiceResponseTimeoutError, f"storage did not answer in {read_timeout}s", error)
+        except (OSError, http.client.HTTPException) as error:
+            _fail(conn, ServiceResponseError, "storage answer broken", error)
 
     def _connect(self, origin: Origin, timeout: float) -> http.client.HTTPConnection:
         scheme, host, port = origin

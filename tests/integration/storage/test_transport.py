@@ -25,6 +25,16 @@ from lib.storage.transport import StorageTransport
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
 
 
+def _request_length(received: bytes) -> int:
+    """Headers plus the Content-Length body: a request is read whole before it is answered."""
+    head, _, _ = received.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    return len(head) + 4
+
+
 class RawServer:
     """A loopback server that answers each request on a connection with `answer(conn, n)`."""
 
@@ -51,7 +61,7 @@ class RawServer:
         with conn:
             for n in range(100):
                 request = b""
-                while b"\r\n\r\n" not in request:
+                while b"\r\n\r\n" not in request or len(request) < _request_length(request):
                     chunk = conn.recv(65536)
                     if not chunk:
                         return
@@ -106,6 +116,46 @@ def test_a_connection_the_server_closed_is_replaced_before_reuse(transport: Stor
         for _ in range(3):
             assert transport.send(HttpRequest("GET", server.url)).status_code == 200
         assert server.connections == 3
+    finally:
+        server.close()
+
+
+class DiesOnReuse:
+    """Answers the first request of each connection and keeps it alive; reads the second and closes
+    without an answer — a server closing an idle connection just as it is reused."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    def __call__(self, conn: socket.socket, n: int) -> bool:
+        if n == 0:
+            conn.sendall(OK)
+            return True
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        return False  # closed with a reset: nothing answered
+
+
+def test_an_idempotent_request_whose_reused_connection_dies_unanswered_goes_again_once(
+    transport: StorageTransport,
+) -> None:
+    server = RawServer(DiesOnReuse())
+    try:
+        assert transport.send(HttpRequest("GET", server.url)).status_code == 200
+        assert transport.send(HttpRequest("GET", server.url)).status_code == 200  # on a new connection
+        assert server.connections == 2
+    finally:
+        server.close()
+
+
+def test_a_post_whose_reused_connection_dies_unanswered_is_not_sent_twice(
+    transport: StorageTransport,
+) -> None:
+    server = RawServer(DiesOnReuse())
+    try:
+        assert transport.send(HttpRequest("GET", server.url)).status_code == 200
+        with pytest.raises(ServiceResponseError):
+            transport.send(HttpRequest("POST", server.url, content=b"{}"))
+        assert server.connections == 1  # the batch may have been acted on: the SDK's policy decides
     finally:
         server.close()
 
