@@ -175,7 +175,7 @@ class _WindowMemo:
 _MEMO = _WindowMemo()
 
 
-def with_cache(live: BusySource, freshness: FreshnessReader = read_freshness) -> BusySource:
+def with_cache(live: BusySource, freshness: FreshnessReader) -> BusySource:
     """The source availability uses: the cached one over `live`, unless settings say `live`."""
     from lib.settings import get_settings
 

@@ -14,9 +14,9 @@ Errors are azure-core's, as the SDK's retry policy expects: nothing sent (connec
 and replaced, as urllib3 does; one it closes just as it is reused is replaced and the request sent
 again when that is safe: it did not go out whole, or its method is idempotent.
 
-Responses are read whole (storage answers are at most a few MB, and the SDKs read them whole).
-`azure.core.rest` requests get an `HttpResponseImpl` (azure-core's own base for transport
-responses, from a private module: azure-core is pinned, and every storage test runs through here).
+Responses are read whole (storage answers are at most a few MB, and the SDKs read them whole)
+into an `HttpResponseImpl` (azure-core's own base for transport responses, from a private module:
+azure-core is pinned, and every storage test runs through here).
 """
 
 from __future__ import annotations
@@ -37,10 +37,8 @@ from azure.core.exceptions import (
     ServiceResponseError,
     ServiceResponseTimeoutError,
 )
-from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
-from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest as RestHttpRequest
+from azure.core.rest import HttpRequest
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 
@@ -130,21 +128,6 @@ class _Download:
         yield self._body
 
 
-class _LegacyResponse(LegacyHttpResponse):
-    def __init__(
-        self, request: LegacyHttpRequest, status: int, reason: str, headers: Any, body: bytes
-    ) -> None:
-        super().__init__(request, None)
-        self.status_code = status
-        self.reason = reason
-        self.headers = headers
-        self.content_type = headers.get("content-type")
-        self._content = body
-
-    def body(self) -> bytes:
-        return self._content
-
-
 class StorageTransport(HttpTransport[Any, Any]):
     """`HttpTransport` over `http.client`; thread-safe (connections are never shared while in use)."""
 
@@ -174,6 +157,11 @@ class StorageTransport(HttpTransport[Any, Any]):
         self._pool.close_all()
 
     def send(self, request: Any, **kwargs: Any) -> Any:
+        if not isinstance(request, HttpRequest):
+            # The table and queue SDKs build `azure.core.rest` requests only.
+            raise TypeError(
+                f"the storage transport sends azure.core.rest requests, not {type(request).__name__}"
+            )
         if getattr(request, "files", None):
             raise ValueError("multipart file uploads are not supported by the storage transport")
         parts = urlsplit(request.url)
@@ -207,20 +195,18 @@ class StorageTransport(HttpTransport[Any, Any]):
             self._pool.give_back(origin, conn)
 
         headers = case_insensitive_dict(raw.getheaders())
-        if isinstance(request, RestHttpRequest):
-            response = HttpResponseImpl(
-                request=request,
-                internal_response=raw,
-                status_code=raw.status,
-                reason=raw.reason,
-                headers=headers,
-                content_type=headers.get("content-type"),
-                stream_download_generator=_Download,
-            )
-            response._content = content  # read whole: `read()` and `content` serve it
-            response._is_stream_consumed = True
-            return response
-        return _LegacyResponse(request, raw.status, raw.reason, headers, content)
+        response = HttpResponseImpl(
+            request=request,
+            internal_response=raw,
+            status_code=raw.status,
+            reason=raw.reason,
+            headers=headers,
+            content_type=headers.get("content-type"),
+            stream_download_generator=_Download,
+        )
+        response._content = content  # read whole: `read()` and `content` serve it
+        response._is_stream_consumed = True
+        return response
 
     def _exchange(
         self,
