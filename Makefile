@@ -18,8 +18,12 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Ports of `make run`: the dev host, the Microsoft sandbox, and Azurite's (`default` 10000-10002, or `free`).
+PORT ?= 7071
+SANDBOX_PORT ?= 8443
+STORAGE_PORTS ?= default
 run: install
-	$(PY) -m devstack.run
+	$(PY) -m devstack.run --port $(PORT) --sandbox-port $(SANDBOX_PORT) --storage-ports $(STORAGE_PORTS)
 
 test: install
 	$(PY) -m pytest

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -75,15 +76,39 @@ def demo_pages(api_url: str, mailbox_url: str) -> list[str]:
     return lines
 
 
+PORT_HINT = "choose other ports: make run PORT=7072 SANDBOX_PORT=8444 STORAGE_PORTS=free"
+
+
+def port_taken(port: int) -> bool:
+    """Whether something already listens on this loopback port (checked before starting anything,
+    so the answer is a sentence saying which port and how to pick another, not a traceback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def taken_ports_message(ports: dict[str, int]) -> str | None:
+    """One line per port in use, and how to choose others; None when every port is free."""
+    taken = [f"port {port} ({what}) is already in use" for what, port in ports.items() if port_taken(port)]
+    if not taken:
+        return None
+    return "Cannot start the local stack: " + "; ".join(taken) + f".\nStop what uses it, or {PORT_HINT}."
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run Slotbridge's local stack")
-    parser.add_argument("--port", type=int, default=7071, help="dev host port")
-    parser.add_argument("--sandbox-port", type=int, default=8443, help="Microsoft sandbox port")
+    parser.add_argument("--port", type=int, default=7071, help="dev host port (make run PORT=...)")
+    parser.add_argument(
+        "--sandbox-port", type=int, default=8443, help="Microsoft sandbox port (make run SANDBOX_PORT=...)"
+    )
     parser.add_argument(
         "--storage-ports",
         choices=("default", "free"),
         default="default",
-        help="Azurite on its default ports 10000-10002, or on any free ones",
+        help="Azurite on its default ports 10000-10002, or on any free ones (make run STORAGE_PORTS=free)",
     )
     parser.add_argument(
         "--settings", type=Path, default=ROOT / "local.settings.json", help="app settings file"
@@ -91,17 +116,25 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    fixed = args.storage_ports == "default"
+    wanted = {"functions dev host": args.port, "Microsoft sandbox": args.sandbox_port}
+    if fixed:
+        wanted |= {"Azurite blobs": 10000, "Azurite queues": 10001, "Azurite tables": 10002}
+    message = taken_ports_message(wanted)
+    if message:
+        print(message)
+        return 1
+
     settings_path = ensure_local_settings(args.settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    fixed = args.storage_ports == "default"
     azurite = Azurite(blob_port=10000, queue_port=10001, table_port=10002) if fixed else Azurite()
     try:
         azurite.start()
     except AzuriteError as exc:
-        print(f"Azurite could not start (are ports 10000-10002 free?): {exc}")
+        print(f"Azurite could not start (are ports 10000-10002 free? else STORAGE_PORTS=free): {exc}")
         return 1
     # The Microsoft sandbox on the port local.settings.example.json names; its CA goes to .devstack/.
     from devstack.sandbox import Sandbox

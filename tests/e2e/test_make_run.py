@@ -60,3 +60,36 @@ def test_the_local_stack_answers_health_within_seconds_and_stops_on_ctrl_c(tmp_p
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output[-2000:]
     assert "Slotbridge local stack is up" in output and "Stopping" in output
+
+
+def test_a_port_in_use_is_named_with_how_to_choose_another(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "devstack.run",
+                "--port",
+                str(taken),
+                "--sandbox-port",
+                str(free_loopback_port()),
+                "--storage-ports",
+                "free",
+                "--settings",
+                str(tmp_path / "local.settings.json"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1
+    assert f"port {taken} (functions dev host) is already in use" in proc.stdout
+    assert "make run PORT=" in proc.stdout
+    # Nothing was started or written before the check.
+    assert not (tmp_path / "local.settings.json").exists()
