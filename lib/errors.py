@@ -1,5 +1,5 @@
 """Typed errors of Slotbridge. Every error a caller can see carries a stable problem `code` (the
-list in DESIGN.md section 2), an HTTP status and a human title; `functions/` turns them into
+list in openapi.yaml's Problem schema), an HTTP status and a human title; `functions/` turns them into
 `application/problem+json` responses and nothing else does.
 """
 

@@ -1,7 +1,7 @@
 """Typed errors of the Graph client. Each carries Graph's HTTP status (`http_status`), Graph's
 error code (`graph_code`) and message (`graph_message`), and the request-id for support; never a
 token or a request body. `status`/`code` (class attributes) are the *problem* status and code that
-`functions/` would answer with if the error reached a caller unhandled (DESIGN.md section 2).
+`functions/` would answer with if the error reached a caller unhandled (the codes of openapi.yaml's Problem).
 """
 
 from __future__ import annotations
