@@ -48,6 +48,23 @@ def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
     return render(connect_flow.complete_connect(params))
 
 
+@bp.route(route="auth/admin-consent", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
+    """A stable approval link to hand to an administrator (register-app.sh prints it): sends them
+    to Microsoft's admin-consent page with a fresh state, so they land on the approval page."""
+    from lib.identity.sign_in_errors import admin_consent_url
+    from lib.settings import get_settings
+
+    return func.HttpResponse(
+        status_code=302,
+        headers={
+            "Location": admin_consent_url(get_settings()),
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
 @bp.route(route="users/{userId}/connections", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_connections(req: func.HttpRequest) -> func.HttpResponse:

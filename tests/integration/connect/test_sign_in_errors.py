@@ -170,3 +170,18 @@ def test_admin_consent_errors_are_shown_in_words(devhost: DevHost, admin: Sandbo
     )
     assert forged.status_code == 400 and "Slotbridge is approved" not in forged.text
     assert "approval link" in forged.text
+
+
+def test_the_stable_approval_link_goes_to_microsoft_with_a_state_and_lands_on_the_approval_page(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """The link register-app.sh prints (no state of its own) goes through the app, so the
+    administrator comes back to the approval page, not to a "no state" page."""
+    hop = requests.get(f"{devhost.api_url}/auth/admin-consent", allow_redirects=False, timeout=30)
+    assert hop.status_code == 302 and hop.headers["Cache-Control"] == "no-store"
+    target = hop.headers["Location"]
+    assert "/organizations/v2.0/adminconsent?" in target
+    assert parse_qs(urlsplit(target).query)["state"][0].startswith("adminconsent.")
+    it = admin.add_account(unique_email("it-admin"), tenant_id=_tenant())["id"]
+    landing = approve_as_admin(devhost, sandbox_http, target, it)
+    assert landing.status_code == 200 and "Slotbridge is approved" in landing.text
