@@ -1,6 +1,7 @@
 """The page `GET|POST /auth/callback` answers with: for popups, a tiny page that tells its opener the
 result through `postMessage` (to the allowed origin only) and closes itself; for redirects, a 303
-to the return URL with the result in the query. No third-party resources, `Referrer-Policy:
+to the return URL with the result in the query; for the admin-consent link, a page telling the
+administrator whether the approval worked. No third-party resources, `Referrer-Policy:
 no-referrer`, a strict CSP with a per-response nonce, and every text escaped."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 
-from lib.connections.connect_flow import CallbackOutcome
+from lib.connections.connect_flow import AdminConsentOutcome, CallbackOutcome
 from lib.connections.records import ConnectMode
 from lib.errors import Problem
 
@@ -87,12 +88,33 @@ def render(outcome: CallbackOutcome) -> func.HttpResponse:
             f"if (window.opener) {{ window.opener.postMessage({payload}, {target}); window.close(); }}"
             "</script>"
         )
+    return _page(title, text, status, nonce, extra_html=consent_html, script=script)
+
+
+def _page(
+    title: str, text: str, status: int, nonce: str, *, extra_html: str = "", script: str = ""
+) -> func.HttpResponse:
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
         f'<style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b}}</style>'
         f'</head><body><main><h1>{html.escape(title)}</h1><p id="message">{html.escape(text)}</p>'
-        f"{consent_html}</main>{script}</body></html>"
+        f"{extra_html}</main>{script}</body></html>"
     )
     return func.HttpResponse(body, status_code=status, headers=_headers(nonce, with_script=bool(script)))
+
+
+def render_admin_consent(outcome: AdminConsentOutcome) -> func.HttpResponse:
+    """Where the admin-consent link lands: no script (nobody to tell), just the result in words."""
+    nonce = secrets.token_urlsafe(16)
+    if outcome.error is None:
+        return _page(
+            "Slotbridge is approved",
+            "The approval worked: Slotbridge may now use Outlook calendars for people in your organisation. "
+            "They can connect their Outlook calendar now (Connect Outlook in the calendar settings). You "
+            "can close this window.",
+            200,
+            nonce,
+        )
+    return _page("Slotbridge was not approved", outcome.error.detail, outcome.error.status, nonce)

@@ -35,14 +35,34 @@ def start_connection(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
-    from functions.callback_page import render
+    from functions.callback_page import render, render_admin_consent
     from lib.connections import connect_flow
 
     # form_post answers arrive as a form body; error redirects may come as a query.
     body = req.get_body()[:MAX_CALLBACK_BODY] if req.method == "POST" else b""
     params = dict(req.params)
     params.update(dict(parse_qsl(body.decode("utf-8", "replace"))))
+    # The admin-consent link (adminConsentUrl) comes back here too, with its own state.
+    if connect_flow.is_admin_consent_answer(params):
+        return render_admin_consent(connect_flow.complete_admin_consent(params))
     return render(connect_flow.complete_connect(params))
+
+
+@bp.route(route="auth/admin-consent", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
+    """A stable approval link to hand to an administrator (register-app.sh prints it): sends them
+    to Microsoft's admin-consent page with a fresh state, so they land on the approval page."""
+    from lib.identity.sign_in_errors import admin_consent_url
+    from lib.settings import get_settings
+
+    return func.HttpResponse(
+        status_code=302,
+        headers={
+            "Location": admin_consent_url(get_settings()),
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 @bp.route(route="users/{userId}/connections", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

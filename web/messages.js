@@ -17,7 +17,17 @@ export const MESSAGES = {
   insufficient_permissions:
     "Not every permission was granted. The app needs to read and write your calendars: connect again and accept all permissions.",
   conditional_access_blocked:
-    "Your organisation's sign-in policy (conditional access) blocked this connection. Please ask your IT administrator.",
+    "Your organisation's sign-in policy (conditional access) blocked this connection, for example because this device isn't managed or compliant. Please ask your IT administrator.",
+  consent_required:
+    "The app no longer has your permission to use your calendar (it was never given or has been removed). Press Connect Outlook and accept the permissions; if your organisation doesn't allow that, send your administrator the approval link below.",
+  user_not_assigned:
+    "Your organisation only lets people it has assigned use this app, and your account isn't assigned yet. Ask your IT administrator to give you access, then connect again.",
+  account_not_allowed:
+    "This Microsoft account can't be used here: it isn't part of an organisation that allows it (for example a personal or guest account). Press Connect Outlook and pick your work account.",
+  interaction_required:
+    "Microsoft needs one more sign-in step from you, such as multi-factor authentication. Press Connect Outlook and finish every step.",
+  sign_in_failed:
+    "The Microsoft sign-in didn't work. Press Connect Outlook to try again; if it keeps failing, ask your IT administrator.",
   account_already_linked:
     "This Microsoft account is already connected to another user. Share its calendar with your own account instead.",
   account_limit_reached:

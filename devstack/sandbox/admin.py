@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from . import events_model as em
 from .config import AppRegistration
 from .graph_events import create_event, delete_event, update_event
+from .identity import SIGN_IN_FAILURES
 from .state import Account, Calendar, new_id
 from .subscriptions import render as render_subscription
 from .subscriptions import send_lifecycle
@@ -24,6 +25,7 @@ SWITCHES = (
     "conditional_access_blocked",
     "declines_consent",
     "grantable_scopes",
+    "sign_in_failure",
     "time_zone",
     "display_name",
 )
@@ -45,6 +47,15 @@ def _account(ctx: Ctx, key: str) -> Account:
     if account is None:
         raise GraphError(404, "NotFound", f"No account '{key}'.")
     return account
+
+
+def _set_switch(a: Account, name: str, value: Any) -> None:
+    if name not in SWITCHES:
+        raise GraphError(400, "BadRequest", f"Unknown account switch '{name}'.")
+    if name == "sign_in_failure" and value is not None and value not in SIGN_IN_FAILURES:
+        known = ", ".join(str(c) for c in sorted(SIGN_IN_FAILURES))
+        raise GraphError(400, "BadRequest", f"sign_in_failure must be one of {known} (or null).")
+    setattr(a, name, value)
 
 
 def account_json(ctx: Ctx, a: Account) -> dict[str, Any]:
@@ -118,7 +129,7 @@ def add_account(ctx: Ctx) -> Response:
         )
         for k in SWITCHES:
             if b.get(k) is not None:
-                setattr(a, k, b[k])
+                _set_switch(a, k, b[k])
         state.accounts[a.id] = a
         cal = Calendar(new_id("cal"), a.id, "Calendar", True, True, a.display_name, a.email)
         state.calendars[cal.id] = cal
@@ -130,10 +141,19 @@ def update_account(ctx: Ctx, key: str) -> Response:
     with ctx.app.state.lock:
         a = _account(ctx, key)
         for k, v in ctx.json_body().items():
-            if k not in SWITCHES:
-                raise GraphError(400, "BadRequest", f"Unknown account switch '{k}'.")
-            setattr(a, k, v)
+            _set_switch(a, k, v)
         return json_response(account_json(ctx, a))
+
+
+@route(f"{A}/admin-consents", ["GET"])
+def admin_consents(ctx: Ctx) -> Response:
+    with ctx.app.state.lock:
+        return json_response(
+            [
+                {"tenant_id": tenant, "client_id": client, "scopes": scopes}
+                for (tenant, client), scopes in ctx.app.state.admin_consents.items()
+            ]
+        )
 
 
 @route(f"{A}/accounts/<key>/calendars", ["POST"])

@@ -65,7 +65,8 @@ class SandboxAdmin:
         **switches: Any,
     ) -> dict[str, Any]:
         """switches: admin_approval_required, conditional_access_blocked, declines_consent,
-        grantable_scopes (list). Returns the account with `id`, `graph_id`, `default_calendar_id`."""
+        grantable_scopes (list), sign_in_failure (an AADSTS code of identity.SIGN_IN_FAILURES),
+        tenant_id. Returns the account with `id`, `graph_id`, `default_calendar_id`."""
         body = {
             "email": email,
             "kind": kind,
@@ -80,6 +81,10 @@ class SandboxAdmin:
 
     def accounts(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/accounts"))
+
+    def admin_consents(self) -> list[dict[str, Any]]:
+        """Tenant-wide consents recorded by the admin-consent endpoint: tenant_id, client_id, scopes."""
+        return list(self._call("GET", "/admin-consents"))
 
     def add_calendar(
         self,

@@ -1,6 +1,6 @@
-"""The Microsoft identity platform (v2.0 endpoints): OpenID configuration, keys, the authorize page
-and the token endpoint (authorization_code with PKCE, refresh_token with rotation,
-client_credentials for Key Vault)."""
+"""The Microsoft identity platform (v2.0 endpoints): OpenID configuration, keys, the authorize page,
+the admin-consent page and the token endpoint (authorization_code with PKCE, refresh_token with
+rotation, client_credentials for Key Vault)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -19,12 +20,113 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.wrappers import Response
 
 from .config import CONSUMERS_TENANT_ID, GRAPH_RESOURCE, AppRegistration
-from .identity_pages import error_page, form_post_page, sign_in_page
+from .identity_pages import admin_consent_page, error_page, form_post_page, sign_in_page
 from .state import AccessToken, Account, AuthCode, Grant, PendingAuthorization, RefreshToken, new_token
 from .web import Ctx, json_response, route
 
 OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+@dataclass(frozen=True)
+class SignInFailure:
+    """How Entra ID answers one AADSTS code: the `error` of the authorize redirect, the `error` and
+    `suberror` of a refresh at the token endpoint, and the message (with {email} {tenant} {app}
+    {client_id} filled in)."""
+
+    authorize_error: str
+    token_error: str
+    suberror: str | None
+    message: str
+
+
+_MFA = (
+    "Due to a configuration change made by your administrator, or because you moved to a new location, "
+    "you must {what} to access '00000003-0000-0000-c000-000000000000'."
+)
+_NOT_CONSENTED = (
+    "The user or administrator has not consented to use the application with ID '{client_id}' named "
+    "'{app}'. Send an interactive authorization request for this user and resource."
+)
+# What an account's `sign_in_failure` switch can make the sign-in page and refreshes answer.
+SIGN_IN_FAILURES: dict[int, SignInFailure] = {
+    50020: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        None,
+        "User account '{email}' from identity provider 'live.com' does not exist in tenant '{tenant}' and "
+        "cannot access the application '{client_id}'({app}) in that tenant. The account needs to be added "
+        "as an external user in the tenant first.",
+    ),
+    50034: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        None,
+        "The user account {email} does not exist in the {tenant} directory. To sign into this application, "
+        "the account must be added to the directory.",
+    ),
+    50076: SignInFailure(
+        "interaction_required",
+        "interaction_required",
+        "basic_action",
+        _MFA.format(what="use multi-factor authentication"),
+    ),
+    50079: SignInFailure(
+        "interaction_required",
+        "interaction_required",
+        "basic_action",
+        _MFA.format(what="enroll in multi-factor authentication"),
+    ),
+    50105: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        None,
+        "Your administrator has configured the application {app} ('{client_id}') to block users unless "
+        "they are specifically granted ('assigned') access to the application. The signed in user "
+        "'{email}' is blocked because they are not a direct member of a group with access, nor had access "
+        "directly assigned by an administrator. Please contact your administrator to assign access to "
+        "this application.",
+    ),
+    50158: SignInFailure(
+        "interaction_required",
+        "interaction_required",
+        "basic_action",
+        "External security challenge not satisfied. User will be redirected to another page or "
+        "authentication provider to satisfy additional authentication challenges.",
+    ),
+    53000: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        "message_only",
+        "Device is not in required device state: compliant. Conditional Access policy requires a "
+        "compliant device, and the device is not compliant. The user must enroll their device with an "
+        "approved MDM provider like Intune.",
+    ),
+    53001: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        "message_only",
+        "Device is not in required device state: domain_joined. Conditional Access policy requires a "
+        "domain joined device, and the device is not domain joined.",
+    ),
+    53003: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        "message_only",
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token "
+        "issuance.",
+    ),
+    530003: SignInFailure(
+        "access_denied",
+        "invalid_grant",
+        "message_only",
+        "Your device is required to be managed to access this resource.",
+    ),
+    65001: SignInFailure("consent_required", "invalid_grant", "consent_required", _NOT_CONSENTED),
+    90094: SignInFailure("access_denied", "invalid_grant", None, "The grant requires admin permission."),
+}
+# Failures that tenant-wide (admin) consent for the app takes away.
+CONSENT_FAILURES = {65001, 90094}
 
 
 class Signer:
@@ -160,6 +262,27 @@ def redirect(url: str) -> Response:
     return resp
 
 
+def account_failure(ctx: Ctx, account: Account, client_id: str, *, interactive: bool) -> int | None:
+    """The AADSTS code this account's sign-ins (`interactive`) or refreshes fail with for
+    `client_id`, if any. `admin_approval_required` stops sign-ins only, as the consent page does."""
+    code = 53003 if account.conditional_access_blocked else account.sign_in_failure
+    if code is None and interactive and account.admin_approval_required:
+        code = 90094
+    if code in CONSENT_FAILURES and (account.tenant_id, client_id) in ctx.app.state.admin_consents:
+        return None  # an administrator approved the app for the whole tenant
+    return code
+
+
+def failure_message(ctx: Ctx, code: int, account: Account, client_id: str) -> str:
+    app = ctx.app.state.apps.get(client_id)
+    return SIGN_IN_FAILURES[code].message.format(
+        email=account.email,
+        tenant=account.tenant_id,
+        client_id=client_id,
+        app=app.display_name if app else client_id,
+    )
+
+
 # --- discovery ---------------------------------------------------------------------------------
 
 
@@ -244,11 +367,10 @@ def keys(ctx: Ctx, tenant: str) -> Response:
 # --- authorize -----------------------------------------------------------------------------------
 
 
-@route("/<tenant>/oauth2/v2.0/authorize", ["GET"])
-def authorize(ctx: Ctx, tenant: str) -> Response:
-    p = {k: v for k, v in ctx.request.args.items()}
-    tid = tenant_id_for(ctx, tenant)
-    if tid is None:
+def _checked_client(ctx: Ctx, tenant: str, p: dict[str, str]) -> tuple[AppRegistration, str] | Response:
+    """The app and redirect URI of an authorize or admin-consent request, or the error page Entra ID
+    shows instead of redirecting (unknown tenant, app or redirect URI)."""
+    if tenant_id_for(ctx, tenant) is None:
         return error_page(90002, f"Tenant '{tenant}' not found.")
     app = ctx.app.state.apps.get(p.get("client_id", ""))
     if app is None:
@@ -266,6 +388,17 @@ def authorize(ctx: Ctx, tenant: str) -> Response:
             f"The redirect URI '{uri}' specified in the request does not match the redirect URIs "
             f"configured for the application '{app.client_id}'.",
         )
+    return app, uri
+
+
+@route("/<tenant>/oauth2/v2.0/authorize", ["GET"])
+def authorize(ctx: Ctx, tenant: str) -> Response:
+    p = {k: v for k, v in ctx.request.args.items()}
+    checked = _checked_client(ctx, tenant, p)
+    if isinstance(checked, Response):
+        return checked
+    app, uri = checked
+    tid = tenant_id_for(ctx, tenant) or ""
     state = p.get("state")
 
     def fail(error: str, code: int, msg: str) -> Response:
@@ -325,15 +458,13 @@ def authorize_submit(ctx: Ctx, tenant: str) -> Response:
     tid = tenant_id_for(ctx, flow.tenant) or ""
     if account is None or account not in accounts_for_tenant(ctx, tid):
         return error_page(50034, "The user account does not exist in this directory.")
-    if account.conditional_access_blocked:
+    failure = account_failure(ctx, account, p["client_id"], interactive=True)
+    if failure is not None:
         return fail(
-            "access_denied",
-            53003,
-            "Access has been blocked by Conditional Access policies. The access policy does not allow "
-            "token issuance.",
+            SIGN_IN_FAILURES[failure].authorize_error,
+            failure,
+            failure_message(ctx, failure, account, p["client_id"]),
         )
-    if account.admin_approval_required:
-        return fail("access_denied", 90094, "The grant requires admin permission.")
     if account.declines_consent:
         return fail("access_denied", 65004, "User declined to consent to access the app.", "cancel")
     requested = split_scopes(p.get("scope"))
@@ -356,6 +487,63 @@ def authorize_submit(ctx: Ctx, tenant: str) -> Response:
     with state.lock:
         state.codes[code.code] = code
     return back({"code": code.code, **base_params, "session_state": str(uuid.uuid4())})
+
+
+# --- admin consent -------------------------------------------------------------------------------
+
+
+@route("/<tenant>/v2.0/adminconsent", ["GET"])
+def admin_consent(ctx: Ctx, tenant: str) -> Response:
+    """The v2 admin-consent page: an administrator approves the app's permissions for the whole
+    tenant, then goes back to redirect_uri with `admin_consent=True&tenant&scope&state`, or with
+    `error&error_description&state`."""
+    p = {k: v for k, v in ctx.request.args.items()}
+    checked = _checked_client(ctx, tenant, p)
+    if isinstance(checked, Response):
+        return checked
+    app, uri = checked
+    if not resource_scopes(split_scopes(p.get("scope"))):
+        back = {
+            "error": "invalid_request",
+            "error_description": "AADSTS900144: The request body must contain "
+            "the following parameter: 'scope'.",
+        }
+        return redirect(with_query(uri, {**back, **({"state": p["state"]} if "state" in p else {})}))
+    tid = tenant_id_for(ctx, tenant) or ""
+    flow = PendingAuthorization(new_token("adminconsent_"), tenant, p, time.time() + 900)
+    with ctx.app.state.lock:
+        ctx.app.state.pending[flow.id] = flow
+        admins = [a for a in accounts_for_tenant(ctx, tid) if a.kind == "work"]
+    return admin_consent_page(flow.id, app.display_name, resource_scopes(split_scopes(p["scope"])), admins)
+
+
+@route("/<tenant>/v2.0/adminconsent", ["POST"])
+def admin_consent_submit(ctx: Ctx, tenant: str) -> Response:
+    form = ctx.request.form
+    state = ctx.app.state
+    flow_id = form.get("flow", "")
+    with state.lock:
+        flow = state.pending.pop(flow_id, None) if flow_id.startswith("adminconsent_") else None
+    if flow is None or flow.expires_at < time.time():
+        return error_page(
+            90014, "The consent session is missing or has expired. Open the approval link again."
+        )
+    p = flow.params
+    passed_state = {"state": p["state"]} if "state" in p else {}
+    if form.get("action") != "accept":
+        # As Microsoft documents it: error=permission_denied, "The admin canceled the request".
+        params = {"error": "permission_denied", "error_description": "The admin canceled the request"}
+        return redirect(with_query(p["redirect_uri"], {**params, **passed_state}))
+    account = state.accounts.get(form.get("account", ""))
+    tid = tenant_id_for(ctx, flow.tenant) or ""
+    if account is None or account.kind != "work" or account not in accounts_for_tenant(ctx, tid):
+        return error_page(50034, "The user account does not exist in this directory.")
+    scopes = resource_scopes(split_scopes(p["scope"]))
+    with state.lock:
+        state.admin_consents[(account.tenant_id, p["client_id"])] = scopes
+    granted = " ".join(f"{GRAPH_RESOURCE}/{s}" for s in scopes)
+    params = {"admin_consent": "True", "tenant": account.tenant_id, "scope": granted}
+    return redirect(with_query(p["redirect_uri"], {**params, **passed_state}))
 
 
 # --- token ---------------------------------------------------------------------------------------
@@ -559,14 +747,15 @@ def _refresh(ctx: Ctx, app: AppRegistration) -> Response:
                 "user must first sign in and grant the client application access to the requested scope.",
             )
         account = state.accounts[grant.account_id]
-        if account.conditional_access_blocked:
+        failure = account_failure(ctx, account, app.client_id, interactive=False)
+        if failure is not None:
+            how = SIGN_IN_FAILURES[failure]
             raise OAuthError(
                 400,
-                "invalid_grant",
-                53003,
-                "Access has been blocked by Conditional Access policies. The access policy does not allow "
-                "token issuance.",
-                suberror="message_only",
+                how.token_error,
+                failure,
+                failure_message(ctx, failure, account, app.client_id),
+                suberror=how.suberror,
             )
         requested = split_scopes(form.get("scope")) or list(grant.scopes)
         granted_lower = {s.lower() for s in grant.scopes}

@@ -1,5 +1,5 @@
-"""HTML of the sign-in and consent page and of the error page. Plain forms, no script, no external
-resources; every dynamic value is escaped."""
+"""HTML of the sign-in and consent page, the admin-consent page and the error page. Plain forms,
+no script, no external resources; every dynamic value is escaped."""
 
 from __future__ import annotations
 
@@ -55,6 +55,31 @@ def sign_in_page(flow_id: str, app_name: str, scopes: list[str], accounts: list[
         "</form>"
     )
     return _page("Sign in to your account", body)
+
+
+def admin_consent_page(flow_id: str, app_name: str, scopes: list[str], admins: list[Account]) -> Response:
+    """An administrator approves the app for everyone in their organisation (tenant-wide consent)."""
+    if admins:
+        options = "".join(
+            f'<label><input type="radio" name="account" value="{escape(a.id)}"'
+            f"{' checked' if i == 0 else ''}> {escape(a.display_name)} &lt;{escape(a.email)}&gt;</label>"
+            for i, a in enumerate(admins)
+        )
+    else:
+        options = '<p class="err">No work account is seeded for this tenant.</p>'
+    perms = "".join(f"<li>{escape(s)}</li>" for s in scopes)
+    body = (
+        "<h1>Permissions requested (Microsoft sandbox)</h1>"
+        f"<p><strong>{escape(app_name)}</strong> asks an administrator to accept, for the whole "
+        f"organisation:</p><ul>{perms}</ul>"
+        '<form method="post">'
+        f'<input type="hidden" name="flow" value="{escape(flow_id)}">'
+        f"<fieldset><legend>Administrator account</legend>{options}</fieldset>"
+        '<p><button type="submit" name="action" value="accept">Accept for your organisation</button>'
+        '<button type="submit" name="action" value="cancel">Cancel</button></p>'
+        "</form>"
+    )
+    return _page("Permissions requested", body)
 
 
 def error_page(code: int, message: str, status: int = 400) -> Response:

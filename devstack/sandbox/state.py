@@ -41,6 +41,8 @@ class Account:
     conditional_access_blocked: bool = False
     declines_consent: bool = False
     grantable_scopes: list[str] | None = None  # None: grant what is asked
+    # An AADSTS code of identity.SIGN_IN_FAILURES: the sign-in page and refreshes fail with it.
+    sign_in_failure: int | None = None
     delta_generation: int = 1
 
     @property
@@ -203,6 +205,8 @@ class State:
     pending: dict[str, PendingAuthorization] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    # Tenant-wide (admin) consent: (tenant id, client id) -> the scopes the admin approved.
+    admin_consents: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
@@ -222,6 +226,7 @@ class State:
                 "pending",
                 "codes",
                 "grants",
+                "admin_consents",
                 "refresh_tokens",
                 "access_tokens",
                 "subscriptions",

@@ -243,8 +243,10 @@ cat <<SUMMARY
 Application (client) id: ${client_id}
 Home tenant:             ${tenant_id}
 Redirect URIs:           ${redirect_uris[*]}
-Admin consent (for organisations whose users may not consent themselves):
-  ${login_endpoint%/}/organizations/adminconsent?client_id=${client_id}
+Admin consent (for organisations whose users may not consent themselves; the link goes on to
+Microsoft's ${login_endpoint%/}/organizations/v2.0/adminconsent and comes back to a page that says
+whether the approval worked):
+  ${redirect_uris[0]%/callback}/admin-consent
 Client secrets of the registration (remove old ones once the app runs on the new one):
   az ad app credential list --id ${client_id} --query "[].{keyId: keyId, name: displayName, ends: endDateTime}" --output table
   az ad app credential delete --id ${client_id} --key-id <keyId>

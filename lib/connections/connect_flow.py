@@ -33,7 +33,14 @@ from lib.identity.msal_client import (
     confidential_app,
     granted_scopes,
 )
-from lib.identity.sign_in_errors import InsufficientPermissions, admin_consent_url, sign_in_error
+from lib.identity.sign_in_errors import (
+    ADMIN_CONSENT_STATE_PREFIX,
+    InsufficientPermissions,
+    admin_consent_error,
+    admin_consent_url,
+    is_our_admin_consent_state,
+    sign_in_error,
+)
 from lib.keystore import data_keys
 from lib.settings import get_settings
 from lib.storage import storage_account
@@ -70,6 +77,14 @@ class CallbackOutcome:
     return_url: str | None
     opener_origin: str | None
     connection: ConnectionRecord | None = None
+    error: SlotbridgeError | None = None
+
+
+@dataclass(frozen=True)
+class AdminConsentOutcome:
+    """What the admin-consent landing page needs: the approving tenant, or why it did not work."""
+
+    tenant_id: str | None = None
     error: SlotbridgeError | None = None
 
 
@@ -158,6 +173,38 @@ def complete_connect(params: dict[str, str]) -> CallbackOutcome:
         log.info("Connect for user failed: %s", error.code)
         return CallbackOutcome(outcome.mode, outcome.return_url, outcome.opener_origin, error=error)
     return CallbackOutcome(outcome.mode, outcome.return_url, outcome.opener_origin, connection=connection)
+
+
+def is_admin_consent_answer(params: dict[str, str]) -> bool:
+    """Whether the callback carries the admin-consent endpoint's answer, not a user's sign-in."""
+    return "admin_consent" in params or (params.get("state") or "").startswith(ADMIN_CONSENT_STATE_PREFIX)
+
+
+def complete_admin_consent(params: dict[str, str]) -> AdminConsentOutcome:
+    """Read the admin-consent answer: Microsoft has already recorded (or refused) the approval, so
+    nothing is stored here; the administrator just needs to know how it went."""
+    state = params.get("state") or ""
+    if len(state) > MAX_CALLBACK_PARAM or not is_our_admin_consent_state(state):
+        return AdminConsentOutcome(
+            error=InvalidSignInState(
+                "This approval answer does not come from an approval link of Slotbridge. Open the approval "
+                "link from Slotbridge again."
+            )
+        )
+    if params.get("error"):
+        error = admin_consent_error(
+            params["error"][:MAX_CALLBACK_PARAM], params.get("error_description"), get_settings()
+        )
+        log.info("Admin consent was not given: %s", error.code)
+        return AdminConsentOutcome(error=error)
+    if params.get("admin_consent", "").lower() != "true":
+        return AdminConsentOutcome(
+            error=InvalidSignInState(
+                "Microsoft's answer does not say whether the approval worked. Open the approval link again."
+            )
+        )
+    log.info("Admin consent was given")
+    return AdminConsentOutcome(tenant_id=params.get("tenant"))
 
 
 def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str]) -> ConnectionRecord:

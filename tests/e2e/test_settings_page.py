@@ -1,10 +1,12 @@
 """The settings page in a real browser: a blocked pop-up falls back to a full redirect that ends
-"Connected"; a cancelled sign-in and an admin-approval tenant get clear messages; Disconnect; a page
-opened without a token says what to do."""
+"Connected"; a cancelled sign-in, an admin-approval tenant and every other class of sign-in failure
+get clear messages; the administrator's approval link lands on a page that says it worked, after
+which the user connects; Disconnect; a page opened without a token says what to do."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from devstack.sandbox.admin_client import SandboxAdmin
 from tests.fixtures.sandbox import unique_email
 from tests.integration.connect.helpers import connections
 
-from .conftest import new_user, settings_url, shot
+from .conftest import DESKTOP, new_user, settings_url, shot
 from .test_click_through import sign_in_in
 
 pytestmark = pytest.mark.e2e
@@ -83,6 +85,68 @@ def test_an_organisation_that_needs_admin_approval_gets_the_approval_link(
         "href", re.compile("adminconsent")
     )
     shot(page, "settings-admin-approval")
+
+
+def test_the_administrators_approval_lands_on_a_page_that_says_it_worked_then_the_user_connects(
+    devhost: DevHost, admin: SandboxAdmin, open_context: Any
+) -> None:
+    tenant = str(uuid.uuid4())  # admin consent is tenant-wide: a tenant of this test's own
+    user = new_user()
+    email = unique_email("needs-admin", "fabrikam.example")
+    it_email = unique_email("it-admin", "fabrikam.example")
+    admin.add_account(email, kind="work", tenant_id=tenant, admin_approval_required=True)
+    admin.add_account(it_email, kind="work", tenant_id=tenant, display_name="Ivy Admin")
+
+    page = open_context(DESKTOP).new_page()
+    page.goto(settings_url(devhost, user))
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Outlook").click()
+    sign_in_in(popup_info.value, email)
+    link = page.get_by_role("alert").get_by_role("link", name="Approval link for your administrator")
+    approval_url = link.get_attribute("href")
+
+    # The administrator opens the link in their own browser, approves, and lands on Slotbridge.
+    admin_page = open_context(DESKTOP).new_page()
+    admin_page.goto(approval_url)
+    admin_page.get_by_label(re.compile(re.escape(it_email))).check()
+    admin_page.get_by_role("button", name="Accept for your organisation").click()
+    admin_page.wait_for_url(re.compile(rf"^{re.escape(devhost.api_url)}/auth/callback\?"))
+    expect(admin_page.get_by_role("heading", level=1)).to_have_text("Slotbridge is approved")
+    expect(admin_page.locator("#message")).to_contain_text("They can connect their Outlook calendar now")
+    shot(admin_page, "admin-consent-approved")
+
+    # Back in the settings page, the user connects.
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Outlook").click()
+    sign_in_in(popup_info.value, email)
+    expect(page.locator("#connected")).to_contain_text(f"{email} is connected")
+    assert [c["status"] for c in connections(devhost, user)] == ["connected"]
+    admin_page.close()  # the last screen (the screenshot) is the connected settings page
+
+
+@pytest.mark.parametrize(
+    ("aadsts", "sentence"),
+    [
+        (530003, "this device isn't managed or compliant"),
+        (50105, "your account isn't assigned yet"),
+        (50020, "pick your work account"),
+        (50079, "such as multi-factor authentication"),
+        (65001, "accept the permissions"),
+    ],
+)
+def test_each_sign_in_failure_reads_as_what_to_do_not_an_expired_session(
+    devhost: DevHost, admin: SandboxAdmin, page: Any, aadsts: int, sentence: str
+) -> None:
+    user, email = new_user(), unique_email("fails", "contoso.example")
+    admin.add_account(email, kind="work", sign_in_failure=aadsts)
+    page.goto(settings_url(devhost, user))
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Outlook").click()
+    sign_in_in(popup_info.value, email)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(sentence)
+    expect(alert).not_to_contain_text("expired")
+    assert connections(devhost, user) == []
 
 
 def test_without_a_token_the_page_says_how_to_open_it(devhost: DevHost, page: Any) -> None:

@@ -53,3 +53,12 @@ def connections(devhost: DevHost, user_id: str) -> list[dict[str, Any]]:
     r = requests.get(f"{devhost.api_url}/users/{user_id}/connections", headers=BACKEND, timeout=10)
     assert r.status_code == 200, r.text
     return list(r.json()["connections"])
+
+
+def approve_as_admin(
+    devhost: DevHost, http: requests.Session, admin_consent_url: str, account: str, action: str = "accept"
+) -> requests.Response:
+    """What an administrator does with the approval link: the sandbox's admin-consent page, then the
+    redirect back to the app's callback (a GET with the answer in the query)."""
+    answer = sign_in(http, admin_consent_url, account, action)
+    return requests.get(f"{devhost.api_url}/auth/callback", params=answer, allow_redirects=False, timeout=30)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import pytest
 import requests
 
 from devstack.sandbox import CONSUMERS_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
-from devstack.sandbox.admin_client import SandboxAdmin
+from devstack.sandbox.admin_client import AdminError, SandboxAdmin
 from tests.fixtures.sandbox import GRAPH_SCOPES, connect, msal_app, sign_in, unique_email
 
 pytestmark = pytest.mark.integration
@@ -269,3 +271,107 @@ def test_refresh_with_more_scopes_than_granted_needs_consent(
     (acct,) = app.get_accounts()
     result = app.acquire_token_silent_with_error(["Calendars.ReadWrite"], acct, force_refresh=True)
     assert result["error"] == "invalid_grant" and result["error_codes"] == [65001]
+
+
+@pytest.mark.parametrize(
+    ("aadsts", "authorize_error", "token_error"),
+    [
+        (53000, "access_denied", "invalid_grant"),
+        (530003, "access_denied", "invalid_grant"),
+        (50105, "access_denied", "invalid_grant"),
+        (50020, "access_denied", "invalid_grant"),
+        (50076, "interaction_required", "interaction_required"),
+        (50158, "interaction_required", "interaction_required"),
+        (65001, "consent_required", "invalid_grant"),
+    ],
+)
+def test_sign_in_failure_switch_fails_sign_ins_and_refreshes_with_that_code(
+    sandbox: Sandbox,
+    admin: SandboxAdmin,
+    sandbox_http: requests.Session,
+    aadsts: int,
+    authorize_error: str,
+    token_error: str,
+) -> None:
+    account = admin.add_account(unique_email(), sign_in_failure=aadsts)
+    app = msal_app(sandbox)
+    flow = app.initiate_auth_code_flow(GRAPH_SCOPES, redirect_uri=REDIRECT)
+    params = sign_in(sandbox_http, flow["auth_uri"], account["id"])
+    assert params["error"] == authorize_error
+    assert params["error_description"].startswith(f"AADSTS{aadsts}:")
+    assert params["state"] == flow["state"]
+    # Connected before the switch: the refresh fails the same way, with the token endpoint's error.
+    admin.update_account(account["id"], sign_in_failure=None)
+    app, _ = connect(sandbox, sandbox_http, account["id"])
+    (acct,) = app.get_accounts()
+    admin.update_account(account["id"], sign_in_failure=aadsts)
+    result = app.acquire_token_silent_with_error(GRAPH_SCOPES, acct, force_refresh=True)
+    assert result["error"] == token_error and result["error_codes"] == [aadsts]
+
+
+def test_unknown_sign_in_failure_code_is_refused(admin: SandboxAdmin) -> None:
+    with pytest.raises(AdminError, match="sign_in_failure must be one of"):
+        admin.add_account(unique_email(), sign_in_failure=12345)
+
+
+def _admin_consent_url(sandbox: Sandbox, **overrides: str) -> str:
+    query = {
+        "client_id": DEFAULT_CLIENT_ID,
+        "scope": "https://graph.microsoft.com/.default",
+        "redirect_uri": REDIRECT,
+        "state": "st-123",
+        **overrides,
+    }
+    return f"{sandbox.url}/organizations/v2.0/adminconsent?{urlencode(query)}"
+
+
+def test_admin_consent_is_recorded_for_the_tenant_and_lifts_admin_approval(
+    sandbox: Sandbox, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    tenant = str(uuid.uuid4())
+    needs_admin = admin.add_account(unique_email(), tenant_id=tenant, admin_approval_required=True)
+    not_consented = admin.add_account(unique_email(), tenant_id=tenant, sign_in_failure=65001)
+    elsewhere = admin.add_account(unique_email(), admin_approval_required=True)  # another tenant
+    it_admin = admin.add_account(unique_email("admin"), tenant_id=tenant)
+
+    page = sandbox_http.get(_admin_consent_url(sandbox), timeout=10)
+    assert page.status_code == 200 and "for the whole organisation" in page.text
+    assert page.headers["X-Frame-Options"] == "DENY"
+    answer = sign_in(sandbox_http, _admin_consent_url(sandbox), it_admin["id"])
+    assert answer == {
+        "admin_consent": "True",
+        "tenant": tenant,
+        "scope": "https://graph.microsoft.com/.default",
+        "state": "st-123",
+    }
+    assert {"tenant_id": tenant, "client_id": DEFAULT_CLIENT_ID, "scopes": [".default"]} in (
+        admin.admin_consents()
+    )
+    # The tenant's users sign in now; a user of another tenant still needs their own admin.
+    for account in (needs_admin, not_consented):
+        _, result = connect(sandbox, sandbox_http, account["id"])
+        assert "access_token" in result
+    app = msal_app(sandbox)
+    flow = app.initiate_auth_code_flow(GRAPH_SCOPES, redirect_uri=REDIRECT)
+    assert sign_in(sandbox_http, flow["auth_uri"], elsewhere["id"])["error_description"].startswith(
+        "AADSTS90094:"
+    )
+
+
+def test_admin_consent_declined_and_bad_requests(
+    sandbox: Sandbox, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    it_admin = admin.add_account(unique_email("admin"), tenant_id=str(uuid.uuid4()))
+    declined = sign_in(sandbox_http, _admin_consent_url(sandbox), it_admin["id"], action="cancel")
+    assert declined == {
+        "error": "permission_denied",
+        "error_description": "The admin canceled the request",
+        "state": "st-123",
+    }
+    assert it_admin["tenant_id"] not in [c["tenant_id"] for c in admin.admin_consents()]
+    bad_redirect = sandbox_http.get(_admin_consent_url(sandbox, redirect_uri="https://evil.example/cb"))
+    assert bad_redirect.status_code == 400 and "AADSTS50011" in bad_redirect.text
+    unknown_app = sandbox_http.get(_admin_consent_url(sandbox, client_id=str(uuid.uuid4())))
+    assert unknown_app.status_code == 400 and "AADSTS700016" in unknown_app.text
+    no_scope = sandbox_http.get(_admin_consent_url(sandbox, scope=""), allow_redirects=False)
+    assert no_scope.status_code == 302 and "error=invalid_request" in no_scope.headers["Location"]
