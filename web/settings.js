@@ -315,7 +315,7 @@ async function loadCalendars() {
       const account = accounts.find((a) => a.connectionId === u.connectionId);
       return el("p", { class: "notice" }, `${account ? account.email : "An account"}: ${problemMessage({ code: u.code })}`);
     }),
-    ...missing.map((m) => el("p", { class: "notice", role: "alert" }, missingCalendarMessage(m))),
+    ...missing.map((m) => el("p", { class: "notice missing-calendar" }, missingCalendarMessage(m))),
   );
   $("calendars").hidden = accounts.length === 0;
   const byAccount = new Map();
@@ -393,6 +393,7 @@ async function saveCalendars(event) {
     return;
   }
   status("Calendars saved.");
+  await loadCalendars(); // a calendar reported missing is cleared by saving: take its notice away
 }
 
 // --- start ------------------------------------------------------------------------------------
