@@ -121,7 +121,7 @@ def clear_missing(user_id: str, refs: Iterable[CalendarKey]) -> None:
     except RecordNotFound:
         return
     host_view.forget(user_id)
-    log.info("calendar_found_again user calendars=%d", len(healed))
+    log.info("calendar_found_again calendars=%d", len(healed))
 
 
 def note_reads(user_id: str, missing: Iterable[CalendarKey], found: Iterable[CalendarKey]) -> None:
