@@ -104,6 +104,14 @@ class CalendarNotWritable(SlotbridgeError):
     title = "The calendar is not writable"
 
 
+class WriteCalendarMissing(SlotbridgeError):
+    """The host's calendar for bookings no longer exists in Outlook (deleted, or unshared)."""
+
+    code = "write_calendar_missing"
+    status = 409
+    title = "The host's calendar for bookings is missing"
+
+
 class SlotUnavailable(SlotbridgeError):
     """The asked time cannot be booked (taken, no longer offered, or outside the link's rules)."""
 

@@ -41,6 +41,8 @@ export const MESSAGES = {
   idempotency_key_reused:
     "This booking request was already used with different details. Please reload the page and try again.",
   request_in_progress: "Your booking is still being processed. Please wait a moment.",
+  write_calendar_missing:
+    "This time can't be booked right now: the host's calendar for bookings no longer exists. Please let the host know.",
 };
 
 export const NETWORK_ERROR = "We can't reach the server. Check your connection and try again.";

@@ -288,6 +288,19 @@ function calendarLabel(cal) {
 
 const calKey = (cal) => `${cal.connectionId}|${cal.calendarId}`;
 
+// A chosen calendar Outlook no longer has (`calendar_missing`): which one, what it breaks, what to do.
+function missingCalendarMessage(m) {
+  const name = m.name ? `“${m.name}”` : "A calendar you chose";
+  const account = m.accountEmail ? ` (${m.accountEmail})` : "";
+  const effects = [];
+  if (m.checkForConflicts) effects.push("your booking pages offer no times until it is replaced");
+  if (m.addBookings) effects.push("new bookings fail because they have nowhere to go");
+  return (
+    `${name}${account} was deleted in Outlook or is no longer shared with you, so ${effects.join(" and ") || "it is not used"}. ` +
+    "Pick another calendar below (or leave it out) and press Save calendars."
+  );
+}
+
 async function loadCalendars() {
   const answer = await api(userPath("calendars"), { token });
   if (!answer.ok) {
@@ -295,12 +308,14 @@ async function loadCalendars() {
     return;
   }
   const { calendars, unavailable } = answer.data;
+  const missing = answer.data.missing || [];
   calendarState = { blockingShowAs: answer.data.blockingShowAs ?? null, calendars };
   $("unavailable").replaceChildren(
     ...unavailable.map((u) => {
       const account = accounts.find((a) => a.connectionId === u.connectionId);
       return el("p", { class: "notice" }, `${account ? account.email : "An account"}: ${problemMessage({ code: u.code })}`);
     }),
+    ...missing.map((m) => el("p", { class: "notice missing-calendar" }, missingCalendarMessage(m))),
   );
   $("calendars").hidden = accounts.length === 0;
   const byAccount = new Map();
@@ -378,6 +393,7 @@ async function saveCalendars(event) {
     return;
   }
   status("Calendars saved.");
+  await loadCalendars(); // a calendar reported missing is cleared by saving: take its notice away
 }
 
 // --- start ------------------------------------------------------------------------------------

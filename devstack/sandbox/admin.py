@@ -176,6 +176,29 @@ def add_calendar(ctx: Ctx, key: str) -> Response:
         return json_response(calendar_json(cal), 201)
 
 
+@route(f"{A}/accounts/<key>/calendars/<cal_id>", ["DELETE"])
+def remove_calendar(ctx: Ctx, key: str, cal_id: str) -> Response:
+    """As if deleted in Outlook (or unshared): the calendar and its events go, its subscriptions
+    are removed with `subscriptionRemoved`, and its Graph routes answer 404 ErrorItemNotFound."""
+    state = ctx.app.state
+    with state.lock:
+        a = _account(ctx, key)
+        cal = state.calendars.get(cal_id.lower())
+        if cal is None or cal.account_id != a.id:
+            raise GraphError(404, "NotFound", f"No calendar '{cal_id}' for {a.email}.")
+        if cal.is_default:
+            raise GraphError(400, "ErrorInvalidRequest", "The default calendar cannot be deleted.")
+        del state.calendars[cal.id]
+        for ev in state.events.values():
+            if ev.calendar_id == cal.id and not ev.deleted:
+                ev.deleted = True
+                em.touch(state, ev)
+        removed = [s.id for s in state.subscriptions.values() if s.calendar_id == cal.id]
+    for sub_id in removed:
+        send_lifecycle(ctx.app, sub_id, "subscriptionRemoved")
+    return no_content()
+
+
 @route(f"{A}/accounts/<key>/events", ["POST"])
 def add_event(ctx: Ctx, key: str) -> Response:
     b = ctx.json_body()

@@ -106,6 +106,11 @@ class SandboxAdmin:
         }
         return dict(self._call("POST", f"/accounts/{self._key(account)}/calendars", body))
 
+    def delete_calendar(self, account: str, calendar_id: str) -> None:
+        """As if deleted in Outlook: its events go, its subscriptions get `subscriptionRemoved`, and
+        Graph answers 404 ErrorItemNotFound on its routes. The default calendar cannot be deleted."""
+        self._call("DELETE", f"/accounts/{self._key(account)}/calendars/{quote(calendar_id, safe='')}")
+
     def add_event(
         self,
         account: str,

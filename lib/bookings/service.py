@@ -58,6 +58,7 @@ from lib.errors import (
     ServiceUnavailable,
     SlotbridgeError,
     SlotUnavailable,
+    WriteCalendarMissing,
 )
 from lib.graph import GraphAccessDenied, GraphClient, GraphError, GraphGone, GraphNotFound, GraphUnavailable
 from lib.links.config import CalendarProvider, LinkConfig, LinkHost
@@ -158,11 +159,15 @@ def _live_check(
     `OutlookUnavailable` (never book blind)."""
     from lib.availability.busy_source import CalendarRef
     from lib.busy_time.live_source import LiveBusySource
-    from lib.connections.calendars import calendar_settings
+    from lib.connections.host_view import read_host_view
 
-    settings = calendar_settings(host_user_id)
-    if settings is None:
-        raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")
+    view = read_host_view(host_user_id)
+    settings = view.settings
+    if settings is None or view.not_connected:
+        # As availability: a host with no Microsoft account connected has no time to offer (a
+        # lasting state, so not "try again later"; in a pool the next host is tried).
+        log.info("booking: host is not connected")
+        raise SlotUnavailable("This time is not available. Please pick another time.")
     refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
     if not refs:
         return
@@ -225,12 +230,22 @@ class _OutcomeUnknown(Exception):
 def _write_event(
     target: _WriteTarget, booking_id: str, content: outlook_event.EventContent
 ) -> outlook_event.WrittenEvent:
+    from lib.connections import calendar_health
+
     client = _graph(target.connection)
+    user_id, ref = target.connection.user_id, (target.connection.connection_id, target.calendar_id)
     try:
-        return outlook_event.create(client, target.calendar_id, booking_id, content)
+        written = outlook_event.create(client, target.calendar_id, booking_id, content)
     except GraphAccessDenied:
         raise CalendarNotWritable(
             "The host's booking calendar is read-only for their account; the booking was not made."
+        ) from None
+    except GraphNotFound:
+        # POST /me/calendars/{id}/events answered 404: the calendar itself is gone from Outlook.
+        calendar_health.mark_missing(user_id, *ref)
+        raise WriteCalendarMissing(
+            "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
+            "The host must pick another calendar in their settings."
         ) from None
     except GraphUnavailable as error:
         # The POST (re-sent with its transactionId) may have landed: look for our tag.
@@ -242,6 +257,8 @@ def _write_event(
             raise
         log.info("booking %s: event found by its tag after %s", booking_id, error.graph_code)
         return found
+    calendar_health.note_reads(user_id, [], [ref])  # written to: not missing (any more)
+    return written
 
 
 # --- create ------------------------------------------------------------------------------------------
@@ -285,7 +302,7 @@ def _create(
         booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
         try:
             record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
-        except (SlotUnavailable, OutlookUnavailable, NeedsReconnect) as error:
+        except (SlotUnavailable, OutlookUnavailable, NeedsReconnect, WriteCalendarMissing) as error:
             if len(link.hosts) == 1:
                 raise
             failures.append(error)
@@ -483,7 +500,7 @@ def _book_with_host(
     except BaseException as error:
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
         _fail(record, code)
-        if isinstance(error, GraphError | CalendarNotWritable):
+        if isinstance(error, GraphError | CalendarNotWritable | WriteCalendarMissing):
             audit.record(booking_id, "create", "failed", code=code)
         raise
     return _confirm(record, written)

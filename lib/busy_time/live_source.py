@@ -14,7 +14,9 @@ calendarView asks only for `start,end,showAs,isAllDay,isCancelled,type` (`$top=1
 
 Fail closed: a calendar that cannot be read (throttled past the retry budget, 5xx, timeout, a
 connection needing reconnect, a page it cannot understand) comes back with its problem code in
-`error` and no intervals. Nothing here raises for a calendar.
+`error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404 for is
+gone from Outlook (deleted, or no longer shared): its code is `calendar_missing`, and the source
+reports it (and calendars read again after such a 404) to `lib.connections.calendar_health`.
 
 The mailbox's time zone (for all-day events) comes from mailboxSettings; when it cannot be read
 (e.g. `MailboxSettings.Read` not granted, or a custom zone) the source falls back to the zone it
@@ -48,8 +50,12 @@ TIME_ZONE_MEMBER = "tz"
 # A guard against a server handing out nextLinks forever (1000 rounds x 1000 events).
 MAX_ROUNDS = 1000
 
+CALENDAR_MISSING = "calendar_missing"
+
 ConnectionLookup = Callable[[str, str], ConnectionRecord | None]
 GraphFactory = Callable[[ConnectionRecord], GraphClient]
+# (user id, calendars Graph answered 404 for, calendars read) after each mailbox read.
+HealthReport = Callable[[str, list[CalendarRef], list[CalendarRef]], None]
 
 
 def _stored_connection(user_id: str, connection_id: str) -> ConnectionRecord | None:
@@ -62,6 +68,16 @@ def _graph_for(connection: ConnectionRecord) -> GraphClient:
     from lib.connections.graph_access import graph_for
 
     return graph_for(connection)
+
+
+def _report_health(user_id: str, missing: list[CalendarRef], found: list[CalendarRef]) -> None:
+    from lib.connections.calendar_health import note_reads
+
+    note_reads(
+        user_id,
+        [(r.connection_id, r.calendar_id) for r in missing],
+        [(r.connection_id, r.calendar_id) for r in found],
+    )
 
 
 def graph_time(value: datetime) -> str:
@@ -115,11 +131,13 @@ class LiveBusySource:
         *,
         find_connection: ConnectionLookup = _stored_connection,
         graph_for: GraphFactory = _graph_for,
+        report_health: HealthReport = _report_health,
         max_mailboxes_in_parallel: int = 8,
     ) -> None:
         self.fallback_zone = parse_iana_zone(fallback_time_zone)
         self._find_connection = find_connection
         self._graph_for = graph_for
+        self._report_health = report_health
         self._max_parallel = max(1, max_mailboxes_in_parallel)
 
     def busy(
@@ -159,7 +177,13 @@ class LiveBusySource:
         except Exception:
             log.exception("busy time: reading connection %s failed unexpectedly", connection_id)
             return _failed(refs, "outlook_unavailable", "unexpected error")
-        return [self._to_calendar_busy(read, zone, connection_id) for read in reads]
+        found = [self._to_calendar_busy(read, zone, connection_id) for read in reads]
+        missing = [c.calendar for c in found if c.error == CALENDAR_MISSING]
+        try:
+            self._report_health(user_id, missing, [c.calendar for c in found if c.error is None])
+        except Exception as error:  # the answer stands; the next read reports again
+            log.warning("busy time: calendar health not recorded (%s)", type(error).__name__)
+        return found
 
     def _read_pages(
         self, client: GraphClient, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
@@ -231,6 +255,8 @@ class LiveBusySource:
 def _take_page(client: GraphClient, read: _CalendarRead, result: BatchResult) -> None:
     if not result.ok or not isinstance(result.body, Mapping):
         code = result.error.code if result.error is not None else "outlook_unavailable"
+        if result.status == 404:
+            code = CALENDAR_MISSING  # the calendar's own route: Outlook no longer has it
         log.warning(
             "busy time: a calendar of connection %s could not be read: %s %s after %d attempt(s)",
             client.mailbox_key,

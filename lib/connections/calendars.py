@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lib.availability.show_as_policy import ShowAs
-from lib.connections import host_view
+from lib.connections import calendar_health, host_view
 from lib.connections.graph_access import graph_for
 from lib.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
@@ -77,10 +77,12 @@ def default_calendar_settings(connection: ConnectionRecord) -> CalendarSettingsR
         )
         return None
     ref = {"connectionId": connection.connection_id, "calendarId": str(primary["id"])}
+    name_key = calendar_health.name_key(connection.connection_id, ref["calendarId"])
     return CalendarSettingsRecord(
         user_id=connection.user_id,
         conflict_calendars=[ref],
         write_calendar=ref if primary.get("canEdit", True) else None,
+        calendar_names={name_key: str(primary.get("name", ""))},
         updated_at=datetime.now(UTC),
     )
 
@@ -91,13 +93,15 @@ def calendar_settings(user_id: str) -> CalendarSettingsRecord | None:
 
 def list_calendars(user_id: str) -> dict[str, Any]:
     """Every calendar of every connection with the user's two selection flags; connections that
-    cannot be read are listed as unavailable with their problem code, not silently left out."""
+    cannot be read are listed as unavailable with their problem code, and chosen calendars Outlook
+    no longer has as missing (`calendar_missing`), not silently left out."""
     settings = calendar_settings(user_id)
+    connections = user_connections(user_id)
     conflicts = {_ref(c) for c in (settings.conflict_calendars if settings else [])}
     write = _ref(settings.write_calendar) if settings else None
     calendars: list[dict[str, Any]] = []
     unavailable: list[dict[str, str]] = []
-    for connection in user_connections(user_id):
+    for connection in connections:
         if connection.status is ConnectionStatus.NEEDS_RECONNECT:
             unavailable.append({"connectionId": connection.connection_id, "code": "needs_reconnect"})
             continue
@@ -123,6 +127,7 @@ def list_calendars(user_id: str) -> dict[str, Any]:
     return {
         "calendars": calendars,
         "unavailable": unavailable,
+        "missing": calendar_health.missing_view(settings, connections),
         "blockingShowAs": settings.blocking_show_as if settings else None,
     }
 
@@ -195,11 +200,15 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
     now = datetime.now(UTC)
     stored = [{"connectionId": c, "calendarId": k} for c, k in unique]
     write_ref = {"connectionId": write[0], "calendarId": write[1]} if write else None
+    names = {calendar_health.name_key(*ref): known[ref].name for ref in [*unique, write] if ref is not None}
     table = storage_account().table(CalendarSettingsRecord)
 
     def replace(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
         current.conflict_calendars, current.write_calendar, current.updated_at = stored, write_ref, now
         current.blocking_show_as = blocking
+        current.calendar_names = names
+        # Every calendar chosen now was just found in Outlook: none of them is missing.
+        current.missing_calendars = []
         return current
 
     if table.find(user_id, "settings") is None:
@@ -210,6 +219,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
                     conflict_calendars=stored,
                     write_calendar=write_ref,
                     blocking_show_as=blocking,
+                    calendar_names=names,
                     updated_at=now,
                 )
             )
@@ -237,6 +247,9 @@ def forget_connection_calendars(user_id: str, connection_id: str) -> None:
         ]
         if current.write_calendar and current.write_calendar["connectionId"] == connection_id:
             current.write_calendar = None
+        current.missing_calendars = [
+            m for m in current.missing_calendars if m["connectionId"] != connection_id
+        ]
         current.updated_at = datetime.now(UTC)
         return current
 

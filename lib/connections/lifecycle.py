@@ -16,7 +16,19 @@ log = logging.getLogger("slotbridge.connections")
 
 
 def list_connections(user_id: str) -> list[dict[str, Any]]:
-    return [c.to_api() for c in user_connections(user_id)]
+    """Each connection with the chosen calendars of its account that Outlook no longer has."""
+    from lib.connections.calendar_health import missing_view
+    from lib.connections.calendars import calendar_settings
+
+    connections = user_connections(user_id)
+    missing = missing_view(calendar_settings(user_id), connections) if connections else []
+    return [
+        {
+            **c.to_api(),
+            "missingCalendars": [m for m in missing if m["connectionId"] == c.connection_id],
+        }
+        for c in connections
+    ]
 
 
 def disconnect(user_id: str, connection_id: str) -> None:

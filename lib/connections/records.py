@@ -111,4 +111,12 @@ class CalendarSettingsRecord(TableRecord):
     write_calendar: dict[str, str] | None = None
     # showAs values that block this user's time; None means the default policy.
     blocking_show_as: list[str] | None = None
+    # Names of the chosen calendars as they were when chosen, by "<connectionId>|<calendarId>":
+    # a calendar deleted in Outlook can no longer be asked for its name.
+    calendar_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Chosen calendars Outlook answered 404 for ({"connectionId", "calendarId", "since"}); the one
+    # place a calendar's health is kept (`lib.connections.calendar_health`).
+    missing_calendars: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    # Counts calendars going missing: the outbox message of episode N has an id derived from N.
+    missing_episodes: int = 0
     updated_at: datetime

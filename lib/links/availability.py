@@ -12,6 +12,14 @@ bookings and the freshness of its calendars come from one request to its partiti
 Disclosure: the route is anonymous, so host user ids and e-mail addresses never appear in the
 answer. A degraded host is named by its position in the link's host list (`hostIndex`), which the
 link's owner can map through the management API and a visitor cannot; problem codes stay in logs.
+
+Degraded versus unavailable: `degradedHosts` (and `complete: false`, on which the booking page says
+"some calendars could not be checked just now, try again") lists hosts whose calendars are
+connected but could not be read. A `microsoft` host with no Microsoft account connected (never, or
+all disconnected) is not degraded, it simply has no time to offer: it is left out of the slots, not
+listed, and `complete` is untouched - so a visitor sees no times and no false "try again", and
+learns nothing about why. The log and the management view (`GET /links`, `hostStatus`) say
+`not_connected`.
 """
 
 from __future__ import annotations
@@ -102,10 +110,18 @@ def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
     return with_cache(LiveBusySource(fallback_time_zone=link.rules.time_zone), freshness)
 
 
+NOT_CONNECTED = "not_connected"
+
+
 @dataclass(frozen=True)
 class _HostOutcome:
-    busy: HostBusyTime | None  # None: could not be read (fail closed)
+    busy: HostBusyTime | None  # None: could not be read (fail closed), or not connected
     errors: tuple[str, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        """Could not be read, as opposed to having nothing to offer (not connected)."""
+        return self.busy is None and self.errors != (NOT_CONNECTED,)
 
 
 def link_availability(
@@ -131,7 +147,9 @@ def link_availability(
         outcomes = _read_hosts(link, source_factory, read_start, read_end, window_start, window_end)
 
     readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
-    degraded = sorted(i for i, o in outcomes.items() if o.busy is None)
+    degraded = sorted(i for i, o in outcomes.items() if o.degraded)
+    for index in sorted(i for i, o in outcomes.items() if o.busy is None and not o.degraded):
+        log.info("availability of link %s: host %d is not connected; it offers no time", slug, index)
     for index in degraded:
         log.warning(
             "availability of link %s: host %d could not be read (%s); its time is not offered",
@@ -242,13 +260,14 @@ def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: d
     from lib.connections.host_view import host_view
 
     try:
-        settings = host_view(user_id).settings
+        view = host_view(user_id)
     except Exception as error:  # storage trouble: fail closed for this host
         log.warning("availability: calendar settings unreadable (%s)", type(error).__name__)
         return _HostOutcome(None, ("service_unavailable",))
-    if settings is None:
-        # Never connected (connecting stores default settings): nothing vouches for this host's time.
-        return _HostOutcome(None, ("needs_reconnect",))
+    settings = view.settings
+    if settings is None or view.not_connected:
+        # Nothing vouches for this host's time: it offers none, and that is not a passing fault.
+        return _HostOutcome(None, (NOT_CONNECTED,))
     try:
         policy = ShowAsPolicy.from_names(settings.blocking_show_as)
     except ValueError:

@@ -15,7 +15,7 @@ from typing import Any
 
 from lib.auth.management import Forbidden, Principal
 from lib.errors import Conflict, NotFound
-from lib.links.config import LinkConfig, link_config_from_json, parse_slug
+from lib.links.config import CalendarProvider, LinkConfig, link_config_from_json, parse_slug
 from lib.links.records import BookingLinkRecord, LinkHostRecord
 from lib.storage import storage_account
 from lib.storage.keys import encode_key
@@ -130,4 +130,19 @@ def list_links(principal: Principal, host_user_id: str | None = None) -> list[di
             config = LinkConfig.from_record(record)
             if host_user_id in config.host_ids:  # the index may lag a change of hosts
                 configs.append(config)
-    return [c.to_json() for c in sorted(configs, key=lambda c: c.slug)]
+    return [{**c.to_json(), "hostStatus": _host_status(c)} for c in sorted(configs, key=lambda c: c.slug)]
+
+
+def _host_status(config: LinkConfig) -> list[dict[str, str]]:
+    """Each host's calendar status for the link's manager: `connected`, `not_connected`,
+    `needs_reconnect`, `calendar_missing`, or `none` (provider none: weekly hours only). The
+    anonymous availability answer never says this; the link's manager may know."""
+    from lib.connections.host_view import host_view
+
+    return [
+        {
+            "userId": h.user_id,
+            "status": "none" if h.provider is CalendarProvider.NONE else host_view(h.user_id).status,
+        }
+        for h in config.hosts
+    ]

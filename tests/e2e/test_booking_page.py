@@ -1,6 +1,6 @@
 """The public booking page in a real browser: a slot taken by someone else between viewing and
 booking, keyboard-only booking at phone width, switching the time zone and the view, the
-embeddable variant, and a link that does not exist."""
+embeddable variant, a link that does not exist, and a host who is not connected."""
 
 from __future__ import annotations
 
@@ -145,3 +145,17 @@ def test_a_link_that_does_not_exist_says_so(devhost: DevHost, page: Any) -> None
     expect(page.get_by_role("alert")).to_have_text(
         "This booking page doesn't exist. Please check the link you were given."
     )
+
+
+def test_a_host_who_is_not_connected_shows_no_times_and_no_try_again_notice(
+    devhost: DevHost, page: Any
+) -> None:
+    slug = new_slug()
+    put_link(devhost, slug, "host-who-never-connected")
+    page.goto(f"{devhost.api_url}/book/{slug}")
+    expect(page.get_by_role("status")).to_contain_text("No free times in these days")
+    expect(page.get_by_text("No free times").first).to_be_visible()
+    expect(page.locator("button.slot")).to_have_count(0)
+    # Nothing a visitor can wait out: the page must not suggest trying again in a few minutes.
+    expect(page.locator(".notice")).to_have_count(0)
+    expect(page.get_by_text("could not be checked")).to_have_count(0)

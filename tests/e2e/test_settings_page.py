@@ -1,7 +1,8 @@
 """The settings page in a real browser: a blocked pop-up falls back to a full redirect that ends
 "Connected"; a cancelled sign-in, an admin-approval tenant and every other class of sign-in failure
 get clear messages; the administrator's approval link lands on a page that says it worked, after
-which the user connects; Disconnect; a page opened without a token says what to do."""
+which the user connects; Disconnect; a page opened without a token says what to do; a calendar
+deleted in Outlook is named, with what to do."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from tests.fixtures.sandbox import unique_email
+from tests.integration.availability.helpers import Host, availability, link_body, next_monday
+from tests.integration.availability.helpers import put_link as put_api_link
 from tests.integration.connect.helpers import connections
 
-from .conftest import DESKTOP, new_user, settings_url, shot
+from .conftest import DESKTOP, new_slug, new_user, settings_url, shot
 from .test_click_through import sign_in_in
 
 pytestmark = pytest.mark.e2e
@@ -162,3 +165,29 @@ def test_an_expired_token_gets_a_clear_message(devhost: DevHost, page: Any) -> N
     token = issue_user_token(USER_TOKEN_KEY, new_user(), 60, now=1_000_000)
     page.goto(f"{devhost.api_url}/settings#token={token}")
     expect(page.get_by_role("alert")).to_contain_text("Your settings session has expired or is not valid")
+
+
+def test_a_calendar_deleted_in_outlook_is_named_with_what_to_do(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: Any, page: Any
+) -> None:
+    host = Host(devhost, admin, sandbox_http)
+    rota = admin.add_calendar(host.email, "Team rota")
+    host.set_conflict_calendars(host.default_calendar_id, rota["id"])
+    slug = new_slug()
+    put_api_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    admin.delete_calendar(host.email, rota["id"])
+    assert availability(devhost, slug, next_monday()).json()["degradedHosts"]  # a page visit finds it
+
+    page.goto(settings_url(devhost, host.user_id))
+    notice = page.locator("#unavailable .missing-calendar")
+    expect(notice).to_have_text(
+        f"“Team rota” ({host.email}) was deleted in Outlook or is no longer shared with you, so your "
+        "booking pages offer no times until it is replaced. Pick another calendar below (or leave it "
+        "out) and press Save calendars."
+    )
+    shot(page, "settings-calendar-missing")
+
+    page.get_by_role("button", name="Save calendars").click()
+    expect(page.get_by_role("status")).to_have_text("Calendars saved.")
+    expect(notice).to_have_count(0)
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []

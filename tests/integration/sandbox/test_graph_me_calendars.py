@@ -92,3 +92,38 @@ def test_calendars_default_secondary_shared_and_paging(user: GraphUser, admin: S
 def test_unknown_segment(user: GraphUser) -> None:
     r = user.call("GET", "/me/nothing")
     assert r.status_code == 400 and re.search("segment 'nothing'", r.json()["error"]["message"])
+
+
+def test_a_deleted_calendar_answers_404_on_its_routes_as_graph_does(
+    user: GraphUser, admin: SandboxAdmin
+) -> None:
+    from devstack.sandbox.admin_client import AdminError, dt
+
+    side = admin.add_calendar(user.email, "Side projects")
+    admin.add_event(
+        user.email,
+        subject="x",
+        start=dt("2026-11-23T09:00:00"),
+        end=dt("2026-11-23T10:00:00"),
+        calendar_id=side["id"],
+    )
+    admin.delete_calendar(user.email, side["id"])
+
+    view = "startDateTime=2026-11-23T00:00:00Z&endDateTime=2026-11-24T00:00:00Z"
+    for method, path in (
+        ("GET", f"/me/calendars/{side['id']}"),
+        ("GET", f"/me/calendars/{side['id']}/calendarView?{view}"),
+        ("GET", f"/me/calendars/{side['id']}/calendarView/delta?{view}"),
+        ("POST", f"/me/calendars/{side['id']}/events"),
+    ):
+        kwargs = {
+            "json": {"subject": "y", "start": dt("2026-11-23T09:00:00"), "end": dt("2026-11-23T10:00:00")}
+        }
+        r = user.call(method, path, **(kwargs if method == "POST" else {}))
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["error"]["code"] == "ErrorItemNotFound"
+        assert r.json()["error"]["message"] == "The specified object was not found in the store."
+    assert side["id"] not in {c["id"] for c in user.call("GET", "/me/calendars").json()["value"]}
+    assert [c["name"] for c in admin.mailbox(user.email)["calendars"]] == ["Calendar"]
+    with pytest.raises(AdminError, match="400"):
+        admin.delete_calendar(user.email, str(admin.mailbox(user.email)["account"]["default_calendar_id"]))

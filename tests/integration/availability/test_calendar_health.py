@@ -1,0 +1,232 @@
+"""Calendar health through the dev host against the sandbox: a chosen calendar deleted in Outlook
+is found (availability, the sync worker, a booking's event write), shown as `calendar_missing` on
+the connection, the calendar list and the link's management view, told to the product once, and
+healed by new calendar settings; and a host who is not connected offers no time without making
+the public answer look like a passing fault."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.funchost import DevHost
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.bookings.records import BookingRecord, BookingStatus
+from lib.outbox.records import OutboxRecord
+from lib.storage import storage_account
+from lib.sync.sync_state import CalendarKey, find_state
+from tests.integration.connect.helpers import BACKEND, connections
+from tests.integration.sync.helpers import wait_for
+
+from .helpers import Host, link_body, new_slug, next_monday, put_link, slot_starts
+
+
+@pytest.fixture()
+def host(devhost: DevHost, admin: SandboxAdmin, sandbox_http) -> Host:
+    return Host(devhost, admin, sandbox_http)
+
+
+def _get(devhost: DevHost, path: str, **params: str) -> Any:
+    r = requests.get(f"{devhost.api_url}/{path}", params=params, headers=BACKEND, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _put_settings(devhost: DevHost, host: Host, conflicts: list[str], write: str | None) -> None:
+    body = {
+        "conflictCalendars": [host.ref(c) for c in conflicts],
+        "writeCalendar": host.ref(write) if write else None,
+    }
+    r = requests.put(
+        f"{devhost.api_url}/users/{host.user_id}/calendar-settings", json=body, headers=BACKEND, timeout=30
+    )
+    assert r.status_code == 200, r.text
+
+
+def _missing_messages(user_id: str) -> list[OutboxRecord]:
+    rows = storage_account().table(OutboxRecord).query(partition=user_id)
+    return [r for r in rows if r.type == "calendar.unavailable"]
+
+
+def _host_status(devhost: DevHost, slug: str, user_id: str) -> list[dict[str, str]]:
+    [link] = [item for item in _get(devhost, "links", userId=user_id)["links"] if item["slug"] == slug]
+    return list(link["hostStatus"])
+
+
+def test_a_deleted_conflict_calendar_is_shown_as_missing_told_once_and_healed_by_new_settings(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    rota = admin.add_calendar(host.email, "Team rota")
+    host.set_conflict_calendars(host.default_calendar_id, rota["id"])
+    monday = next_monday()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    assert len(slot_starts(devhost, slug, monday)[1]) == 8
+    assert _host_status(devhost, slug, host.user_id) == [{"userId": host.user_id, "status": "connected"}]
+
+    admin.delete_calendar(host.email, rota["id"])
+    for _ in range(2):  # the second answer meets the same 404: still one message
+        body, starts = slot_starts(devhost, slug, monday)
+        # The house rule stands: a conflict calendar that cannot be read offers nothing.
+        assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}]
+
+    # ... but now the connection says which calendar, and what it was for.
+    [connection] = connections(devhost, host.user_id)
+    assert connection["status"] == "connected"
+    [missing] = connection["missingCalendars"]
+    assert missing["calendarId"] == rota["id"] and missing["name"] == "Team rota"
+    assert missing["code"] == "calendar_missing"
+    assert missing["checkForConflicts"] is True and missing["addBookings"] is False
+    listed = _get(devhost, f"users/{host.user_id}/calendars")
+    assert [m["calendarId"] for m in listed["missing"]] == [rota["id"]]
+    assert listed["missing"][0]["accountEmail"] == host.email
+    assert rota["id"] not in {c["calendarId"] for c in listed["calendars"]}
+    assert _host_status(devhost, slug, host.user_id) == [
+        {"userId": host.user_id, "status": "calendar_missing"}
+    ]
+    [message] = _missing_messages(host.user_id)
+    assert message.data["reason"] == "calendar_missing" and message.data["calendarId"] == rota["id"]
+    assert message.data["calendarName"] == "Team rota" and message.data["usedFor"] == ["conflicts"]
+
+    # The user picks calendars again (what the settings page's Save does): the flag clears.
+    host.set_conflict_calendars(host.default_calendar_id)
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
+    assert _get(devhost, f"users/{host.user_id}/calendars")["missing"] == []
+    body, starts = slot_starts(devhost, slug, monday)
+    assert len(starts) == 8 and body["complete"] is True
+    assert len(_missing_messages(host.user_id)) == 1
+
+
+def test_the_sync_worker_finds_a_deleted_conflict_calendar_without_retrying_it(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    rota = admin.add_calendar(host.email, "On call")
+    host.set_conflict_calendars(host.default_calendar_id, rota["id"])
+    key = CalendarKey(host.user_id, host.connection_id, rota["id"])
+    wait_for(
+        lambda: (s := find_state(key)) is not None and s.subscription_id and not s.outstanding,
+        30,
+        "the calendar to be subscribed and synced",
+    )
+
+    # Outlook removes its subscription (subscriptionRemoved); the resync meets 404 on the calendar.
+    admin.delete_calendar(host.email, rota["id"])
+    missing = wait_for(
+        lambda: connections(devhost, host.user_id)[0]["missingCalendars"], 30, "the calendar to be missing"
+    )
+    assert [m["calendarId"] for m in missing] == [rota["id"]]
+    wait_for(
+        lambda: (
+            (s := find_state(key)) is not None
+            and s.last_error == "calendar_missing"
+            and s.lease_owner is None
+        ),
+        30,
+        "the sync state to record it",
+    )
+    assert find_state(key).outstanding  # never fresh: the busy cache does not answer for it
+
+    # Sync now meets the same 404 (answered, not retried): no second message.
+    before = find_state(key).pending_seq
+    r = requests.post(
+        f"{devhost.api_url}/users/{host.user_id}/connections/{host.connection_id}/sync",
+        headers=BACKEND,
+        timeout=10,
+    )
+    assert r.status_code == 202
+    wait_for(
+        lambda: (
+            (s := find_state(key)) is not None
+            and s.pending_seq > before
+            and s.lease_owner is None
+            and s.last_error == "calendar_missing"
+        ),
+        30,
+        "the requested round",
+    )
+    assert len(_missing_messages(host.user_id)) == 1
+
+
+def test_a_deleted_write_calendar_fails_the_booking_clearly_and_releases_the_slot(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    bookings_cal = admin.add_calendar(host.email, "Client meetings")
+    _put_settings(devhost, host, [host.default_calendar_id], bookings_cal["id"])
+    monday = next_monday()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    admin.delete_calendar(host.email, bookings_cal["id"])
+    booking = {
+        "start": f"{monday}T10:00:00Z",
+        "attendee": {"name": "Ann Example", "email": "ann@example.com"},
+    }
+
+    r = requests.post(f"{devhost.api_url}/links/{slug}/bookings", json=booking, timeout=60)
+
+    assert r.status_code == 409, r.text
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert r.json()["code"] == "write_calendar_missing"
+    [failed] = storage_account().table(BookingRecord).query(where="slug eq @s", parameters={"s": slug})
+    assert failed.status is BookingStatus.FAILED
+    assert all(not c["events"] for c in admin.mailbox(host.email)["calendars"])  # nothing orphaned
+    [missing] = connections(devhost, host.user_id)[0]["missingCalendars"]
+    assert missing["calendarId"] == bookings_cal["id"] and missing["addBookings"] is True
+    assert missing["name"] == "Client meetings"
+    [message] = _missing_messages(host.user_id)
+    assert message.data["usedFor"] == ["bookings"]
+
+    # The host picks another calendar: the same slot (its locks released) books fine.
+    _put_settings(devhost, host, [host.default_calendar_id], host.default_calendar_id)
+    again = requests.post(f"{devhost.api_url}/links/{slug}/bookings", json=booking, timeout=60)
+    assert again.status_code == 201, again.text
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
+    events = [e for c in admin.mailbox(host.email)["calendars"] for e in c["events"]]
+    assert len(events) == 1
+
+
+def test_a_host_who_is_not_connected_offers_no_time_without_a_try_again_signal(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, caplog: pytest.LogCaptureFixture
+) -> None:
+    monday = next_monday()
+    never = "never-connected-host"
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(never, "microsoft")]))
+
+    with caplog.at_level(logging.INFO, logger="slotbridge.availability"):
+        body, starts = slot_starts(devhost, slug, monday)
+
+    assert starts == set()
+    # Nothing here passes in a few minutes: the page must not be told to say "try again".
+    assert body["complete"] is True and body["degradedHosts"] == []
+    logged = " ".join(r.getMessage() for r in caplog.records if slug in r.getMessage())
+    assert "not connected" in logged and "needs_reconnect" not in logged
+    assert _host_status(devhost, slug, never) == [{"userId": never, "status": "not_connected"}]
+
+    # In a pool the others' time is offered, and the answer stays complete.
+    pool = new_slug()
+    put_link(devhost, pool, link_body([(never, "microsoft"), ("hours-only-host", "none")]))
+    body, starts = slot_starts(devhost, pool, monday)
+    assert len(starts) == 8 and body["complete"] is True and body["degradedHosts"] == []
+    assert [h["status"] for h in _host_status(devhost, pool, never)] == ["not_connected", "none"]
+
+    # A host who disconnected their only account is not connected either (not "all free").
+    mine = new_slug()
+    put_link(devhost, mine, link_body([(host.user_id, "microsoft")]))
+    assert len(slot_starts(devhost, mine, monday)[1]) == 8
+    r = requests.delete(
+        f"{devhost.api_url}/users/{host.user_id}/connections/{host.connection_id}",
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 204
+    body, starts = slot_starts(devhost, mine, monday)
+    assert starts == set() and body["complete"] is True and body["degradedHosts"] == []
+    booked = requests.post(
+        f"{devhost.api_url}/links/{mine}/bookings",
+        json={"start": f"{monday}T10:00:00Z", "attendee": {"name": "Ann", "email": "ann@example.com"}},
+        timeout=60,
+    )
+    assert booked.status_code == 409 and booked.json()["code"] == "slot_unavailable"
