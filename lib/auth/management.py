@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lib.crypto import b64url, b64url_decode, hmac_matches, hmac_sha256
-from lib.errors import SlotbridgeError, Unauthorized
+from lib.errors import SlotbridgeError, Unauthorized, ValidationFailed
+from lib.input_rules import check_user_id
+from lib.json_body import loads_bounded
 from lib.settings import KeySettings
 
 TOKEN_VERSION = "v1"
@@ -66,14 +68,22 @@ def verify_user_token(key: bytes, token: str, now: float | None = None) -> str:
         raise Unauthorized("The user token is malformed.")
     try:
         signature = b64url_decode(parts[2])
-        claims = json.loads(b64url_decode(parts[1]))
+        payload = b64url_decode(parts[1])
     except ValueError:
         raise Unauthorized("The user token is malformed.") from None
     if not hmac_matches(key, f"{parts[0]}.{parts[1]}".encode(), signature):
         raise Unauthorized("The user token's signature is not valid.")
+    # Signed is not well-formed: the payload is parsed and checked as untrusted data all the same.
+    try:
+        claims = loads_bounded(payload, "user token")
+    except ValidationFailed:
+        raise Unauthorized("The user token is malformed.") from None
+    if not isinstance(claims, dict):
+        raise Unauthorized("The user token lacks its claims.")
     current = now if now is not None else time.time()
-    sub, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
-    if not isinstance(sub, str) or not sub or not isinstance(exp, int) or not isinstance(iat, int):
+    sub = check_user_id(claims.get("sub"), "sub")
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if sub is None or not isinstance(exp, int) or not isinstance(iat, int) or bool in (type(exp), type(iat)):
         raise Unauthorized("The user token lacks its claims.")
     if exp < current - CLOCK_SKEW_S:
         raise Unauthorized("The user token has expired.")

@@ -27,6 +27,7 @@ from lib.availability.link_rules import (
     parse_clock_minutes,
 )
 from lib.errors import FieldError, ValidationFailed
+from lib.input_rules import day_in_range
 
 _DEFAULTS: dict[str, int] = {
     "bufferBeforeMinutes": 0,
@@ -160,6 +161,8 @@ def _date_override(read: _Collector, path: str, item: Any) -> DateOverride | Non
         on = None
     if on is None:
         read.fail(f"{path}.date", "must be a date in YYYY-MM-DD form")
+    elif not day_in_range(on, f"{path}.date", read.problems):
+        on = None
     try:
         kind = OverrideKind(raw_kind)
     except ValueError:

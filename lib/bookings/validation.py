@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from lib.errors import FieldError, ValidationFailed
+from lib.input_rules import LINE_BREAKS_AND_TABS, check_email, check_text, instant_in_range, text_fault
 from lib.timezones import parse_iana_zone
 
 MAX_BODY_BYTES = 8 * 1024
@@ -29,9 +29,6 @@ MAX_NOTES_LENGTH = 2000
 MAX_TOKEN_LENGTH = 200
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
-# Deliberately plain: one @, a dotted domain, no spaces or angle brackets (no display-name forms).
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"[^@\s<>()\[\],;:\"\\]+@{_LABEL}(?:\.{_LABEL})+")
 _CREATE_FIELDS = frozenset({"start", "attendee", "timezone", "notes"})
 _ATTENDEE_FIELDS = frozenset({"name", "email"})
 
@@ -50,16 +47,6 @@ class BookingRequest:
     notes: str
 
 
-def _has_control(text: str, *, allow_newlines: bool = False) -> bool:
-    for ch in text:
-        code = ord(ch)
-        if allow_newlines and ch in "\n\r\t":
-            continue
-        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
-            return True
-    return False
-
-
 def parse_start(value: Any, problems: list[FieldError], field: str = "start") -> datetime | None:
     """An ISO 8601 date-time WITH an offset (or Z), as UTC; whole minutes only."""
     if not isinstance(value, str) or not 16 <= len(value) <= 40:
@@ -75,6 +62,8 @@ def parse_start(value: Any, problems: list[FieldError], field: str = "start") ->
         return None
     if parsed.second or parsed.microsecond:
         problems.append(FieldError(field, "slots start on whole minutes"))
+        return None
+    if not instant_in_range(parsed, field, problems):
         return None
     return parsed.astimezone(UTC)
 
@@ -92,27 +81,18 @@ def parse_booking_request(data: Mapping[str, Any]) -> BookingRequest:
     else:
         for key in sorted(set(raw_attendee) - _ATTENDEE_FIELDS):
             problems.append(FieldError(f"attendee.{str(key)[:64]}", "is not a known field"))
-        raw_name = raw_attendee.get("name")
-        if (
-            not isinstance(raw_name, str)
-            or not raw_name.strip()
-            or len(raw_name) > MAX_NAME_LENGTH
-            or _has_control(raw_name)
-        ):
-            problems.append(
-                FieldError("attendee.name", f"a name of 1-{MAX_NAME_LENGTH} characters on one line")
-            )
-        else:
-            name = " ".join(raw_name.split())
-        raw_email = raw_attendee.get("email")
-        if (
-            not isinstance(raw_email, str)
-            or len(raw_email) > MAX_EMAIL_LENGTH
-            or _EMAIL.fullmatch(raw_email.strip()) is None
-        ):
-            problems.append(FieldError("attendee.email", "a valid e-mail address"))
-        else:
-            email = raw_email.strip()
+        raw_name = check_text(
+            raw_attendee.get("name"),
+            "attendee.name",
+            problems,
+            max_length=MAX_NAME_LENGTH,
+            describe=f"a name of 1-{MAX_NAME_LENGTH} characters on one line",
+        )
+        name = " ".join(raw_name.split()) if raw_name is not None else ""
+        email = (
+            check_email(raw_attendee.get("email"), "attendee.email", problems, max_length=MAX_EMAIL_LENGTH)
+            or ""
+        )
 
     zone = data.get("timezone")
     if zone is not None:
@@ -126,19 +106,19 @@ def parse_booking_request(data: Mapping[str, Any]) -> BookingRequest:
                 problems += invalid.errors or [FieldError("timezone", "an IANA time zone")]
                 zone = None
 
-    notes = data.get("notes", "")
-    if notes is None:
-        notes = ""
-    if (
-        not isinstance(notes, str)
-        or len(notes) > MAX_NOTES_LENGTH
-        or _has_control(notes, allow_newlines=True)
-    ):
-        problems.append(FieldError("notes", f"text of at most {MAX_NOTES_LENGTH} characters"))
-        notes = ""
+    raw_notes = data.get("notes")
+    notes = check_text(
+        "" if raw_notes is None else raw_notes,
+        "notes",
+        problems,
+        max_length=MAX_NOTES_LENGTH,
+        describe=f"text of at most {MAX_NOTES_LENGTH} characters",
+        keep=LINE_BREAKS_AND_TABS,
+        allow_blank=True,
+    )
     if problems or start is None:
         raise ValidationFailed("The booking request is not valid.", problems)
-    return BookingRequest(start, Attendee(name, email), zone, notes.strip())
+    return BookingRequest(start, Attendee(name, email), zone, (notes or "").strip())
 
 
 def parse_reschedule_start(data: Mapping[str, Any]) -> datetime:
@@ -156,8 +136,16 @@ def check_cancel_body(data: Mapping[str, Any]) -> None:
         FieldError(str(k)[:64], "is not a known field") for k in sorted(set(data) - {"token", "reason"})
     ]
     reason = data.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_NOTES_LENGTH):
-        problems.append(FieldError("reason", f"text of at most {MAX_NOTES_LENGTH} characters"))
+    if reason is not None:
+        check_text(
+            reason,
+            "reason",
+            problems,
+            max_length=MAX_NOTES_LENGTH,
+            describe=f"text of at most {MAX_NOTES_LENGTH} characters",
+            keep=LINE_BREAKS_AND_TABS,
+            allow_blank=True,
+        )
     if problems:
         raise ValidationFailed("The cancel request is not valid.", problems)
 
@@ -169,6 +157,9 @@ def manage_token_from(headers: Mapping[str, str], body: Mapping[str, Any]) -> st
         token: Any = auth[7:].strip()
     else:
         token = body.get("token")
+    if isinstance(body.get("token"), str) and text_fault(body["token"]) is not None:
+        # Checked even when the header carries the token: no request passes with unusable text in it.
+        raise ValidationFailed("The manage token is not valid.", [FieldError("token", "printable text only")])
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     return token

@@ -13,6 +13,7 @@ from lib.connections.graph_access import graph_for
 from lib.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
 from lib.graph import GraphError
+from lib.input_rules import text_fault
 from lib.storage import storage_account
 from lib.storage.tables import AlreadyExists
 
@@ -140,6 +141,7 @@ def _parse_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, s
         or not value["connectionId"]
         or not value["calendarId"]
         or len(value["calendarId"]) > 512
+        or text_fault(value["connectionId"] + value["calendarId"]) is not None
     ):
         errors.append(FieldError(field, "must be {connectionId, calendarId}"))
         return None

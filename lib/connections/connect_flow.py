@@ -41,6 +41,7 @@ from lib.identity.sign_in_errors import (
     is_our_admin_consent_state,
     sign_in_error,
 )
+from lib.input_rules import text_fault
 from lib.keystore import data_keys
 from lib.settings import get_settings
 from lib.storage import storage_account
@@ -96,6 +97,14 @@ def _flow_id(state: str) -> str:
 def start_connect(user_id: str, mode: str, return_url: str | None, opener_origin: str | None) -> ConnectStart:
     settings = get_settings()
     encode_key(user_id, what="userId")
+    # A URL that breaks the text rule is refused, not quietly replaced by the default.
+    unusable = [
+        FieldError(name, fault)
+        for name, value in (("returnUrl", return_url), ("openerOrigin", opener_origin))
+        if value is not None and (fault := text_fault(value)) is not None
+    ]
+    if unusable:
+        raise ValidationFailed("The connect request is not valid.", unusable)
     try:
         connect_mode = ConnectMode(mode)
     except ValueError:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from lib.input_rules import text_fault
+
 _MAX_URL = 2048
 
 
 def origin_of(url: str) -> str | None:
     """`scheme://host[:port]` of an absolute http(s) URL, or None if it is not one we trust to parse."""
-    if not url or len(url) > _MAX_URL or "\\" in url or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+    if not url or len(url) > _MAX_URL or "\\" in url or " " in url or text_fault(url) is not None:
         return None
     try:
         parts = urlsplit(url)

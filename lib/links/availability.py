@@ -38,6 +38,7 @@ from lib.availability.show_as_policy import ShowAsPolicy
 from lib.availability.slot import Slot
 from lib.availability.slot_engine import HostBusyTime, free_slots_by_host, open_candidates
 from lib.errors import FieldError, SlotbridgeError, ValidationFailed
+from lib.input_rules import day_in_range
 from lib.links.config import CalendarProvider, LinkConfig, LinkHost
 from lib.links.service import load_public_link
 from lib.parallel import map_concurrently, run_both
@@ -51,10 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("slotbridge.availability")
 
 MAX_RANGE_DAYS = 62
-# Days a booking page can sensibly ask about. Far from date's own limits (years 1 and 9999), where
-# turning a local day into UTC instants overflowed (a 500 the contract fuzzer found).
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(9998, 12, 31)
 MAX_HOSTS_READ_IN_PARALLEL = 8
 
 # The busy source for a link, given where the freshness of a host's calendars is read.
@@ -81,8 +78,8 @@ def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
         except ValueError:
             problems.append(FieldError(name, "is required: a date in YYYY-MM-DD form"))
             continue
-        if not FIRST_DAY <= day <= LAST_DAY:
-            problems.append(FieldError(name, f"must be between {FIRST_DAY} and {LAST_DAY}"))
+        # The documented range; near date's own limits, local days overflowed as UTC instants.
+        if not day_in_range(day, name, problems):
             continue
         days[name] = day
     zone = params.get("timezone")

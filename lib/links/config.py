@@ -26,12 +26,12 @@ from typing import Any
 from lib.availability.link_rules import LinkRules
 from lib.availability.link_rules_json import link_rules_from_json, link_rules_to_json
 from lib.errors import FieldError, ValidationFailed
+from lib.input_rules import check_text, check_user_id
 from lib.links.records import BookingLinkRecord
 from lib.storage.keys import encode_key
 
 MAX_HOSTS = 25
 MAX_TITLE_LENGTH = 200
-MAX_USER_ID_LENGTH = 256
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 MAX_SUBJECT_TEMPLATE_LENGTH = 255
 MAX_LOCATION_LENGTH = 255
@@ -146,10 +146,13 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
     slug = parse_slug(slug)
     problems: list[FieldError] = []
 
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE_LENGTH:
-        problems.append(FieldError("title", f"a non-empty text of at most {MAX_TITLE_LENGTH} characters"))
-        title = ""
+    title = check_text(
+        data.get("title"),
+        "title",
+        problems,
+        max_length=MAX_TITLE_LENGTH,
+        describe=f"a non-empty text of at most {MAX_TITLE_LENGTH} characters",
+    )
 
     raw_assignment = data.get("assignment", Assignment.SINGLE.value)
     try:
@@ -181,7 +184,9 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
         problems += invalid.errors or [FieldError("", invalid.detail)]
     if problems or rules is None:
         raise ValidationFailed("The booking link is not valid.", problems)
-    return LinkConfig(slug, title.strip(), assignment, hosts, rules, teams, subject_template, location)
+    return LinkConfig(
+        slug, (title or "").strip(), assignment, hosts, rules, teams, subject_template, location
+    )
 
 
 def _text_field(
@@ -190,14 +195,15 @@ def _text_field(
     value = data.get(name)
     if value is None:
         return default
-    if (
-        not isinstance(value, str)
-        or len(value) > max_length
-        or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value)
-    ):
-        problems.append(FieldError(name, f"a single line of text of at most {max_length} characters"))
-        return default
-    return value.strip() or default
+    text = check_text(
+        value,
+        name,
+        problems,
+        max_length=max_length,
+        describe=f"a single line of text of at most {max_length} characters",
+        allow_blank=True,
+    )
+    return default if text is None else text.strip() or default
 
 
 def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tuple[LinkHost, ...]:
@@ -221,9 +227,8 @@ def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tupl
         unknown = sorted(set(item) - {"userId", "calendarProvider"})
         for key in unknown:
             problems.append(FieldError(f"{path}.{str(key)[:64]}", "is not a known field"))
-        user_id = item.get("userId")
-        if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID_LENGTH:
-            problems.append(FieldError(f"{path}.userId", f"a user id of 1-{MAX_USER_ID_LENGTH} characters"))
+        user_id = check_user_id(item.get("userId"), f"{path}.userId", problems)
+        if user_id is None:
             continue
         try:
             encode_key(user_id, what="userId")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import FieldError, ValidationFailed
+from lib.input_rules import text_fault
 from lib.json_body import parse_json_object
 from lib.settings import get_settings
 from lib.sync.client_state import verify_client_state
@@ -48,9 +49,10 @@ def validation_token(params: Mapping[str, str]) -> str | None:
     if "validationToken" not in params:
         return None
     token = params["validationToken"]
-    if not token or len(token) > MAX_VALIDATION_TOKEN:
+    if not token or len(token) > MAX_VALIDATION_TOKEN or text_fault(token) is not None:
         raise EmptyValidationToken(
-            "validationToken must be 1-2048 characters.", [FieldError("validationToken", "empty or too long")]
+            "validationToken must be 1-2048 printable characters.",
+            [FieldError("validationToken", "empty, too long or not printable")],
         )
     return token
 

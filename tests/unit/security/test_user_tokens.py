@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import assume, given, settings
 
 from lib.auth.management import (
     BACKEND,
@@ -14,6 +17,7 @@ from lib.auth.management import (
 )
 from lib.errors import Unauthorized
 from lib.settings import KeySettings
+from tests.hostile import non_object_payloads, signed_token
 
 KEY = b"k" * 32
 KEYS = KeySettings(None, "n", None, ("backend-key",), KEY, None)
@@ -54,3 +58,44 @@ def test_the_backend_key_acts_for_anyone_and_a_wrong_key_for_no_one() -> None:
     with pytest.raises(Unauthorized):
         authenticate({}, KEYS)
     assert Principal("alice").user_id == "alice"
+
+
+def _would_verify(payload: bytes, now: int) -> bool:
+    """A generated payload that happens to be a valid claims object (the strategy rarely makes one)."""
+    try:
+        claims = json.loads(payload)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(claims, dict):
+        return False
+    sub, iat, exp = claims.get("sub"), claims.get("iat"), claims.get("exp")
+    return (
+        isinstance(sub, str)
+        and bool(sub.strip())
+        and all(type(v) is int for v in (iat, exp))
+        and exp >= now - 60
+        and exp - iat <= 3600
+        and iat <= now + 60
+    )
+
+
+@pytest.mark.parametrize(
+    "payload", [b"[]", b'["sub", "alice"]', b"42", b'"alice"', b"null", b"true", b"[" * 3000 + b"]" * 3000]
+)
+def test_a_signed_payload_that_is_not_an_object_is_unauthorized_not_a_crash(payload: bytes) -> None:
+    """The issue: a token whose payload verifies but is a list answered 500 (AttributeError)."""
+    with pytest.raises(Unauthorized):
+        verify_user_token(KEY, signed_token(KEY, payload), now=1100)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(payload=non_object_payloads())
+def test_every_signed_shape_is_validated_as_data(payload: bytes) -> None:
+    assume(not _would_verify(payload, 1100))
+    token = signed_token(KEY, payload)
+    if len(token) > 2048:
+        token = token[:2048]  # still refused (malformed): the point is that nothing else escapes
+    with pytest.raises(Unauthorized):
+        verify_user_token(KEY, token, now=1100)
+    with pytest.raises(Unauthorized):
+        authenticate({"Authorization": f"Bearer {token}"}, KEYS)
