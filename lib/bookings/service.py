@@ -12,9 +12,11 @@ Create (`POST /links/{slug}/bookings`):
    `outlook_unavailable`), then the event written to the write calendar (`outlook_event`);
 4. the booking becomes `confirmed` with the event id and join URL; the event index, the audit entry
    and the round-robin state follow. Any failure before that releases the locks and marks the
-   booking `failed` - except an event write whose outcome stayed unknown even after looking for the
-   event by its tag: then the booking stays `pending` (its locks held, so the slot cannot be booked
-   twice) until `release_stale_pending` (the reconciliation timer) resolves it.
+   booking `failed` - except an event write whose outcome stayed unknown (an answer lost, and the
+   event not found by its tag: it may still land): then the booking stays `pending` (its locks
+   held, so the slot cannot be booked twice) until a retry with the same Idempotency-Key finishes
+   it, or `release_stale_pending` (the reconciliation timer) adopts its event or releases it after
+   the search window; `delete_late_events` deletes an event landing after that.
 
 Reschedule keeps the booking id (and the manage token, and the Outlook event): status stays
 `confirmed`, the move goes into `history` with `rescheduled_at`. Cancel deletes the event (404/410
