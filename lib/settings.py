@@ -78,6 +78,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         local_value="https://127.0.0.1:8443/v1.0",
     ),
     SettingSpec(
+        "SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS",
+        "How long one Microsoft Graph call may take, its retries included; past it the call fails "
+        "(an event write whose answer did not come in time has an unknown outcome).",
+        default="20",
+    ),
+    SettingSpec(
         "SLOTBRIDGE_CA_BUNDLE",
         "PEM file of extra CAs to trust for Microsoft endpoints (the local sandbox's CA); empty in Azure.",
         local_value=".devstack/sandbox-ca.pem",
@@ -220,6 +226,7 @@ class MicrosoftSettings:
     authority_host: str
     graph_base_url: str
     ca_bundle: str | None
+    graph_timeout_seconds: int
 
     @property
     def authority(self) -> str:
@@ -436,6 +443,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             authority_host=_https_url("SLOTBRIDGE_AUTHORITY_HOST", required("SLOTBRIDGE_AUTHORITY_HOST")),
             graph_base_url=_https_url("SLOTBRIDGE_GRAPH_BASE_URL", required("SLOTBRIDGE_GRAPH_BASE_URL")),
             ca_bundle=ca_bundle,
+            graph_timeout_seconds=_positive_int(
+                "SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS", required("SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS")
+            ),
         ),
         keys=KeySettings(
             key_vault_url=_https_url("SLOTBRIDGE_KEY_VAULT_URL", key_vault_url) if key_vault_url else None,

@@ -7,16 +7,21 @@ Idempotency-Key sent twice); reschedules and cancellations through the manage to
 changes through the sandbox admin API (events added, moved, deleted; booking events moved to free
 evenings or deleted by the host); change notifications dropped (half of them followed by Graph's
 `missed` lifecycle notification, as Graph sends) and delivered twice; 429 and 503 storms on one
-mailbox's Graph requests. At 40 % of the run one host's grant is revoked and its access tokens
-expired.
+mailbox's Graph requests; late event writes (a host's next event POST handled only after the
+app's Graph timeout, `GRAPH_TIMEOUT_S` in the soak: the app never sees the answer, the event lands
+anyway). At 40 % of the run one host's grant is revoked and its access tokens expired.
 
-Then the traffic stops, faults are cleared, the app drains its queues, and one reconciliation
-pass runs (the timer's backstop for notifications Graph dropped without telling). The checks:
+Then the traffic stops, faults are cleared, late writes still on their way land, the app drains
+its queues, and one reconciliation pass runs (the timer's backstop for notifications Graph dropped
+without telling), then its booking housekeeping as it runs once the search window of unknown event
+outcomes has passed (`STALE_PENDING`: pending bookings are adopted or released, events landing for
+failed ones deleted). The checks:
 
 - `no overlapping bookings`: no two confirmed bookings of one host overlap in time.
 - `booking events`: every confirmed booking with a write calendar has exactly one event in that
-  calendar, tagged with its id, at its times; every event carrying Slotbridge's tag belongs to a
-  confirmed booking; no booking is left `pending`.
+  calendar, tagged with its id, at its times; no booking is left `pending`.
+- `no orphan invitations`: every (non-cancelled) Outlook event carrying Slotbridge's tag belongs to
+  a confirmed booking - late writes included.
 - `busy cache = mailbox`: for every conflict calendar of a connected connection whose sync state is
   fresh (`is_fresh` over its synced window), the set of (startUtc, endUtc, showAs) of the cache's rows
   equals the set of (start, end, showAs) of the mailbox's non-cancelled events that overlap the
@@ -64,6 +69,10 @@ from lib.outbound_http import make_session
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OUTLOOK_SHOW_AS = ("busy", "busy", "tentative", "oof", "free", "workingElsewhere")
+# The app's Graph timeout in the soak (SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS), and how long a late event
+# write takes in the sandbox: past it, so the app stops waiting before Graph creates the event.
+GRAPH_TIMEOUT_S = 8
+LATE_WRITE_S = GRAPH_TIMEOUT_S + 2
 
 
 # What each API call of the soak may answer, given what it sends (valid slots of its own links,
@@ -550,6 +559,18 @@ class Traffic:
         )
         self._record(f"storm: {'429' if kind == 'throttle' else '503'}", "ok")
 
+    def late_write(self, http: requests.Session, rng: random.Random) -> None:
+        """The host's next event POST is created only after the app gave up waiting for it."""
+        host = rng.choice(self.world.hosts)
+        self.world.admin.add_fault(
+            "latency",
+            method="POST",
+            path="/v1.0/me/calendars/*/events",
+            account=host.email,
+            latency_ms=LATE_WRITE_S * 1000,
+        )
+        self._record("late event write", "ok")
+
     # -- the loop --
 
     def client(self, index: int, deadline: float) -> None:
@@ -563,6 +584,7 @@ class Traffic:
             (0.14, self.outlook_change),
             (0.06, self.notifications_chaos),
             (0.04, self.storm),
+            (0.01, self.late_write),  # each stalls a booking for the Graph timeout: rare
         ]
         weights = [w for w, _ in operations]
         while time.monotonic() < deadline and not self.stop.is_set() and self._take_budget():
@@ -734,7 +756,6 @@ def check_booking_events(world: World, bookings: list[Any]) -> Check:
         for cal in world.admin.mailbox(host.email)["calendars"]:
             for event in cal["events"]:
                 events[event["id"]] = {**event, "_calendar": cal["id"]}
-    by_id = {b.booking_id: b for b in bookings}
     problems: list[str] = []
     with_event = 0
     for b in bookings:
@@ -752,20 +773,50 @@ def check_booking_events(world: World, bookings: list[Any]) -> Check:
             problems.append(f"{b.booking_id}: its event is not the one it names")
         if (_graph_utc(event["start"]), _graph_utc(event["end"])) != (b.start_utc, b.end_utc):
             problems.append(f"{b.booking_id}: booking {b.start_utc}-{b.end_utc} but event {event['start']}")
-    orphans = 0
-    for event in events.values():
-        booking_id = _booking_tag(event)
-        if booking_id is None or event.get("isCancelled"):
-            continue
-        owner = by_id.get(booking_id)
-        if owner is None or owner.status is not BookingStatus.CONFIRMED:
-            orphans += 1
-            problems.append(f"event {event['id'][:12]}... tagged {booking_id} has no confirmed booking")
     return Check(
         "booking events",
         not problems,
-        f"{with_event} confirmed bookings with exactly one event; {orphans} orphan tagged events"
-        + (f"; {problems[:3]}" if problems else ""),
+        f"{with_event} confirmed bookings with exactly one event" + (f"; {problems[:3]}" if problems else ""),
+    )
+
+
+def booking_housekeeping_after_the_window() -> tuple[int, int]:
+    """The reconciliation timer's booking steps as they run once the search window of unknown event
+    outcomes (`STALE_PENDING`) has passed - which a short soak does not wait for: pending bookings
+    adopt their late event or are released, events landing for failed ones are deleted.
+    (resolved, deleted)."""
+    from lib.bookings.service import STALE_PENDING, delete_late_events, release_stale_pending
+
+    resolved = release_stale_pending(now=datetime.now(UTC) + STALE_PENDING)
+    return resolved, delete_late_events()
+
+
+def check_orphan_invitations(
+    world: World, bookings: list[Any], late_writes: int, resolved: int, deleted: int
+) -> Check:
+    """No Outlook invitation without a confirmed booking behind it, late event writes included."""
+    from lib.bookings.records import BookingStatus
+
+    by_id = {b.booking_id: b for b in bookings}
+    tagged = 0
+    orphans: list[str] = []
+    for host in world.all_hosts():
+        for cal in world.admin.mailbox(host.email)["calendars"]:
+            for event in cal["events"]:
+                booking_id = _booking_tag(event)
+                if booking_id is None or event.get("isCancelled"):
+                    continue
+                tagged += 1
+                owner = by_id.get(booking_id)
+                if owner is None or owner.status is not BookingStatus.CONFIRMED:
+                    state = owner.status.value if owner else "no booking"
+                    orphans.append(f"event {event['id'][:12]}... of {booking_id} ({state})")
+    return Check(
+        "no orphan invitations",
+        not orphans,
+        f"{tagged} tagged events, {len(orphans)} without a confirmed booking; {late_writes} late writes "
+        f"injected, {resolved} pending bookings resolved after the window, {deleted} late events deleted"
+        + (f"; {orphans[:3]}" if orphans else ""),
     )
 
 
@@ -921,10 +972,13 @@ def run_soak(
     traffic = Traffic(world, config, app)
     seconds = traffic.run()
     admin.clear_faults()
+    late_writes_landed = time.monotonic() + LATE_WRITE_S
     use_up_drops(world, traffic, before, app)
     settled = settle(world, config.settle_seconds)
+    time.sleep(max(0.0, late_writes_landed - time.monotonic()))
     # The reconciliation timer's pass: the backstop for notifications Graph dropped silently.
     reconcile.enqueue_all()
+    resolved, deleted = booking_housekeeping_after_the_window()
     settled = settle(world, config.settle_seconds) and settled
 
     bookings = [b for b in storage_account().table(BookingRecord).query() if b.kind == "booking"]
@@ -939,6 +993,7 @@ def run_soak(
         ),
         check_overlaps(bookings),
         check_booking_events(world, bookings),
+        check_orphan_invitations(world, bookings, traffic.requests["late event write"], resolved, deleted),
         check_busy_cache(world),
         check_notifications(world, traffic, app, before),
         check_revoked(world),

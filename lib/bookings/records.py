@@ -72,6 +72,9 @@ class BookingRecord(TableRecord):
     cancelled_in_outlook_at: datetime | None = None
     moved_in_outlook_at: datetime | None = None
     failed_at: datetime | None = None
+    # A booking that failed although its event write may still land (its outcome was unknown):
+    # until then the reconciler deletes an event that turns up with its tag.
+    late_event_watch_until: datetime | None = None
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -12,9 +12,11 @@ Create (`POST /links/{slug}/bookings`):
    `outlook_unavailable`), then the event written to the write calendar (`outlook_event`);
 4. the booking becomes `confirmed` with the event id and join URL; the event index, the audit entry
    and the round-robin state follow. Any failure before that releases the locks and marks the
-   booking `failed` - except an event write whose outcome stayed unknown even after looking for the
-   event by its tag: then the booking stays `pending` (its locks held, so the slot cannot be booked
-   twice) until `release_stale_pending` (the reconciliation timer) resolves it.
+   booking `failed` - except an event write whose outcome stayed unknown (an answer lost, and the
+   event not found by its tag: it may still land): then the booking stays `pending` (its locks
+   held, so the slot cannot be booked twice) until a retry with the same Idempotency-Key finishes
+   it, or `release_stale_pending` (the reconciliation timer) adopts its event or releases it after
+   the search window; `delete_late_events` deletes an event landing after that.
 
 Reschedule keeps the booking id (and the manage token, and the Outlook event): status stays
 `confirmed`, the move goes into `history` with `rescheduled_at`. Cancel deletes the event (404/410
@@ -70,7 +72,13 @@ from lib.timezones import parse_iana_zone
 
 log = logging.getLogger("slotbridge.bookings")
 
+# The search window of an event write whose outcome is unknown: the booking stays `pending` (its
+# slot held) this long for a same-key retry to finish it; then the reconciler adopts the event it
+# finds by the tag, or releases the booking.
 STALE_PENDING = timedelta(minutes=10)
+# After such a booking failed, how long the reconciler still deletes an event landing with its tag
+# (Graph gives up on a request long before; this bounds the look-ups).
+LATE_EVENT_WATCH = timedelta(hours=24)
 OPERATION_LEASE = timedelta(minutes=2)
 WARNINGS = {
     "teams_unavailable_personal_account": (
@@ -220,11 +228,13 @@ def _graph(connection: ConnectionRecord) -> GraphClient:
 
 
 class _OutcomeUnknown(Exception):
-    """The event write may have happened and the lookup by tag could not tell."""
+    """The event write may have happened (or may still happen: Graph can carry out a write whose
+    answer the app stopped waiting for) and the lookup by tag did not find it."""
 
     def __init__(self, error: SlotbridgeError) -> None:
         super().__init__(error.detail)
-        self.error = error
+        # What the client is told: 503, retry (with the same Idempotency-Key to finish it).
+        self.error = error if error.status == 503 else OutlookUnavailable(error.detail)
 
 
 def _write_event(
@@ -247,13 +257,18 @@ def _write_event(
             "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
             "The host must pick another calendar in their settings."
         ) from None
-    except GraphUnavailable as error:
+    except GraphError as error:
+        if not (isinstance(error, GraphUnavailable) or error.maybe_applied):
+            raise
         # The POST (re-sent with its transactionId) may have landed: look for our tag.
         try:
             found = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
         except SlotbridgeError:
             raise _OutcomeUnknown(error) from None
         if found is None:
+            if error.maybe_applied:
+                # Not there yet is not never: a write whose answer was lost can land later.
+                raise _OutcomeUnknown(error) from None
             raise
         log.info("booking %s: event found by its tag after %s", booking_id, error.graph_code)
         return found
@@ -343,7 +358,7 @@ def _resume(
         else None
     )
     if connection is None or record.calendar_id is None:
-        _fail(record, "write_calendar_gone")
+        _fail(record, "write_calendar_gone", write_unknown=True)
         return _create(link, request, now)
     target = _WriteTarget(connection, record.calendar_id)
     try:
@@ -368,7 +383,7 @@ def _resume(
             except SlotbridgeError as error:
                 if error.status >= 500:  # still cannot tell: stays pending, resumable
                     raise idempotency.Unresolved(error, {"bookingId": booking_id}, token) from None
-                _fail(record, error.code)
+                _fail(record, error.code, write_unknown=True)
                 audit.record(booking_id, "create", "failed", code=error.code)
                 raise
             confirmed = _confirm(record, written)
@@ -414,7 +429,13 @@ def _event_content(
     )
 
 
-def _confirm(record: BookingRecord, written: outlook_event.WrittenEvent | None) -> BookingRecord:
+def _confirm(
+    record: BookingRecord,
+    written: outlook_event.WrittenEvent | None,
+    *,
+    operation: str = "create",
+    code: str | None = None,
+) -> BookingRecord:
     confirmed_at = datetime.now(UTC)
     record.status = BookingStatus.CONFIRMED
     record.confirmed_at = record.updated_at = confirmed_at
@@ -424,7 +445,7 @@ def _confirm(record: BookingRecord, written: outlook_event.WrittenEvent | None) 
     _bookings().update(record)
     if written is not None and record.connection_id:
         _index_event(record.connection_id, written.event_id, record.booking_id)
-        audit.record(record.booking_id, "create", "ok", event_id=written.event_id)
+        audit.record(record.booking_id, operation, "ok", event_id=written.event_id, code=code)
     return record
 
 
@@ -513,12 +534,13 @@ def _forget(table: Table[BookingRecord], record: BookingRecord) -> None:
         log.warning("booking %s: pending row not removed (%s)", record.booking_id, type(error).__name__)
 
 
-def _fail(record: BookingRecord, code: str) -> None:
+def _fail(record: BookingRecord, code: str, *, write_unknown: bool = False) -> None:
+    """Release the locks and mark the booking `failed`; `write_unknown`: an earlier event write
+    of it had an unknown outcome, so an event may still land - the reconciler watches for it."""
     try:
         locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)
         now = datetime.now(UTC)
-        record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
-        _bookings().update(record)
+        _mark_failed(record, now, write_unknown=write_unknown)
     except Exception as error:
         log.warning(
             "booking %s: failure not recorded (%s); the reconciler retries",
@@ -757,12 +779,16 @@ def cancel(booking_id: str, token: str | None, body: dict[str, Any]) -> dict[str
 
 
 def release_stale_pending(*, now: datetime | None = None, older_than: timedelta = STALE_PENDING) -> int:
-    """Bookings stuck `pending` (a crash between lock and event, or an unknown event outcome):
-    an event found by its tag is deleted (the attendee was never told the booking stood), the
-    locks are released and the booking marked `failed`. Graph trouble leaves it for next time."""
+    """Resolve bookings stuck `pending` past the search window (a crash between lock and event, or
+    an event write whose outcome was unknown and nobody retried): the event found by its tag is
+    adopted - the booking confirmed, since the attendee already has the invitation - if the booking
+    still holds its slot, else deleted (Outlook sends the attendee a cancellation); with no event,
+    the locks are released and the booking marked `failed`, and `delete_late_events` watches for
+    an event landing even later. Graph trouble leaves it for next time. Returns how many were
+    resolved."""
     now = now or datetime.now(UTC)
     table = _bookings()
-    released = 0
+    resolved = 0
     for record in table.query(
         where="status eq @status and created_at lt @cutoff",
         parameters={"status": BookingStatus.PENDING.value, "cutoff": now - older_than},
@@ -771,27 +797,75 @@ def release_stale_pending(*, now: datetime | None = None, older_than: timedelta 
             # Under the booking's lease: a client's retry resuming this booking (writing its
             # event) and this release must not both go ahead.
             with _operation(record):
-                _release_pending(record, now)
-            released += 1
+                _resolve_pending(record, now)
+            resolved += 1
         except Conflict:
             log.info("stale booking %s is being resumed or changed; left for next time", record.booking_id)
         except (SlotbridgeError, RecordNotFound) as error:
             log.warning("stale booking %s not released yet (%s)", record.booking_id, error.code)
-    return released
+    return resolved
 
 
-def _release_pending(record: BookingRecord, now: datetime) -> None:
-    if record.connection_id and record.calendar_id:
-        connection = storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
-        if connection is not None and connection.status is ConnectionStatus.CONNECTED:
-            client = _graph(connection)
-            found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
-            if found is not None:
+def _pending_event_client(record: BookingRecord) -> GraphClient | None:
+    """A Graph client for the booking's write calendar, if it can be read now."""
+    if not (record.connection_id and record.calendar_id):
+        return None
+    connection = storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
+    if connection is None or connection.status is not ConnectionStatus.CONNECTED:
+        return None
+    return _graph(connection)
+
+
+def _resolve_pending(record: BookingRecord, now: datetime) -> None:
+    client = _pending_event_client(record)
+    if client is not None and record.calendar_id is not None:
+        found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
+        if found is not None:
+            try:
+                _hold_locks(record)  # a release that failed half-way may have freed some cells
+            except SlotUnavailable:
+                # Someone else has (part of) the slot now: the invitation cannot stand.
                 outlook_event.delete(client, found.event_id)
                 audit.record(
-                    record.booking_id, "release", "ok", event_id=found.event_id, code="orphan_deleted"
+                    record.booking_id, "release", "ok", event_id=found.event_id, code="late_event_deleted"
                 )
+            else:
+                _confirm(record, found, operation="release", code="late_event_adopted")
+                log.info("booking %s: its late event was adopted", record.booking_id)
+                return
     locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)
-    record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
     record.operation_until = None
+    _mark_failed(record, now, write_unknown=True)
+
+
+def _mark_failed(record: BookingRecord, now: datetime, *, write_unknown: bool) -> None:
+    record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
+    if write_unknown and record.transaction_id:
+        record.late_event_watch_until = now + LATE_EVENT_WATCH
     _bookings().update(record)
+
+
+def delete_late_events(*, now: datetime | None = None) -> int:
+    """Failed bookings whose event write may still land (see `_mark_failed`): an event found by
+    the tag is deleted - an invitation nobody can manage must not stand; Outlook sends the
+    attendee a cancellation. Graph trouble leaves it for the next round. Returns how many were
+    deleted."""
+    now = now or datetime.now(UTC)
+    deleted = 0
+    for record in _bookings().query(
+        where="status eq @status and late_event_watch_until gt @now",
+        parameters={"status": BookingStatus.FAILED.value, "now": now},
+    ):
+        try:
+            client = _pending_event_client(record)
+            if client is None or record.calendar_id is None:
+                continue
+            found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
+            if found is not None and outlook_event.delete(client, found.event_id):
+                audit.record(
+                    record.booking_id, "release", "ok", event_id=found.event_id, code="late_event_deleted"
+                )
+                deleted += 1
+        except SlotbridgeError as error:
+            log.warning("booking %s: late event not looked for yet (%s)", record.booking_id, error.code)
+    return deleted

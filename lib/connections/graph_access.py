@@ -37,4 +37,5 @@ def graph_for(connection: ConnectionRecord) -> GraphClient:
         http_session(settings.ca_bundle),
         token,
         mailbox_key=connection.connection_id,
+        deadline_s=settings.microsoft.graph_timeout_seconds,
     )

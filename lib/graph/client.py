@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("lib.graph")
 
 JsonObject = dict[str, Any]
+# Answers after which a write may still have been carried out (Graph's front end gave up on its
+# back end, or failed after it): 429 and 503 are refusals before the work is done.
+MAYBE_APPLIED_STATUSES = frozenset({500, 502, 504})
 # Called as token_provider(force_refresh): force_refresh is True after Graph refused the last token.
 TokenProvider = Callable[[bool], str]
 
@@ -211,7 +214,9 @@ class GraphClient:
         template = path_template(url)
         attempt = 0
         reauthorized = False
-        maybe_applied = False  # an earlier attempt may have reached Graph without us seeing the answer
+        # An earlier attempt may have reached Graph without us seeing its answer, or was answered
+        # with a status after which Graph may still have carried the write out.
+        maybe_applied = False
 
         while True:
             attempt += 1
@@ -246,6 +251,7 @@ class GraphClient:
                     raise GraphUnavailable(
                         "Microsoft Graph did not answer within the retry budget.",
                         graph_code=type(exc).__name__,
+                        maybe_applied=maybe_applied,
                     ) from None
                 self._sleep(wait)
                 continue
@@ -258,6 +264,8 @@ class GraphClient:
                 return GraphResponse(status, dict(resp.headers), body)
 
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            if status in MAYBE_APPLIED_STATUSES and method not in ("GET", "HEAD"):
+                maybe_applied = True
             if status == 401 and not reauthorized:
                 # The token may have expired or been revoked in between: ask the provider once more
                 # (it refreshes if it can). This retry does not count against the attempts.
@@ -273,6 +281,7 @@ class GraphClient:
                 # The earlier DELETE whose answer was lost did the job.
                 return GraphResponse(204, dict(resp.headers), None)
             error = error_for(status, body, resp.headers, retry_after=retry_after)
+            error.maybe_applied = maybe_applied
             log.warning(
                 "graph %s %s failed: %d %s after %d attempt(s)",
                 method,

@@ -37,6 +37,7 @@ class GraphError(SlotbridgeError):
         graph_message: str = "",
         request_id: str | None = None,
         retry_after: float | None = None,
+        maybe_applied: bool = False,
         **extensions: Any,
     ) -> None:
         if retry_after is not None:
@@ -47,6 +48,9 @@ class GraphError(SlotbridgeError):
         self.graph_message = graph_message
         self.request_id = request_id
         self.retry_after = retry_after
+        # A write Graph may have carried out although no success came back (an answer lost, or
+        # a 500/502/504): its outcome is unknown, not a failure.
+        self.maybe_applied = maybe_applied
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(http_status={self.http_status}, graph_code={self.graph_code!r})"
@@ -118,6 +122,10 @@ class GraphThrottled(GraphUnavailable):
 class GraphOutcomeUnknown(GraphUnavailable):
     """A non-idempotent request (POST) may have reached Graph but no answer came back. It was not
     re-sent; the caller decides (e.g. looks the event up by transactionId, or re-sends with it)."""
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        kwargs["maybe_applied"] = True
+        super().__init__(detail, **kwargs)
 
 
 class GraphForeignLink(GraphError):

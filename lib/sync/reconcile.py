@@ -37,16 +37,18 @@ def enqueue_all() -> int:
 
 def housekeeping() -> None:
     """What else the backstop timer cleans up, each step on its own so one failure skips only
-    itself: bookings stuck `pending` give their slot back (a crash between slot lock and event,
-    or an unknown event outcome); abandoned sign-in flows, expired idempotency claims and slot
-    locks of cells a week past go."""
+    itself: bookings stuck `pending` are resolved (a crash between slot lock and event, or an
+    unknown event outcome: the event found by its tag adopted, else the slot given back); an
+    event that lands for a booking that failed meanwhile is deleted; abandoned sign-in flows,
+    expired idempotency claims and slot locks of cells a week past go."""
     from lib.bookings.idempotency import sweep_expired
     from lib.bookings.locks import sweep_past
-    from lib.bookings.service import release_stale_pending
+    from lib.bookings.service import delete_late_events, release_stale_pending
     from lib.connections.connect_flow import sweep_expired_flows
 
     steps: tuple[tuple[str, Callable[[], int]], ...] = (
-        ("stale pending bookings released", release_stale_pending),
+        ("stale pending bookings resolved", release_stale_pending),
+        ("late booking events deleted", delete_late_events),
         ("expired sign-in flows removed", sweep_expired_flows),
         ("expired idempotency claims removed", sweep_expired),
         ("past slot locks removed", sweep_past),

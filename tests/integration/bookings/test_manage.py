@@ -108,6 +108,53 @@ def test_rescheduling_a_booking_whose_event_the_host_deleted_cancels_it_instead_
     assert f"{monday}T11:00" in starts
 
 
+def test_an_event_that_is_not_the_bookings_is_never_changed_by_reschedule_or_cancel(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """The event at the booking's id now carries another tag (the host reused it, or another tool
+    rewrote it): reschedule is refused and leaves it alone; cancel ends the booking without
+    deleting it."""
+    from lib.bookings.outlook_event import BOOKING_ID_PROPERTY
+
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 10)).json()
+    booking_id, token = created["bookingId"], created["manageToken"]
+    [event] = events(admin, host.email)
+    other_tag = str(uuid.uuid4())
+    admin.update_event(
+        host.email,
+        event["id"],
+        singleValueExtendedProperties=[{"id": BOOKING_ID_PROPERTY, "value": other_tag}],
+    )
+
+    moved = manage(devhost, booking_id, "reschedule", token, start=at(monday, 14))
+
+    assert moved.status_code == 409 and moved.json()["code"] == "conflict", moved.text
+    assert "not one Slotbridge created for this booking" in moved.json()["detail"]
+    [untouched] = events(admin, host.email)
+    assert untouched["id"] == event["id"] and untouched["start"] == event["start"]
+    stored = storage_account().table(BookingRecord).get(booking_id, "booking")
+    assert (stored.status.value, stored.start_utc.hour) == ("confirmed", 10)
+    # The new time's cells were given back; the old ones are still the booking's.
+    assert {lock.cell_start[11:13] for lock in _lock_rows(host.user_id)} == {"10"}
+
+    cancelled = manage(devhost, booking_id, "cancel", token)
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
+    [kept] = events(admin, host.email)  # not ours to delete
+    assert kept["id"] == event["id"] and not kept.get("isCancelled")
+    assert _lock_rows(host.user_id) == []
+    audit = sorted(
+        storage_account().table(BookingAuditRecord).query(partition=booking_id), key=lambda a: a.entry_id
+    )
+    assert [(a.operation, a.outcome, a.code) for a in audit] == [
+        ("create", "ok", None),
+        ("reschedule", "skipped", "not_ours"),
+        ("cancel", "skipped", "not_ours"),
+    ]
+
+
 def test_one_bookings_token_cannot_touch_another(devhost: DevHost, admin: SandboxAdmin, host: Host) -> None:
     slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()

@@ -209,6 +209,29 @@ def test_idempotent_post_is_retried(client: GraphClient, mailbox: Mailbox, admin
     assert _count_events(admin, mailbox, "Txn") == 1
 
 
+def test_a_write_unanswered_within_the_deadline_may_have_been_applied_and_a_refused_one_not(
+    make_client: Callable[..., GraphClient], mailbox: Mailbox, admin: SandboxAdmin
+) -> None:
+    """The booking code tells an unknown outcome from a failure by `maybe_applied`: Graph can carry
+    out a write after the client stopped waiting (it lands late); a 503 is a refusal."""
+    client = make_client(mailbox, deadline_s=1.0)
+    admin.add_fault("latency", method="POST", path="/v1.0/me/events", account=mailbox.email, latency_ms=2500)
+    with pytest.raises(GraphUnavailable) as late:
+        client.post("/me/events", _event("Late", str(uuid.uuid4())), idempotent=True)
+    assert late.value.maybe_applied
+    assert _count_events(admin, mailbox, "Late") == 0  # not yet...
+    deadline = time.monotonic() + 10
+    while _count_events(admin, mailbox, "Late") == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _count_events(admin, mailbox, "Late") == 1  # ...but it lands
+
+    admin.add_fault("unavailable", method="POST", path="/v1.0/me/events", account=mailbox.email, count=20)
+    with pytest.raises(GraphUnavailable) as refused:
+        client.post("/me/events", _event("Refused", str(uuid.uuid4())), idempotent=True)
+    assert not refused.value.maybe_applied
+    assert _count_events(admin, mailbox, "Refused") == 0
+
+
 def test_delete_whose_answer_was_lost_succeeds(
     client: GraphClient, mailbox: Mailbox, admin: SandboxAdmin
 ) -> None:
