@@ -11,7 +11,7 @@ from functions.links import bp as links_bp
 from functions.outbox_delivery import bp as outbox_bp
 from functions.pages import bp as pages_bp
 from functions.sync import bp as sync_bp
-from lib.settings import get_settings
+from lib.core.settings import get_settings
 
 get_settings()  # fail start-up with a message naming any missing or invalid setting
 

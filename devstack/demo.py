@@ -11,7 +11,7 @@ from urllib.parse import quote
 import requests
 
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.auth.management import MAX_TOKEN_LIFETIME_S, issue_user_token
+from lib.core.auth import MAX_TOKEN_LIFETIME_S, issue_user_token
 
 DEMO_HOST_EMAIL = "alex.host@contoso.example"
 DEMO_PERSONAL_EMAIL = "sam.personal@outlook.example"

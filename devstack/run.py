@@ -54,7 +54,7 @@ def with_origin(origins: str, origin: str) -> str:
 def demo_pages(api_url: str, mailbox_url: str) -> list[str]:
     """Create the demo booking link and mint a settings URL for the demo host; the lines to print."""
     from devstack.demo import DEMO_USER_ID, create_demo_link, settings_url
-    from lib.settings import get_settings
+    from lib.core.settings import get_settings
 
     keys = get_settings().keys
     lines = ["", f"Click through the demo (as the host '{DEMO_USER_ID}'):"]

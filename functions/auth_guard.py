@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from lib.auth.management import Principal, authenticate
-from lib.errors import FieldError, ValidationFailed
-from lib.input_rules import check_user_id
-from lib.settings import get_settings
-from lib.storage.keys import encode_key
+from lib.adapters.storage.keys import encode_key
+from lib.core.auth import Principal, authenticate
+from lib.core.errors import FieldError, ValidationFailed
+from lib.core.input_rules import check_user_id
+from lib.core.settings import get_settings
 
 
 def principal_for_user(req: func.HttpRequest, user_id: str) -> Principal:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_io import api_handler, json_response, read_json
-from lib.sync.changes import CalendarChanges, add_listener
+from lib.features.sync.changes import CalendarChanges, add_listener
 
 bp = func.Blueprint()
 
 
 def _bookings_follow_outlook(changes: CalendarChanges) -> list[str]:
     """Two-way sync: bookings notice their events moved or deleted in Outlook."""
-    from lib.bookings import outlook_sync
+    from lib.features.bookings import outlook_sync
 
     return outlook_sync.on_calendar_changes(changes)
 
@@ -27,8 +27,8 @@ add_listener(_bookings_follow_outlook)
 @bp.route(route="links/{slug}/bookings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def create_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.bookings import service
-    from lib.bookings.validation import MAX_BODY_BYTES
+    from lib.features.bookings import service
+    from lib.features.bookings.validation import MAX_BODY_BYTES
 
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     status, answer = service.create_booking(
@@ -40,8 +40,8 @@ def create_booking(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="bookings/{bookingId}/reschedule", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.bookings import service
-    from lib.bookings.validation import MAX_BODY_BYTES, manage_token_from
+    from lib.features.bookings import service
+    from lib.features.bookings.validation import MAX_BODY_BYTES, manage_token_from
 
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     token = manage_token_from(req.headers, body)
@@ -51,8 +51,8 @@ def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="bookings/{bookingId}/cancel", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.bookings import service
-    from lib.bookings.validation import MAX_BODY_BYTES, manage_token_from
+    from lib.features.bookings import service
+    from lib.features.bookings.validation import MAX_BODY_BYTES, manage_token_from
 
     raw = req.get_body() or b""
     body = read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
@@ -64,8 +64,8 @@ def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
 @api_handler
 def get_booking(req: func.HttpRequest) -> func.HttpResponse:
     # What the manage page shows; the token only in the Authorization header (never a query).
-    from lib.bookings import service
-    from lib.bookings.validation import manage_token_from
+    from lib.features.bookings import service
+    from lib.features.bookings.validation import manage_token_from
 
     token = manage_token_from(req.headers, {})
     return json_response(service.get_booking(req.route_params["bookingId"], token))

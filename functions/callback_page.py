@@ -13,9 +13,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 
-from lib.connections.connect_flow import AdminConsentOutcome, CallbackOutcome
-from lib.connections.records import ConnectMode
-from lib.errors import Problem
+from lib.core.errors import Problem
+from lib.features.connections.connect_flow import AdminConsentOutcome, CallbackOutcome
+from lib.features.connections.records import ConnectMode
 
 MESSAGE_TYPE = "slotbridge:connect"
 

@@ -19,7 +19,7 @@ MAX_CALLBACK_BODY = 64 * 1024
 @bp.route(route="users/{userId}/connections", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def start_connection(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.connections import connect_flow
+    from lib.features.connections import connect_flow
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
@@ -36,7 +36,7 @@ def start_connection(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
     from functions.callback_page import render, render_admin_consent
-    from lib.connections import connect_flow
+    from lib.features.connections import connect_flow
 
     # form_post answers arrive as a form body; error redirects may come as a query.
     body = req.get_body()[:MAX_CALLBACK_BODY] if req.method == "POST" else b""
@@ -52,8 +52,8 @@ def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
 def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
     """A stable approval link to hand to an administrator (register-app.sh prints it): sends them
     to Microsoft's admin-consent page with a fresh state, so they land on the approval page."""
-    from lib.identity.sign_in_errors import admin_consent_url
-    from lib.settings import get_settings
+    from lib.core.settings import get_settings
+    from lib.providers.microsoft.sign_in_errors import admin_consent_url
 
     return func.HttpResponse(
         status_code=302,
@@ -68,7 +68,7 @@ def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/connections", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_connections(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.connections import lifecycle
+    from lib.features.connections import lifecycle
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
@@ -80,7 +80,7 @@ def list_connections(req: func.HttpRequest) -> func.HttpResponse:
 )
 @api_handler
 def delete_connection(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.connections import lifecycle
+    from lib.features.connections import lifecycle
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
@@ -91,7 +91,7 @@ def delete_connection(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/calendars", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.connections import calendars
+    from lib.features.connections import calendars
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
@@ -101,7 +101,7 @@ def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/calendar-settings", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def put_calendar_settings(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.connections import calendars
+    from lib.features.connections import calendars
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)

@@ -10,9 +10,9 @@ import logging
 import azure.functions as func
 
 from functions.http_io import api_handler
-from lib.errors import ServiceUnavailable
-from lib.sync import intake
-from lib.sync.messages import NoticeKind
+from lib.core.errors import ServiceUnavailable
+from lib.features.sync import intake
+from lib.features.sync.messages import NoticeKind
 
 bp = func.Blueprint()
 log = logging.getLogger("slotbridge.sync.intake")

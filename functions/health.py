@@ -12,7 +12,9 @@ bp = func.Blueprint()
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.health import check_health  # the storage and key clients: not on the webhook's cold path
+    from lib.features.health import (
+        check_health,  # the storage and key clients: not on the webhook's cold path
+    )
 
     report = check_health()
     return json_response(report.to_dict(), status=200 if report.healthy else 503)

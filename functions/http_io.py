@@ -11,9 +11,9 @@ from typing import Any
 
 import azure.functions as func
 
-from lib import telemetry
-from lib.errors import Problem, SlotbridgeError
-from lib.json_body import parse_json_object
+from lib.core import telemetry
+from lib.core.errors import Problem, SlotbridgeError
+from lib.core.json_body import parse_json_object
 
 log = logging.getLogger("slotbridge.http")
 telemetry.install()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_io import api_handler, json_response, read_json
-from lib.auth.management import authenticate
-from lib.settings import get_settings
+from lib.core.auth import authenticate
+from lib.core.settings import get_settings
 
 bp = func.Blueprint()
 
@@ -19,7 +19,7 @@ MAX_LINK_BODY = 64 * 1024
 @bp.route(route="links/{slug}", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def put_link(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.links import service
+    from lib.features.links import service
 
     principal = authenticate(req.headers, get_settings().keys)
     body = read_json(req, max_bytes=MAX_LINK_BODY)
@@ -30,7 +30,7 @@ def put_link(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="links", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_links(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.links import service
+    from lib.features.links import service
 
     principal = authenticate(req.headers, get_settings().keys)
     return json_response({"links": service.list_links(principal, req.params.get("userId") or None)})
@@ -39,6 +39,6 @@ def list_links(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="links/{slug}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def get_public_link(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.links import service
+    from lib.features.links import service
 
     return json_response(service.public_link(req.route_params["slug"]))

@@ -7,7 +7,7 @@ import logging
 
 import azure.functions as func
 
-from lib.storage.queues import OUTBOX_QUEUE
+from lib.adapters.storage.queues import OUTBOX_QUEUE
 
 bp = func.Blueprint()
 log = logging.getLogger("slotbridge.outbox")
@@ -21,6 +21,6 @@ def deliver_outbox_message(msg: func.QueueMessage) -> None:
     except (ValueError, KeyError, TypeError):
         log.error("Outbox queue message %s is malformed; dropped", msg.id)
         return
-    from lib.outbox import service as outbox
+    from lib.features.outbox import service as outbox
 
     outbox.deliver(user_id, message_id)

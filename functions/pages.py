@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from functions.http_io import problem_response
-from lib.errors import NotFound
-from lib.settings import get_settings
+from lib.core.errors import NotFound
+from lib.core.settings import get_settings
 
 bp = func.Blueprint()
 

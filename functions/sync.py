@@ -9,7 +9,7 @@ import azure.functions as func
 
 from functions.auth_guard import principal_for_user
 from functions.http_io import api_handler, json_response
-from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE, SYNC_REQUESTS_QUEUE
+from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE, SYNC_REQUESTS_QUEUE
 
 bp = func.Blueprint()
 log = logging.getLogger("slotbridge.sync")
@@ -22,7 +22,7 @@ log = logging.getLogger("slotbridge.sync")
 )
 @api_handler
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.sync import connection_events
+    from lib.features.sync import connection_events
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
@@ -31,8 +31,8 @@ def sync_now(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.queue_trigger(arg_name="msg", queue_name=GRAPH_NOTIFICATIONS_QUEUE, connection="AzureWebJobsStorage")
 def process_graph_notice(msg: func.QueueMessage) -> None:
-    from lib.sync import processor
-    from lib.sync.messages import GraphNotice, MalformedMessage
+    from lib.features.sync import processor
+    from lib.features.sync.messages import GraphNotice, MalformedMessage
 
     try:
         notice = GraphNotice.from_body(msg.get_body())
@@ -45,8 +45,8 @@ def process_graph_notice(msg: func.QueueMessage) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=SYNC_REQUESTS_QUEUE, connection="AzureWebJobsStorage")
 def process_sync_request(msg: func.QueueMessage) -> None:
-    from lib.sync import sync_requests
-    from lib.sync.messages import MalformedMessage, SyncRequest
+    from lib.features.sync import sync_requests
+    from lib.features.sync.messages import MalformedMessage, SyncRequest
 
     try:
         request = SyncRequest.from_body(msg.get_body())
@@ -59,13 +59,13 @@ def process_sync_request(msg: func.QueueMessage) -> None:
 
 @bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE%")
 def renew_subscriptions(timer: func.TimerRequest) -> None:
-    from lib.sync import renewal
+    from lib.features.sync import renewal
 
     renewal.renew_expiring()
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE%")
 def reconcile_sync(timer: func.TimerRequest) -> None:
-    from lib.sync import reconcile
+    from lib.features.housekeeping import reconcile
 
     reconcile.enqueue_all()

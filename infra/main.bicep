@@ -132,7 +132,7 @@ param alertEmail string = ''
 @maxValue(730)
 param logRetentionInDays int = 30
 
-// Names of the app's queues: the same strings as lib/storage/queues.py (a unit test compares them).
+// Names of the app's queues: the same strings as lib/adapters/storage/queues.py (a unit test compares them).
 // Each also gets `<name>-poison`, where the host moves a message after host.json's maxDequeueCount.
 var queueNames = [
   'graph-notifications'

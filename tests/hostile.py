@@ -11,7 +11,7 @@ import json
 
 from hypothesis import strategies as st
 
-from lib.crypto import b64url, hmac_sha256
+from lib.core.crypto import b64url, hmac_sha256
 
 # Kept under the 8 KiB body limit of the booking routes with room for the rest of the body.
 MAX_HOSTILE_CHARS = 7000

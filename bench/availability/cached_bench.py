@@ -30,12 +30,12 @@ from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.availability.busy_source import BusySource
-from lib.busy_time.cached_source import CachedBusySource, FreshnessReader
-from lib.busy_time.live_source import LiveBusySource
-from lib.links.availability import AvailabilityQuery, link_availability
-from lib.links.config import LinkConfig
-from lib.settings import reset_settings_caches
+from lib.core.settings import reset_settings_caches
+from lib.engine.busy_source import BusySource
+from lib.features.availability.cached_source import CachedBusySource, FreshnessReader
+from lib.features.availability.service import AvailabilityQuery, link_availability
+from lib.features.links.config import LinkConfig
+from lib.providers.microsoft.live_busy import LiveBusySource
 
 # A pause before each timed answer, so the previous one's leftovers (the sandbox's threads
 # finishing their responses, sockets closing) do not land inside it.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lib.availability import (
+from lib.engine import (
     DEFAULT_SHOW_AS_POLICY,
     BusyInterval,
     HostBusyTime,
@@ -32,8 +32,8 @@ from lib.availability import (
     free_slots_by_host,
     pool_free_slots,
 )
-from lib.availability.candidate_slots import candidate_slots
-from lib.availability.local_time import local_date_of, start_of_local_day_utc
+from lib.engine.candidate_slots import candidate_slots
+from lib.engine.local_time import local_date_of, start_of_local_day_utc
 
 LINK_ZONE = "Europe/London"  # the 90 days from September cross the October DST change
 FIRST_DAY = date(2026, 9, 1)

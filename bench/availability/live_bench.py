@@ -43,16 +43,16 @@ from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.availability.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
-from lib.busy_time.graph_events import EVENT_FIELDS, busy_intervals_from_events
-from lib.busy_time.live_source import PAGE_SIZE, PREFER_UTC, graph_time
-from lib.connections.graph_access import graph_for
-from lib.connections.records import ConnectionRecord
-from lib.links.availability import AvailabilityQuery, link_availability
-from lib.links.config import LinkConfig
-from lib.settings import reset_settings_caches
-from lib.storage import storage_account
-from lib.timezones import parse_iana_zone, windows_to_iana
+from lib.adapters.storage import storage_account
+from lib.core.settings import reset_settings_caches
+from lib.core.timezones import parse_iana_zone, windows_to_iana
+from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
+from lib.features.availability.service import AvailabilityQuery, link_availability
+from lib.features.connections.graph_access import graph_for
+from lib.features.connections.records import ConnectionRecord
+from lib.features.links.config import LinkConfig
+from lib.providers.microsoft.graph_events import EVENT_FIELDS, busy_intervals_from_events
+from lib.providers.microsoft.live_busy import PAGE_SIZE, PREFER_UTC, graph_time
 
 API_KEY = "bench-api-key"
 LINK_ZONE = "UTC"
@@ -139,7 +139,7 @@ def _seed(
     first: date,
     seed: int,
 ) -> str:
-    from lib.outbound_http import make_session
+    from lib.adapters.outbound_http import make_session
 
     http = make_session(sandbox.ca_pem_path)
     randomness = random.Random(seed)

@@ -40,7 +40,7 @@ from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.settings import reset_settings_caches
+from lib.core.settings import reset_settings_caches
 
 API_KEY = "bench-api-key"
 UNLIMITED = 1_000_000
@@ -62,7 +62,7 @@ def _env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
 
 
 def _connect(devhost: DevHost, sandbox: Sandbox, user_id: str, account_id: str) -> None:
-    from lib.outbound_http import make_session
+    from lib.adapters.outbound_http import make_session
     from tests.fixtures.sandbox import sign_in
 
     headers = {"X-Api-Key": API_KEY}

@@ -14,7 +14,7 @@ from devstack.azurite import Azurite
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox, SandboxConfig
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.settings import reset_settings_caches
+from lib.core.settings import reset_settings_caches
 
 from .soak import GRAPH_TIMEOUT_S, SoakConfig, app_process, run_soak
 

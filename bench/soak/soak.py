@@ -64,7 +64,7 @@ from typing import Any
 import requests
 
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.outbound_http import make_session
+from lib.adapters.outbound_http import make_session
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -633,7 +633,7 @@ class Traffic:
 
 
 def _booking_tag(event: dict[str, Any]) -> str | None:
-    from lib.bookings.outlook_event import BOOKING_ID_PROPERTY
+    from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY
 
     for prop in event.get("singleValueExtendedProperties") or []:
         if str(prop.get("id", "")).lower() == BOOKING_ID_PROPERTY.lower():
@@ -647,9 +647,9 @@ def _graph_utc(value: dict[str, str]) -> datetime:
 
 
 def _queue_depths() -> dict[str, int]:
-    from lib.settings import load_storage_settings
-    from lib.storage.clients import queue_service
-    from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE, OUTBOX_QUEUE, SYNC_REQUESTS_QUEUE
+    from lib.adapters.storage.clients import queue_service
+    from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE, OUTBOX_QUEUE, SYNC_REQUESTS_QUEUE
+    from lib.core.settings import load_storage_settings
 
     service = queue_service(load_storage_settings())
     depths = {}
@@ -680,7 +680,7 @@ def use_up_drops(world: World, traffic: Traffic, before: NoticeCounts, app: AppP
 
 
 def _quiet(world: World) -> bool:
-    from lib.sync.sync_state import connection_states
+    from lib.features.sync.sync_state import connection_states
 
     pending = [
         d for d in world.admin.notifications() if d["status"] == "pending" and d["url"].startswith(world.api)
@@ -710,7 +710,7 @@ def settle(world: World, timeout: float) -> bool:
 
 
 def check_overlaps(bookings: list[Any]) -> Check:
-    from lib.bookings.records import BookingStatus
+    from lib.features.bookings.records import BookingStatus
 
     by_host: dict[str, list[Any]] = {}
     for b in bookings:
@@ -733,8 +733,8 @@ def check_overlaps(bookings: list[Any]) -> Check:
 
 def _story(booking: Any) -> str:
     """What happened to a booking: its host, event, audit entries and moves (for a failed check)."""
-    from lib.bookings.records import BookingAuditRecord
-    from lib.storage import storage_account
+    from lib.adapters.storage import storage_account
+    from lib.features.bookings.records import BookingAuditRecord
 
     audit = sorted(
         storage_account().table(BookingAuditRecord).query(partition=(booking.booking_id,)),
@@ -749,7 +749,7 @@ def _story(booking: Any) -> str:
 
 
 def check_booking_events(world: World, bookings: list[Any]) -> Check:
-    from lib.bookings.records import BookingStatus
+    from lib.features.bookings.records import BookingStatus
 
     events: dict[str, dict[str, Any]] = {}
     for host in world.all_hosts():
@@ -785,7 +785,7 @@ def booking_housekeeping_after_the_window() -> tuple[int, int]:
     outcomes (`STALE_PENDING`) has passed - which a short soak does not wait for: pending bookings
     adopt their late event or are released, events landing for failed ones are deleted.
     (resolved, deleted)."""
-    from lib.bookings.service import STALE_PENDING, delete_late_events, release_stale_pending
+    from lib.features.bookings.service import STALE_PENDING, delete_late_events, release_stale_pending
 
     resolved = release_stale_pending(now=datetime.now(UTC) + STALE_PENDING)
     return resolved, delete_late_events()
@@ -795,7 +795,7 @@ def check_orphan_invitations(
     world: World, bookings: list[Any], late_writes: int, resolved: int, deleted: int
 ) -> Check:
     """No Outlook invitation without a confirmed booking behind it, late event writes included."""
-    from lib.bookings.records import BookingStatus
+    from lib.features.bookings.records import BookingStatus
 
     by_id = {b.booking_id: b for b in bookings}
     tagged = 0
@@ -821,10 +821,10 @@ def check_orphan_invitations(
 
 
 def check_busy_cache(world: World) -> Check:
-    from lib.connections.records import ConnectionRecord, ConnectionStatus
-    from lib.storage import storage_account
-    from lib.sync.busy_cache import BusyIntervalRecord
-    from lib.sync.sync_state import CalendarKey, find_state, is_fresh
+    from lib.adapters.storage import storage_account
+    from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+    from lib.features.sync.busy_cache import BusyIntervalRecord
+    from lib.features.sync.sync_state import CalendarKey, find_state, is_fresh
 
     compared = 0
     skipped: list[str] = []
@@ -881,7 +881,7 @@ class NoticeCounts:
 
     @classmethod
     def now(cls, world: World, app: AppProcess) -> NoticeCounts:
-        from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
+        from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
 
         deliveries = [d for d in world.admin.notifications() if d["url"].startswith(world.api)]
         counters = app.stats()["queues"].get(GRAPH_NOTIFICATIONS_QUEUE, {})
@@ -897,7 +897,7 @@ class NoticeCounts:
 def check_notifications(world: World, traffic: Traffic, app: AppProcess, before: NoticeCounts) -> Check:
     """Counted from a quiet start (queue empty) to a quiet end, so messages left in the shared
     queue by anything before the soak are not counted."""
-    from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
+    from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
 
     after = NoticeCounts.now(world, app)
     delivered = after.delivered - before.delivered
@@ -916,10 +916,10 @@ def check_notifications(world: World, traffic: Traffic, app: AppProcess, before:
 
 
 def check_revoked(world: World) -> Check:
-    from lib.connections.reconnect import NEEDS_RECONNECT_MESSAGE
-    from lib.connections.records import ConnectionRecord
-    from lib.outbox.records import OutboxRecord
-    from lib.storage import storage_account
+    from lib.adapters.storage import storage_account
+    from lib.features.connections.reconnect import NEEDS_RECONNECT_MESSAGE
+    from lib.features.connections.records import ConnectionRecord
+    from lib.features.outbox.records import OutboxRecord
 
     revokee = world.revokee
     assert revokee is not None
@@ -961,9 +961,9 @@ def run_soak(
 ) -> SoakReport:
     """Set up hosts and links through the app, run the traffic, settle, check. The caller has set
     the app's environment in this process too (the checks read its tables)."""
-    from lib.bookings.records import BookingRecord
-    from lib.storage import storage_account
-    from lib.sync import reconcile
+    from lib.adapters.storage import storage_account
+    from lib.features.bookings.records import BookingRecord
+    from lib.features.housekeeping import reconcile
 
     world = World(app.api_url, admin, ca_pem_path, api_key, config.seed)
     world.setup(config.hosts)

@@ -119,9 +119,9 @@ def main() -> int:
 
     from devstack.azurite import Azurite
     from devstack.funchost import DevHost
-    from lib.settings import load_storage_settings, reset_settings_caches
-    from lib.storage.clients import queue_service
-    from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
+    from lib.adapters.storage.clients import queue_service
+    from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
+    from lib.core.settings import load_storage_settings, reset_settings_caches
 
     with Azurite() as azurite:
         os.environ.update(
@@ -138,7 +138,7 @@ def main() -> int:
             }
         )
         reset_settings_caches()
-        from lib.sync.client_state import make_client_state
+        from lib.features.sync.client_state import make_client_state
 
         client_state = make_client_state(str(uuid.uuid4()), "AAMkADbench-calendar", CLIENT_STATE_KEY)
         queue = queue_service(load_storage_settings()).get_queue_client(GRAPH_NOTIFICATIONS_QUEUE)

@@ -120,7 +120,7 @@ class DevHost:
 
 def _queue_service_for_host() -> Any:
     # The host reads the same `AzureWebJobsStorage` connection the app does.
-    from lib.settings import load_storage_settings
-    from lib.storage.clients import queue_service
+    from lib.adapters.storage.clients import queue_service
+    from lib.core.settings import load_storage_settings
 
     return queue_service(load_storage_settings())

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from lib.outbound_http import make_session
+from lib.adapters.outbound_http import make_session
 
 
 class AdminError(RuntimeError):

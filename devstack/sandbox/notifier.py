@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import requests
 
-from lib.outbound_http import make_session
+from lib.adapters.outbound_http import make_session
 
 from .config import SandboxConfig
 

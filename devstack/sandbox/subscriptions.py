@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from werkzeug.wrappers import Response
 
-from lib.outbound_http import make_session
+from lib.adapters.outbound_http import make_session
 
 from .identity import LOOPBACK_HOSTS
 from .state import Event, Subscription

@@ -3,7 +3,7 @@
 // "Message has reached MaxDequeueCount of N. Moving message to queue '<queue>-poison'." (queues
 // graph-notifications-poison, sync-requests-poison, outbox-poison).
 // The app events (renewal failures, needs_reconnect) are log messages that start with the event name
-// (lib/sync/renewal.py, lib/connections/reconnect.py; a unit test checks that lib logs them);
+// (lib/features/sync/renewal.py, lib/features/connections/reconnect.py; a unit test checks that lib logs them);
 // docs/operations.md has the same queries for ad-hoc use.
 
 param location string

@@ -184,7 +184,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // App settings. Names of the SLOTBRIDGE_* and AzureWebJobsStorage__* settings are the ones that
-// lib/settings.py declares (tests/unit/infra checks that they agree). Flex Consumption manages
+// lib/core/settings.py declares (tests/unit/infra checks that they agree). Flex Consumption manages
 // FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION and the package settings itself; setting them
 // here is an error.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {

@@ -26,7 +26,7 @@ expect: Any = pytest.importorskip("playwright.sync_api").expect
 def link(devhost: DevHost, sandbox: Any) -> str:
     """One connected host (through the API) and a link of theirs, shared by this module's tests."""
     from devstack.sandbox.admin_client import SandboxAdmin as Admin
-    from lib.outbound_http import make_session
+    from lib.adapters.outbound_http import make_session
 
     host = Host(devhost, Admin(sandbox.url, sandbox.ca_pem_path), make_session(sandbox.ca_pem_path))
     slug = new_slug()

@@ -92,7 +92,7 @@ def test_anything_outside_the_served_files_is_refused(devhost: DevHost, path: st
 
 def test_a_booking_answers_with_the_manage_page_url(devhost: DevHost) -> None:
     # The manage URL a booking hands out is the page served here (under the routePrefix).
-    from lib.bookings.manage_tokens import manage_url
+    from lib.features.bookings.manage_tokens import manage_url
 
     url = manage_url(devhost.url, "0b1c2d3e-0000-4000-8000-000000000000", "t")
     assert url.startswith(f"{devhost.api_url}/book/manage/")

@@ -159,7 +159,7 @@ def test_without_a_token_the_page_says_how_to_open_it(devhost: DevHost, page: An
 
 
 def test_an_expired_token_gets_a_clear_message(devhost: DevHost, page: Any) -> None:
-    from lib.auth.management import issue_user_token
+    from lib.core.auth import issue_user_token
     from tests.fixtures.devhost import USER_TOKEN_KEY
 
     token = issue_user_token(USER_TOKEN_KEY, new_user(), 60, now=1_000_000)

@@ -21,11 +21,11 @@ HEAVY = (
     "azure.storage.queue",
     "azure.keyvault.secrets",
     "azure.identity",
-    "lib.graph",
-    "lib.bookings.service",
-    "lib.links.availability",
-    "lib.connections.connect_flow",
-    "lib.health",
+    "lib.adapters.graph",
+    "lib.features.bookings.service",
+    "lib.features.availability.service",
+    "lib.features.connections.connect_flow",
+    "lib.features.health",
 )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.funchost.config import HostConfig, parse_timespan
-from lib.storage import queues
+from lib.adapters.storage import queues
 
 HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
 LEVELS = ["Trace", "Debug", "Information", "Warning", "Error", "Critical", "None"]

@@ -1,4 +1,4 @@
-"""`lib.parallel.map_concurrently`: the one way the app reads several hosts, mailboxes or batch
+"""`lib.core.parallel.map_concurrently`: the one way the app reads several hosts, mailboxes or batch
 chunks at once."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from lib import parallel
-from lib.parallel import map_concurrently
+from lib.core import parallel
+from lib.core.parallel import map_concurrently
 
 
 def test_results_come_back_in_item_order() -> None:

@@ -6,8 +6,8 @@ import zoneinfo
 
 import pytest
 
-from lib.errors import ValidationFailed
-from lib.timezones import (
+from lib.core.errors import ValidationFailed
+from lib.core.timezones import (
     RETIRED_WINDOWS_TO_IANA,
     WINDOWS_TO_IANA,
     UnknownTimeZone,

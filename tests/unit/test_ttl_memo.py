@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.ttl_memo import TtlMemo
+from lib.core.ttl_memo import TtlMemo
 
 
 def test_remembers_within_the_ttl_and_reloads_after() -> None:

@@ -7,7 +7,7 @@ import json
 import requests
 
 from devstack.funchost import DevHost, load_functions
-from lib.settings import reset_settings_caches
+from lib.core.settings import reset_settings_caches
 
 
 def test_health_is_ok_with_storage_answering(devhost: DevHost, app_env: dict[str, str]) -> None:

@@ -12,8 +12,8 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.connections.records import ConnectionRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.connections.records import ConnectionRecord
 
 from .helpers import Host, availability, link_body, new_slug, next_monday, put_link, slot_starts
 

@@ -14,10 +14,10 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.bookings.records import BookingRecord, BookingStatus
-from lib.outbox.records import OutboxRecord
-from lib.storage import storage_account
-from lib.sync.sync_state import CalendarKey, find_state
+from lib.adapters.storage import storage_account
+from lib.features.bookings.records import BookingRecord, BookingStatus
+from lib.features.outbox.records import OutboxRecord
+from lib.features.sync.sync_state import CalendarKey, find_state
 from tests.integration.connect.helpers import BACKEND, connections
 from tests.integration.sync.helpers import wait_for
 

@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from devstack.funchost import DevHost
-from lib.auth.management import issue_user_token
+from lib.core.auth import issue_user_token
 from tests.fixtures.devhost import USER_TOKEN_KEY
 from tests.integration.connect.helpers import BACKEND
 

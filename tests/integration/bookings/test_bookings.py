@@ -14,10 +14,10 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.bookings.outlook_event import BOOKING_ID_PROPERTY
-from lib.bookings.records import BookingAuditRecord, BookingRecord, SlotLockRecord
-from lib.connections.records import CalendarSettingsRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.bookings.records import BookingAuditRecord, BookingRecord, SlotLockRecord
+from lib.features.connections.records import CalendarSettingsRecord
+from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY
 from tests.integration.availability.helpers import (
     Host,
     next_monday,
@@ -328,8 +328,8 @@ def test_housekeeping_removes_idempotency_claims_past_their_day_and_keeps_curren
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from lib.bookings.idempotency import RETENTION, sweep_expired
-    from lib.bookings.records import IdempotencyRecord, IdempotencyState
+    from lib.features.bookings.idempotency import RETENTION, sweep_expired
+    from lib.features.bookings.records import IdempotencyRecord, IdempotencyState
 
     table = storage_account().table(IdempotencyRecord)
     now = datetime.now(UTC)
@@ -442,7 +442,7 @@ def _left_pending(
 def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_event(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.bookings.service import release_stale_pending
+    from lib.features.bookings.service import release_stale_pending
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # The retry's event write is slow; the reconciler's timer fires meanwhile.
@@ -467,7 +467,7 @@ def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_
 def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_then_books_afresh(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.bookings.service import release_stale_pending
+    from lib.features.bookings.service import release_stale_pending
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # The reconciler's look for an orphan event is slow; the client retries meanwhile.
@@ -492,7 +492,7 @@ def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_
 def test_a_retry_takes_back_cells_a_half_done_release_freed_before_writing_the_event(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.bookings import locks
+    from lib.features.bookings import locks
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # A release that deleted the cells, then failed before marking the booking.
@@ -510,7 +510,7 @@ def test_a_retry_takes_back_cells_a_half_done_release_freed_before_writing_the_e
 def test_a_retry_does_not_write_a_second_event_into_a_slot_taken_after_a_half_done_release(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.bookings import locks
+    from lib.features.bookings import locks
 
     slug, body, pending = _left_pending(devhost, admin, host)
     locks.release_span(host.user_id, pending.booking_id, pending.lock_start_utc, pending.lock_end_utc)

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from devstack.funchost import DevHost
-from lib.bookings.records import BookingRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.bookings.records import BookingRecord
 from tests.fixtures.devhost import API_KEY, USER_TOKEN_KEY
 from tests.hostile import signed_token
 from tests.integration.availability.helpers import link_body, new_slug, new_user, next_monday, put_link

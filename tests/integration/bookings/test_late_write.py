@@ -16,9 +16,14 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.bookings.outlook_event import BOOKING_ID_PROPERTY
-from lib.bookings.records import BookingAuditRecord, BookingEventRecord, BookingRecord, SlotLockRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.bookings.records import (
+    BookingAuditRecord,
+    BookingEventRecord,
+    BookingRecord,
+    SlotLockRecord,
+)
+from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY
 from tests.integration.availability.helpers import Host, next_monday, slot_starts
 
 from .helpers import EVENTS_POST, at, book, booking_body, events, manage, new_link
@@ -121,7 +126,7 @@ def test_a_late_event_write_keeps_the_booking_pending_and_a_same_key_retry_finis
 def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_can_manage_it(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.bookings.service import STALE_PENDING, release_stale_pending
+    from lib.features.bookings.service import STALE_PENDING, release_stale_pending
 
     slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()
@@ -157,7 +162,7 @@ def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_c
 def test_an_event_landing_after_the_reconciler_gave_up_is_deleted_by_a_later_sweep(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.bookings.service import delete_late_events, release_stale_pending
+    from lib.features.bookings.service import delete_late_events, release_stale_pending
 
     slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()

@@ -11,8 +11,8 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.bookings.records import BookingAuditRecord, BookingRecord, SlotLockRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.bookings.records import BookingAuditRecord, BookingRecord, SlotLockRecord
 from tests.integration.availability.helpers import (
     Host,
     new_user,
@@ -114,7 +114,7 @@ def test_an_event_that_is_not_the_bookings_is_never_changed_by_reschedule_or_can
     """The event at the booking's id now carries another tag (the host reused it, or another tool
     rewrote it): reschedule is refused and leaves it alone; cancel ends the booking without
     deleting it."""
-    from lib.bookings.outlook_event import BOOKING_ID_PROPERTY
+    from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY
 
     slug = new_link(devhost, (host.user_id, "microsoft"))
     monday = next_monday()
@@ -252,8 +252,8 @@ def test_round_robin_books_the_free_host_booked_least_recently(
 def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: DevHost) -> None:
     from datetime import UTC, datetime
 
-    from lib.bookings import locks, service
-    from lib.bookings.manage_tokens import token_hash
+    from lib.features.bookings import locks, service
+    from lib.features.bookings.manage_tokens import token_hash
 
     user = new_user()
     slug = new_link(devhost, (user, "none"))
@@ -291,8 +291,8 @@ def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: 
 def test_housekeeping_removes_slot_locks_a_week_past_and_keeps_the_rest(devhost: DevHost) -> None:
     from datetime import UTC, datetime
 
-    from lib.bookings import locks
-    from lib.sync.reconcile import housekeeping
+    from lib.features.bookings import locks
+    from lib.features.housekeeping.reconcile import housekeeping
 
     now = datetime.now(UTC)
     hosts = [f"sweep-{uuid.uuid4().hex[:8]}" for _ in range(2)]

@@ -13,10 +13,10 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.bookings.records import BookingRecord, BookingStatus, SlotLockRecord
-from lib.connections.records import ConnectionRecord, ConnectionStatus
-from lib.outbox.records import OutboxRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.bookings.records import BookingRecord, BookingStatus, SlotLockRecord
+from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.outbox.records import OutboxRecord
 from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link
 from tests.integration.connect.helpers import connect
 from tests.integration.sync.helpers import Host, wait_for

@@ -12,8 +12,8 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.connections.records import PendingFlowRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.features.connections.records import PendingFlowRecord
 from tests.fixtures.devhost import PRODUCT_ORIGIN
 from tests.fixtures.sandbox import sign_in, unique_email
 
@@ -230,7 +230,7 @@ def test_a_flow_is_single_use_even_when_two_callbacks_race(devhost: DevHost, adm
 
 
 def test_housekeeping_removes_abandoned_sign_ins_and_keeps_live_ones(devhost: DevHost) -> None:
-    from lib.connections.connect_flow import sweep_expired_flows
+    from lib.features.connections.connect_flow import sweep_expired_flows
 
     abandoned, live = _user(), _user()
     start(devhost, abandoned)  # the user closed the pop-up: nobody ever calls back

@@ -11,10 +11,10 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import dt
-from lib.auth.management import issue_user_token
-from lib.connections.graph_access import token_vault
-from lib.connections.records import ConnectionRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.core.auth import issue_user_token
+from lib.features.connections.graph_access import token_vault
+from lib.features.connections.records import ConnectionRecord
 from tests.fixtures.devhost import USER_TOKEN_KEY
 from tests.fixtures.sandbox import sign_in, unique_email
 
@@ -172,7 +172,7 @@ def test_no_plaintext_secret_is_stored_or_logged(devhost: DevHost, admin, sandbo
     started = start(devhost, user)
     fields = sign_in(sandbox_http, started.json()["authorizationUrl"], account)
     # What a pending flow would leak if stored in clear: the PKCE verifier and nonce.
-    from lib.connections.records import PendingFlowRecord
+    from lib.features.connections.records import PendingFlowRecord
 
     [pending] = [p for p in storage_account().table(PendingFlowRecord).query() if p.user_id == user]
     assert pending.sealed_flow.startswith("sb1.")

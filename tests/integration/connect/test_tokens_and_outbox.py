@@ -16,12 +16,12 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.funchost import DevHost
 from devstack.http_server import ServerThread
-from lib.connections.graph_access import token_vault
-from lib.connections.records import ConnectionRecord
-from lib.crypto import hmac_sha256
-from lib.outbox import service as outbox
-from lib.outbox.records import OutboxRecord
-from lib.storage import storage_account
+from lib.adapters.storage import storage_account
+from lib.core.crypto import hmac_sha256
+from lib.features.connections.graph_access import token_vault
+from lib.features.connections.records import ConnectionRecord
+from lib.features.outbox import service as outbox
+from lib.features.outbox.records import OutboxRecord
 from tests.fixtures.devhost import WEBHOOK_KEY
 from tests.fixtures.sandbox import unique_email
 
@@ -148,9 +148,9 @@ def test_reconnect_after_a_breakage_then_a_new_breakage_gives_a_second_message(
 def test_stored_token_caches_name_their_key_version_and_open_only_for_their_connection(
     devhost: DevHost, admin, sandbox_http
 ) -> None:
-    from lib.crypto import SealedValueInvalid, unseal
-    from lib.identity.token_vault import TokenCacheRecord
-    from lib.keystore import LOCAL_KEY_VERSION, data_keys
+    from lib.adapters.identity.token_vault import TokenCacheRecord
+    from lib.adapters.keyvault import LOCAL_KEY_VERSION, data_keys
+    from lib.core.crypto import SealedValueInvalid, unseal
 
     _, _, conn = _connected(devhost, admin, sandbox_http)
     record = storage_account().table(TokenCacheRecord).get(conn.connection_id, "msal")

@@ -47,7 +47,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.auth.management import issue_user_token
+from lib.core.auth import issue_user_token
 from tests.fixtures.devhost import API_KEY, USER_TOKEN_KEY
 from tests.fixtures.sandbox import unique_email
 from tests.integration.availability.helpers import Host, link_body, new_slug, next_monday, put_link

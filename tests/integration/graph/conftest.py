@@ -10,8 +10,8 @@ import requests
 
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.graph import GraphClient
-from lib.outbound_http import make_session
+from lib.adapters.graph import GraphClient
+from lib.adapters.outbound_http import make_session
 from tests.fixtures.sandbox import connect, unique_email
 
 

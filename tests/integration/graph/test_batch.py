@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.graph import BatchRequest, GraphClient, GraphNotFound, GraphThrottled
+from lib.adapters.graph import BatchRequest, GraphClient, GraphNotFound, GraphThrottled
 
 from .conftest import Mailbox, log_entries, now
 

@@ -11,8 +11,8 @@ import pytest
 
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.graph import BatchRequest, GraphClient
-from lib.outbound_http import make_session
+from lib.adapters.graph import BatchRequest, GraphClient
+from lib.adapters.outbound_http import make_session
 
 from .conftest import Mailbox, log_entries, max_overlap, now
 

@@ -9,7 +9,7 @@ import pytest
 
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.graph import GraphClient, GraphForeignLink, GraphGone
+from lib.adapters.graph import GraphClient, GraphForeignLink, GraphGone
 
 from .conftest import CountingTokens, Mailbox, log_entries, now
 

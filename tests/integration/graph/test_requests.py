@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.errors import NotFound, OutlookUnavailable
-from lib.graph import (
+from lib.adapters.graph import (
     GraphAccessDenied,
     GraphAuthError,
     GraphClient,
@@ -19,6 +18,7 @@ from lib.graph import (
     GraphThrottled,
     GraphUnavailable,
 )
+from lib.core.errors import NotFound, OutlookUnavailable
 
 from .conftest import CountingTokens, Mailbox, log_entries, now
 
@@ -248,7 +248,7 @@ def test_logs_carry_no_tokens_queries_or_event_data(
     admin: SandboxAdmin,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level("DEBUG", logger="lib.graph")
+    caplog.set_level("DEBUG", logger="lib.adapters.graph")
     admin.add_fault("throttle", path="/v1.0/me/calendarview/delta", account=mailbox.email, retry_after=0)
     client = make_client(mailbox, token_provider=CountingTokens("stale-token", mailbox.token))
     client.post("/me/events", _event("Private subject"))

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from azure.keyvault.secrets import SecretClient
 
-from lib.crypto import DataKeyUnavailable, seal, sealed_key_version, unseal
-from lib.keystore import KeyVaultDataKeyProvider
+from lib.adapters.keyvault import KeyVaultDataKeyProvider
+from lib.core.crypto import DataKeyUnavailable, seal, sealed_key_version, unseal
 
 
 def _new_key() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.outbound_http import make_session
+from lib.adapters.outbound_http import make_session
 
 pytestmark = pytest.mark.integration
 

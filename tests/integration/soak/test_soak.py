@@ -15,7 +15,7 @@ from devstack.azurite import Azurite
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.settings import reset_settings_caches
+from lib.core.settings import reset_settings_caches
 from tests.fixtures.log_guard import CREDENTIAL
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.storage import StorageAccount
-from lib.storage.keys import KeyTooLong
-from lib.storage.records import RecordTooLarge, TableRecord
-from lib.storage.tables import (
+from lib.adapters.storage import StorageAccount
+from lib.adapters.storage.keys import KeyTooLong
+from lib.adapters.storage.records import RecordTooLarge, TableRecord
+from lib.adapters.storage.tables import (
     AlreadyExists,
     BatchTooLarge,
     ConcurrentUpdate,

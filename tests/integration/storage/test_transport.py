@@ -20,7 +20,7 @@ from azure.core.rest import HttpRequest
 
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
-from lib.storage.transport import StorageTransport
+from lib.adapters.storage.transport import StorageTransport
 
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
 
@@ -197,7 +197,7 @@ def test_a_configured_proxy_keeps_the_requests_transport_which_applies_it(
 ) -> None:
     from azure.core.pipeline.transport import RequestsTransport
 
-    from lib.storage.clients import _client_options
+    from lib.adapters.storage.clients import _client_options
 
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)

@@ -13,10 +13,10 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.storage import storage_account
-from lib.sync.busy_cache import BusyIntervalRecord
-from lib.sync.subscriptions import SubscriptionRecord
-from lib.sync.sync_state import CalendarKey, CalendarSyncRecord, find_state
+from lib.adapters.storage import storage_account
+from lib.features.sync.busy_cache import BusyIntervalRecord
+from lib.features.sync.subscriptions import SubscriptionRecord
+from lib.features.sync.sync_state import CalendarKey, CalendarSyncRecord, find_state
 from tests.fixtures.sandbox import unique_email
 from tests.integration.connect.helpers import BACKEND, connect, connections
 

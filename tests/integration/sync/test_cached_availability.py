@@ -12,9 +12,9 @@ import pytest
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.availability.busy_source import CalendarBusy, CalendarRef, HostBusy
-from lib.busy_time.cached_source import CachedBusySource
-from lib.sync.sync_state import CalendarKey, WorkRequest, new_owner, request_work
+from lib.engine.busy_source import CalendarBusy, CalendarRef, HostBusy
+from lib.features.availability.cached_source import CachedBusySource
+from lib.features.sync.sync_state import CalendarKey, WorkRequest, new_owner, request_work
 from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link, slot_starts
 
 from .helpers import Host, wait_for

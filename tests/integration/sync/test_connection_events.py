@@ -1,4 +1,4 @@
-"""What lib.connections' hooks do: "Sync now", a change of conflict calendars, disconnect, and a
+"""What lib.features.connections' hooks do: "Sync now", a change of conflict calendars, disconnect, and a
 grant that breaks while notifications keep coming (the needs_reconnect path)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.connections.records import ConnectionRecord, ConnectionStatus
-from lib.outbox import service as outbox
-from lib.storage import storage_account
-from lib.sync.sync_state import connection_states
+from lib.adapters.storage import storage_account
+from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.outbox import service as outbox
+from lib.features.sync.sync_state import connection_states
 from tests.integration.connect.helpers import BACKEND
 
 from .helpers import Host, in_days, sync_now, wait_for

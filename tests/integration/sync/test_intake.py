@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from devstack.funchost import DevHost
-from lib.settings import load_storage_settings, reset_settings_caches
-from lib.storage.clients import queue_service
-from lib.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
-from lib.sync.client_state import make_client_state
+from lib.adapters.storage.clients import queue_service
+from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
+from lib.core.settings import load_storage_settings, reset_settings_caches
+from lib.features.sync.client_state import make_client_state
 from tests.fixtures.devhost import CLIENT_STATE_KEY
 
 

@@ -127,8 +127,8 @@ def test_reconciliation_rebuilds_a_calendar_whose_sync_state_is_gone(
     not where the code looks. Notifications are then not applied (availability reads Graph live),
     and the reconciliation run rebuilds everything: a new subscription, the old one deleted, and a
     full resync that picks up what changed meanwhile."""
-    from lib.sync.reconcile import enqueue_all
-    from lib.sync.sync_state import sync_states
+    from lib.features.housekeeping.reconcile import enqueue_all
+    from lib.features.sync.sync_state import sync_states
 
     host = Host(devhost, admin, sandbox_http)
     old = host.wait_synced()

@@ -10,9 +10,9 @@ import pytest
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from lib.storage import storage_account
-from lib.sync import subscriptions
-from lib.sync.subscriptions import SubscriptionRecord
+from lib.adapters.storage import storage_account
+from lib.features.sync import subscriptions
+from lib.features.sync.subscriptions import SubscriptionRecord
 
 from .helpers import Host, wait_for
 

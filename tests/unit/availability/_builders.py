@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lib.availability import (
+from lib.engine import (
     BusyInterval,
     DateOverride,
     LinkRules,

@@ -7,13 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lib.availability import (
-    DEFAULT_SHOW_AS_POLICY,
-    ShowAs,
-    ShowAsPolicy,
-    all_day_busy_interval,
-)
-from lib.availability.busy import blocked_spans
+from lib.engine import DEFAULT_SHOW_AS_POLICY, ShowAs, ShowAsPolicy, all_day_busy_interval
+from lib.engine.busy import blocked_spans
 from tests.unit.availability._builders import MONDAY, busy, hours, rules, shown, slots_on, utc
 
 TOKYO = ZoneInfo("Asia/Tokyo")

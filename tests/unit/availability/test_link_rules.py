@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from lib.availability import (
+from lib.core.errors import ValidationFailed
+from lib.engine import (
     DateOverride,
     LinkRules,
     OverrideKind,
@@ -17,7 +18,6 @@ from lib.availability import (
     link_rules_to_json,
     validate_link_rules,
 )
-from lib.errors import ValidationFailed
 
 
 def valid_json(**changes: Any) -> dict[str, Any]:

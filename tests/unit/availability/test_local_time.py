@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from lib.availability.local_time import start_of_local_day_utc, wall_bound_to_utc, wall_time_to_utc
+from lib.engine.local_time import start_of_local_day_utc, wall_bound_to_utc, wall_time_to_utc
 from tests.unit.availability._builders import utc
 
 NEW_YORK = ZoneInfo("America/New_York")

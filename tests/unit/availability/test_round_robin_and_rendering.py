@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lib.availability import (
+from lib.core.timezones import UnknownTimeZone
+from lib.engine import (
     HostBusyTime,
     PooledSlot,
     ShowAs,
@@ -18,7 +19,6 @@ from lib.availability import (
     render_slot,
     render_slots,
 )
-from lib.timezones import UnknownTimeZone
 from tests.unit.availability._builders import MONDAY, busy, hours, rules, slots_on, utc
 
 

@@ -8,7 +8,8 @@ from typing import ClassVar
 
 import pytest
 
-from lib.availability import (
+from lib.core.errors import ValidationFailed
+from lib.engine import (
     BusyInterval,
     DateOverride,
     OverrideKind,
@@ -18,7 +19,6 @@ from lib.availability import (
     TimeRange,
     free_slots,
 )
-from lib.errors import ValidationFailed
 from tests.unit.availability._builders import (
     FRIDAY,
     MONDAY,

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from lib.availability import BusyInterval, LinkRules, ShowAs, TimeRange, WeeklyHours, free_slots
-from lib.availability.link_rules import link_rules_problems
-from lib.availability.local_time import wall_bound_to_utc
-from lib.availability.show_as_policy import DEFAULT_SHOW_AS_POLICY
+from lib.engine import BusyInterval, LinkRules, ShowAs, TimeRange, WeeklyHours, free_slots
+from lib.engine.link_rules import link_rules_problems
+from lib.engine.local_time import wall_bound_to_utc
+from lib.engine.show_as_policy import DEFAULT_SHOW_AS_POLICY
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Santiago"]
 # Days next to DST changes of those zones in 2026, plus ordinary ones.

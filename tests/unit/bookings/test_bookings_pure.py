@@ -6,23 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lib.auth.management import Forbidden
-from lib.bookings import locks
-from lib.bookings.manage_tokens import manage_url, new_token, require_token, token_hash
-from lib.bookings.outlook_event import (
+from lib.core.auth import Forbidden
+from lib.core.errors import Unauthorized, ValidationFailed
+from lib.features.bookings import locks
+from lib.features.bookings.manage_tokens import manage_url, new_token, require_token, token_hash
+from lib.features.bookings.validation import (
+    body_fingerprint,
+    manage_token_from,
+    parse_booking_request,
+    parse_idempotency_key,
+)
+from lib.providers.microsoft.outlook_event import (
     BOOKING_ID_PROPERTY,
     EventContent,
     event_json,
     graph_time,
     render_subject,
 )
-from lib.bookings.validation import (
-    body_fingerprint,
-    manage_token_from,
-    parse_booking_request,
-    parse_idempotency_key,
-)
-from lib.errors import Unauthorized, ValidationFailed
 
 
 def utc(text: str) -> datetime:

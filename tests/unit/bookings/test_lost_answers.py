@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from lib.bookings import outlook_event, service
-from lib.connections.records import ConnectionRecord
-from lib.errors import CalendarNotWritable
-from lib.graph import GraphAccessDenied, GraphOutcomeUnknown, GraphUnavailable
+from lib.adapters.graph import GraphAccessDenied, GraphOutcomeUnknown, GraphUnavailable
+from lib.core.errors import CalendarNotWritable
+from lib.features.bookings import service
+from lib.features.connections.records import ConnectionRecord
+from lib.providers.microsoft import outlook_event
 
 NOW = datetime(2030, 1, 7, 10, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lib.availability import ShowAs
-from lib.busy_time.graph_events import (
+from lib.engine import ShowAs
+from lib.providers.microsoft.graph_events import (
     EVENT_FIELDS,
     MalformedEvent,
     busy_interval_from_event,

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from lib.graph.concurrency import SlotTimeout, WeightedLimiter, mailbox_slots
+from lib.adapters.graph.concurrency import SlotTimeout, WeightedLimiter, mailbox_slots
 
 
 def test_weighted_acquire_is_all_or_nothing() -> None:

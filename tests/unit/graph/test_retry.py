@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from lib.graph.retry import Deadline, RetryPolicy, backoff_delay, parse_retry_after
+from lib.adapters.graph.retry import Deadline, RetryPolicy, backoff_delay, parse_retry_after
 
 NOW = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 

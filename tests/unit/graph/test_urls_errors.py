@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from lib.errors import NotFound, OutlookUnavailable, Problem
-from lib.graph.errors import (
+from lib.adapters.graph.errors import (
     GraphAccessDenied,
     GraphAuthError,
     GraphBadRequest,
@@ -19,7 +18,8 @@ from lib.graph.errors import (
     GraphUnavailable,
     error_for,
 )
-from lib.graph.urls import is_same_origin, path_template, query_string
+from lib.adapters.graph.urls import is_same_origin, path_template, query_string
+from lib.core.errors import NotFound, OutlookUnavailable, Problem
 
 BASE = "https://graph.microsoft.com/v1.0"
 

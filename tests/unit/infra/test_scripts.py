@@ -239,7 +239,7 @@ def test_create_app_keys_creates_every_missing_key_without_showing_it(fake_az: d
     [api_key] = values["api-keys"]
     assert API_KEY_RE.fullmatch(api_key)
     for name in ("user-token-key", "webhook-signing-key", "client-state-key"):
-        _assert_data_key(values[name][0])  # base64, >= 32 bytes: what lib/settings.py accepts
+        _assert_data_key(values[name][0])  # base64, >= 32 bytes: what lib/core/settings.py accepts
     assert len({v[0] for v in values.values()}) == 4
     _assert_never_shown(result, env, *(v[0] for v in values.values()))
     for call in _set_calls(env):

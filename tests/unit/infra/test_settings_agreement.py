@@ -1,4 +1,4 @@
-"""The template and the app agree: the app settings Bicep sets are the ones lib/settings.py declares,
+"""The template and the app agree: the app settings Bicep sets are the ones lib/core/settings.py declares,
 every setting the app declares is either set by the template or documented in docs/operations.md as
 left unset in Azure, and the queue names and public-cloud defaults are the same strings."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import re
 
-from lib import settings as app_settings
-from lib.storage import queues
+from lib.adapters.storage import queues
+from lib.core import settings as app_settings
 from tests.unit.infra.bicep_tree import (
     INFRA_DIR,
     MAIN_BICEP,
@@ -73,7 +73,7 @@ def test_documented_unset_settings_are_really_unset() -> None:
 def test_every_template_setting_is_one_the_app_or_the_platform_reads() -> None:
     declared = {spec.name for spec in app_settings.SETTING_SPECS}
     unknown = _template_settings() - declared - PLATFORM_SETTINGS
-    assert not unknown, f"the template sets settings lib/settings.py does not declare: {sorted(unknown)}"
+    assert not unknown, f"the template sets settings lib/core/settings.py does not declare: {sorted(unknown)}"
 
 
 def test_secret_settings_are_key_vault_references_or_identity() -> None:

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 
 import lib
-from lib.storage.records import TableRecord
+from lib.adapters.storage.records import TableRecord
 from tests.unit.infra.bicep_tree import MAIN_BICEP, parse
 
 

@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from lib.availability.link_rules_json import link_rules_from_json
-from lib.bookings.validation import (
+from lib.core.errors import FieldError, ValidationFailed
+from lib.core.input_rules import EARLIEST_DAY, LATEST_DAY, check_email, check_text, text_fault
+from lib.engine.link_rules_json import link_rules_from_json
+from lib.features.availability.service import parse_availability_query
+from lib.features.bookings.validation import (
     check_cancel_body,
     manage_token_from,
     parse_booking_request,
     parse_reschedule_start,
 )
-from lib.errors import FieldError, ValidationFailed
-from lib.input_rules import EARLIEST_DAY, LATEST_DAY, check_email, check_text, text_fault
-from lib.links.availability import parse_availability_query
-from lib.links.config import link_config_from_json
+from lib.features.links.config import link_config_from_json
 from tests.hostile import control_characters, extreme_dates, lone_surrogates
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.errors import ValidationFailed
-from lib.json_body import MAX_DEPTH, loads_bounded, parse_json_object
+from lib.core.errors import ValidationFailed
+from lib.core.json_body import MAX_DEPTH, loads_bounded, parse_json_object
 from tests.hostile import deep_nesting, huge_numbers
 
 LIMIT = 8 * 1024

@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
-from lib.errors import ValidationFailed
-from lib.links.availability import MAX_RANGE_DAYS, parse_availability_query
-from lib.links.config import Assignment, CalendarProvider, LinkConfig, link_config_from_json, parse_slug
+from lib.core.errors import ValidationFailed
+from lib.features.availability.service import MAX_RANGE_DAYS, parse_availability_query
+from lib.features.links.config import (
+    Assignment,
+    CalendarProvider,
+    LinkConfig,
+    link_config_from_json,
+    parse_slug,
+)
 
 
 def body(**changes: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.crypto import (
+from lib.core.crypto import (
     DataKey,
     SealedValueInvalid,
     StaticDataKeyProvider,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.connections.return_urls import allowed_origin, allowed_return_url
+from lib.features.connections.return_urls import allowed_origin, allowed_return_url
 
 ALLOWED = ("https://product.example", "http://127.0.0.1:3000")
 

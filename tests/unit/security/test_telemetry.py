@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from lib import telemetry
+from lib.core import telemetry
 
 
 def test_correlation_id_is_taken_when_well_formed_else_made() -> None:

@@ -7,16 +7,9 @@ import json
 import pytest
 from hypothesis import assume, given, settings
 
-from lib.auth.management import (
-    BACKEND,
-    Forbidden,
-    Principal,
-    authenticate,
-    issue_user_token,
-    verify_user_token,
-)
-from lib.errors import Unauthorized
-from lib.settings import KeySettings
+from lib.core.auth import BACKEND, Forbidden, Principal, authenticate, issue_user_token, verify_user_token
+from lib.core.errors import Unauthorized
+from lib.core.settings import KeySettings
 from tests.hostile import non_object_payloads, signed_token
 
 KEY = b"k" * 32

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.settings import (
+from lib.core.settings import (
     PUBLIC_AUTHORITY_HOST,
     PUBLIC_GRAPH_BASE_URL,
     SETTING_SPECS,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lib.storage.keys import KeyTooLong, MalformedKey, compose_key, decode_key, encode_key, split_key
+from lib.adapters.storage.keys import KeyTooLong, MalformedKey, compose_key, decode_key, encode_key, split_key
 
 FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 

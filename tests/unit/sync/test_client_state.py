@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.sync.client_state import (
+from lib.features.sync.client_state import (
     MAX_CLIENT_STATE,
     calendar_digest,
     key_fingerprint,

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lib.sync.busy_cache import row_for_event
-from lib.sync.messages import MalformedMessage, SyncRequest, SyncScope
-from lib.sync.sync_state import CalendarSyncRecord, is_fresh
+from lib.features.sync.busy_cache import row_for_event
+from lib.features.sync.messages import MalformedMessage, SyncRequest, SyncScope
+from lib.features.sync.sync_state import CalendarSyncRecord, is_fresh
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -120,7 +120,7 @@ def test_sync_requests_round_trip_and_reject_incomplete_ones() -> None:
 def test_a_recheck_request_round_trips_and_is_bounded() -> None:
     import json
 
-    from lib.sync.messages import MAX_RECHECK_EVENTS
+    from lib.features.sync.messages import MAX_RECHECK_EVENTS
 
     request = SyncRequest(
         SyncScope.CALENDAR, "u", "recheck", connection_id="c", calendar_id="k", recheck_event_ids=("e1", "e2")

@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from lib.errors import ValidationFailed
-from lib.storage.tables import StorageUnavailable
-from lib.sync.client_state import make_client_state
-from lib.sync.intake import (
+from lib.adapters.storage.tables import StorageUnavailable
+from lib.core.errors import ValidationFailed
+from lib.features.sync.client_state import make_client_state
+from lib.features.sync.intake import (
     MAX_BODY_BYTES,
     EmptyValidationToken,
     accept_notifications,
     validation_token,
 )
-from lib.sync.messages import GraphNotice, NoticeKind
+from lib.features.sync.messages import GraphNotice, NoticeKind
 
 KEY = b"k" * 32
 GOOD = make_client_state("conn-1", "cal-1", KEY)

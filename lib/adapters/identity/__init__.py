@@ -1,0 +1,1 @@
+"""Microsoft identity: the MSAL confidential client and the encrypted token vault."""

@@ -1,0 +1,184 @@
+"""The cached busy-interval source: answers from the busy cache that change notifications keep
+up to date, for the calendars it can vouch for, and hands every other calendar to a fallback
+source (the live Graph one).
+
+A calendar is served from the cache only when all of this holds (`lib.features.sync.sync_state.is_fresh`
+plus the connection check here):
+- its connection is connected (not `needs_reconnect`);
+- its subscription is active (Graph is announcing changes);
+- its last sync covers every notification and request recorded since — including a `missed`
+  lifecycle event, which asks for a full resync;
+- the synced window contains the asked range.
+Anything else — no sync state yet, a sync pending, the cache unreadable — goes to the fallback,
+which fails closed on its own terms. Cached answers carry `source="cache"`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from lib.core.errors import SlotbridgeError
+from lib.core.parallel import map_concurrently
+from lib.engine.busy import BusyInterval, require_aware
+from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
+
+if TYPE_CHECKING:
+    from lib.features.sync.sync_state import CalendarFreshness
+
+log = logging.getLogger("slotbridge.busy_time")
+
+MAX_PARALLEL_READS = 8
+
+CACHE = "cache"
+
+# A host's calendar freshness rows, by host user id.
+FreshnessReader = Callable[[str], "Sequence[CalendarFreshness]"]
+
+
+def read_freshness(user_id: str) -> list[CalendarFreshness]:
+    """The freshness rows of every calendar of the host (one request to its partition)."""
+    from lib.features.sync.sync_state import calendar_freshness
+
+    return list(calendar_freshness().query(partition=user_id))
+
+
+def _connected(user_id: str) -> frozenset[str]:
+    from lib.features.connections.host_view import host_view
+
+    return host_view(user_id).connected
+
+
+class CachedBusySource:
+    """`BusySource` over the busy cache, delegating calendars that are not fresh to `fallback`."""
+
+    def __init__(
+        self,
+        fallback: BusySource,
+        *,
+        freshness: FreshnessReader = read_freshness,
+        connected: Callable[[str], frozenset[str]] = _connected,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.fallback = fallback
+        self._freshness = freshness
+        self._connected = connected
+        self._clock = clock
+
+    def busy(
+        self, user_id: str, calendars: Sequence[CalendarRef], start_utc: datetime, end_utc: datetime
+    ) -> HostBusy:
+        require_aware(start_utc, "start_utc")
+        require_aware(end_utc, "end_utc")
+        refs = list(dict.fromkeys(calendars))
+        cached: dict[CalendarRef, CalendarBusy] = {}
+        if refs and end_utc > start_utc:
+            cached = self._from_cache(user_id, refs, start_utc, end_utc)
+        rest = [ref for ref in refs if ref not in cached]
+        found = dict(cached)
+        if rest:
+            live = self.fallback.busy(user_id, rest, start_utc, end_utc)
+            found.update({c.calendar: c for c in live.calendars})
+        return HostBusy(
+            user_id,
+            tuple(found.get(ref) or CalendarBusy(ref, error="outlook_unavailable") for ref in refs),
+        )
+
+    def _from_cache(
+        self, user_id: str, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
+    ) -> dict[CalendarRef, CalendarBusy]:
+        from lib.features.sync import busy_cache
+        from lib.features.sync.sync_state import is_fresh
+
+        now = self._clock()
+        try:
+            connected = self._connected(user_id)
+            states = {
+                (state.connection_id, state.calendar_id): state
+                for state in self._freshness(user_id)
+                if state.connection_id in connected
+            }
+        except SlotbridgeError as error:
+            log.warning("Busy cache unreadable for a host (%s); reading Graph live", error.code)
+            return {}
+        fresh = [
+            ref
+            for ref in refs
+            if (state := states.get((ref.connection_id, ref.calendar_id))) is not None
+            and state.user_id == user_id
+            and is_fresh(state, start_utc, end_utc, now)
+        ]
+
+        def read(ref: CalendarRef) -> tuple[CalendarRef, CalendarBusy | None]:
+            state = states[(ref.connection_id, ref.calendar_id)]
+            try:
+                intervals = _MEMO.intervals(state, start_utc, end_utc, busy_cache.read)
+            except SlotbridgeError as error:
+                # This calendar's rows could not be read: the live source answers for it.
+                log.warning("Busy cache unreadable for a calendar (%s); reading Graph live", error.code)
+                return ref, None
+            return ref, CalendarBusy(ref, intervals, source=CACHE)
+
+        # Memo hits are memory reads: only table reads are worth handing to other threads.
+        misses = sum(1 for ref in fresh if not _MEMO.holds(states[(ref.connection_id, ref.calendar_id)]))
+        results = map_concurrently(read, fresh, limit=MAX_PARALLEL_READS if misses > 1 else 1)
+        return {ref: busy for ref, busy in results if busy is not None}
+
+
+class _WindowMemo:
+    """Each fresh calendar's whole synced window of busy intervals, kept in memory and valid while
+    its sync-state row keeps the same ETag. Every sync round rewrites that row after writing the
+    busy rows, so a changed calendar changes the ETag and the next read goes back to the table;
+    an unchanged one costs one state read instead of one busy-row query per request."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, str], tuple[str, tuple[BusyInterval, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def holds(self, state: CalendarFreshness) -> bool:
+        with self._lock:
+            entry = self._entries.get((state.connection_id, state.calendar_id))
+            return entry is not None and entry[0] == state.etag
+
+    def intervals(
+        self,
+        state: CalendarFreshness,
+        start_utc: datetime,
+        end_utc: datetime,
+        read: Callable[[str, str, datetime, datetime], tuple[BusyInterval, ...]],
+    ) -> tuple[BusyInterval, ...]:
+        key = (state.connection_id, state.calendar_id)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == state.etag:
+                self._entries.move_to_end(key)
+                window = entry[1]
+            else:
+                window = None
+        if window is None:
+            assert state.window_start is not None and state.window_end is not None  # fresh states have both
+            window = read(state.connection_id, state.calendar_id, state.window_start, state.window_end)
+            if state.etag:
+                with self._lock:
+                    self._entries[key] = (state.etag, window)
+                    self._entries.move_to_end(key)
+                    while len(self._entries) > self._capacity:
+                        self._entries.popitem(last=False)
+        return tuple(i for i in window if i.start_utc < end_utc and i.end_utc > start_utc)
+
+
+_MEMO = _WindowMemo()
+
+
+def with_cache(live: BusySource, freshness: FreshnessReader) -> BusySource:
+    """The source availability uses: the cached one over `live`, unless settings say `live`."""
+    from lib.core.settings import get_settings
+
+    if get_settings().sync.availability_source == "live":
+        return live
+    return CachedBusySource(live, freshness=freshness)

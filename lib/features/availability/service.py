@@ -1,0 +1,283 @@
+"""`GET /links/{slug}/availability`: the slots a booking page offers, with busy time fetched from a
+`BusySource` (live Graph today) and the pure slot engine doing the rest.
+
+Steps: validate the query (dates in order, at most 62 days, a known viewer time zone); load the
+link; compute the open candidate slots (hours, notice, horizon) with no busy time - none means no
+Graph call at all; read the busy time of every `microsoft` host concurrently, only over the span
+the candidates and buffers need; leave out every host that could not be read (fail closed: their
+time is not offered, and the answer lists them); subtract; union over a round-robin pool. A host's
+bookings and the freshness of its calendars come from one request to its partition
+(`HostPartitions`).
+
+Disclosure: the route is anonymous, so host user ids and e-mail addresses never appear in the
+answer. A degraded host is named by its position in the link's host list (`hostIndex`), which the
+link's owner can map through the management API and a visitor cannot; problem codes stay in logs.
+
+Degraded versus unavailable: `degradedHosts` (and `complete: false`, on which the booking page says
+"some calendars could not be checked just now, try again") lists hosts whose calendars are
+connected but could not be read. A `microsoft` host with no Microsoft account connected (never, or
+all disconnected) is not degraded, it simply has no time to offer: it is left out of the slots, not
+listed, and `complete` is untouched - so a visitor sees no times and no false "try again", and
+learns nothing about why. The log and the management view (`GET /links`, `hostStatus`) say
+`not_connected`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
+from lib.core.input_rules import day_in_range
+from lib.core.parallel import map_concurrently, run_both
+from lib.core.timezones import parse_iana_zone
+from lib.engine.busy_source import BusySource, CalendarRef
+from lib.engine.local_time import start_of_local_day_utc
+from lib.engine.rendering import render_slot
+from lib.engine.round_robin import pool_free_slots
+from lib.engine.show_as_policy import ShowAsPolicy
+from lib.engine.slot import Slot
+from lib.engine.slot_engine import HostBusyTime, free_slots_by_host, open_candidates
+from lib.features.links.config import CalendarProvider, LinkConfig, LinkHost
+from lib.features.links.service import load_public_link
+
+if TYPE_CHECKING:
+    from lib.features.availability.cached_source import FreshnessReader
+    from lib.features.availability.host_partition import HostPartitions
+    from lib.features.bookings.host_bookings import HostBookings
+
+log = logging.getLogger("slotbridge.availability")
+
+MAX_RANGE_DAYS = 62
+MAX_HOSTS_READ_IN_PARALLEL = 8
+
+# The busy source for a link, given where the freshness of a host's calendars is read.
+SourceFactory = Callable[[LinkConfig, "FreshnessReader"], BusySource]
+
+
+@dataclass(frozen=True)
+class AvailabilityQuery:
+    first_day: date
+    last_day: date  # inclusive
+    viewer_time_zone: str
+
+
+def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
+    """`start`, `end` (YYYY-MM-DD, end inclusive, at most 62 days) and `timezone` (IANA)."""
+    problems: list[FieldError] = []
+    days: dict[str, date] = {}
+    for name in ("start", "end"):
+        raw = params.get(name)
+        try:
+            if raw is None or len(raw) != 10:
+                raise ValueError
+            day = date.fromisoformat(raw)
+        except ValueError:
+            problems.append(FieldError(name, "is required: a date in YYYY-MM-DD form"))
+            continue
+        # The documented range; near date's own limits, local days overflowed as UTC instants.
+        if not day_in_range(day, name, problems):
+            continue
+        days[name] = day
+    zone = params.get("timezone")
+    if not zone:
+        problems.append(FieldError("timezone", "is required: an IANA time zone such as 'Europe/Berlin'"))
+    else:
+        try:
+            parse_iana_zone(zone, field="timezone")
+        except ValidationFailed as invalid:
+            problems += invalid.errors
+    if len(days) == 2:
+        if days["end"] < days["start"]:
+            problems.append(FieldError("end", "must not be before start"))
+        elif (days["end"] - days["start"]).days + 1 > MAX_RANGE_DAYS:
+            problems.append(FieldError("end", f"the range is at most {MAX_RANGE_DAYS} days"))
+    if problems:
+        raise ValidationFailed("The availability query is not valid.", problems)
+    return AvailabilityQuery(days["start"], days["end"], str(zone))
+
+
+def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
+    from lib.features.availability.cached_source import with_cache
+    from lib.providers.microsoft.live_busy import LiveBusySource
+
+    return with_cache(LiveBusySource(fallback_time_zone=link.rules.time_zone), freshness)
+
+
+NOT_CONNECTED = "not_connected"
+
+
+@dataclass(frozen=True)
+class _HostOutcome:
+    busy: HostBusyTime | None  # None: could not be read (fail closed), or not connected
+    errors: tuple[str, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        """Could not be read, as opposed to having nothing to offer (not connected)."""
+        return self.busy is None and self.errors != (NOT_CONNECTED,)
+
+
+def link_availability(
+    slug: str,
+    query: AvailabilityQuery,
+    *,
+    now: datetime | None = None,
+    source_factory: SourceFactory = _live_source,
+) -> dict[str, Any]:
+    link = load_public_link(slug)
+    viewer_zone = parse_iana_zone(query.viewer_time_zone, field="timezone")
+    now = now or datetime.now(UTC)
+    window_start = start_of_local_day_utc(query.first_day, viewer_zone)
+    window_end = start_of_local_day_utc(query.last_day + timedelta(days=1), viewer_zone)
+    rules = link.rules
+
+    candidates = open_candidates(rules, window_start, window_end, now)
+    outcomes: dict[int, _HostOutcome] = {}
+    if candidates:
+        # Only the span a candidate (with its buffers) can touch is read.
+        read_start = candidates[0].start_utc - timedelta(minutes=rules.buffer_before_minutes)
+        read_end = candidates[-1].end_utc + timedelta(minutes=rules.buffer_after_minutes)
+        outcomes = _read_hosts(link, source_factory, read_start, read_end, window_start, window_end)
+
+    readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
+    degraded = sorted(i for i, o in outcomes.items() if o.degraded)
+    for index in sorted(i for i, o in outcomes.items() if o.busy is None and not o.degraded):
+        log.info("availability of link %s: host %d is not connected; it offers no time", slug, index)
+    for index in degraded:
+        log.warning(
+            "availability of link %s: host %d could not be read (%s); its time is not offered",
+            slug,
+            index,
+            ",".join(outcomes[index].errors) or "unknown",
+        )
+    slots: list[Slot] = []
+    if readable:
+        by_host = free_slots_by_host(rules, readable, window_start, window_end, now, candidates=candidates)
+        slots = [pooled.slot for pooled in pool_free_slots(by_host)]
+    return {
+        "slug": link.slug,
+        "start": query.first_day.isoformat(),
+        "end": query.last_day.isoformat(),
+        "timeZone": query.viewer_time_zone,
+        "linkTimeZone": rules.time_zone,
+        "durationMinutes": rules.duration_minutes,
+        "slots": [_slot_json(slot, viewer_zone) for slot in slots],
+        "complete": not degraded,
+        "degradedHosts": [{"hostIndex": index} for index in degraded],
+    }
+
+
+def _with_bookings(busy: HostBusyTime, booked: HostBookings | None) -> _HostOutcome:
+    """The host's busy time plus its bookings (the time its slot locks hold, buffers included, on
+    every link of the host) and, for the daily cap, its bookings per local day. Fails closed when
+    the bookings could not be read."""
+    if booked is None:
+        return _HostOutcome(None, ("service_unavailable",))
+    combined = HostBusyTime([*busy.busy, *booked.intervals], busy.show_as_policy, booked.per_local_date)
+    return _HostOutcome(combined)
+
+
+def _bookings_span(window_start: datetime, window_end: datetime) -> tuple[datetime, datetime]:
+    margin = timedelta(days=1)  # local days and buffers at the window's edges
+    return window_start - margin, window_end + margin
+
+
+def _read_bookings(
+    link: LinkConfig, index: int, partitions: HostPartitions, window_start: datetime, window_end: datetime
+) -> HostBookings | None:
+    from lib.features.bookings.host_bookings import host_bookings
+
+    try:
+        rows = partitions.get(link.hosts[index].user_id).locks
+        return host_bookings(rows, link.rules.time_zone, *_bookings_span(window_start, window_end))
+    except SlotbridgeError as error:
+        log.warning("availability: bookings of a host unreadable (%s); its time is not offered", error.code)
+        return None
+
+
+def _host_key(index: int) -> str:
+    return f"{index:04d}"
+
+
+def _slot_json(slot: Slot, viewer_zone: Any) -> dict[str, str]:
+    shown = render_slot(slot, viewer_zone)
+    return {
+        "startUtc": _utc(slot.start_utc),
+        "endUtc": _utc(slot.end_utc),
+        "start": shown.start,
+        "end": shown.end,
+    }
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read_hosts(
+    link: LinkConfig,
+    source_factory: SourceFactory,
+    start_utc: datetime,
+    end_utc: datetime,
+    window_start: datetime,
+    window_end: datetime,
+) -> dict[int, _HostOutcome]:
+    """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
+    read concurrently, and within a host its calendars and its bookings at once."""
+    from lib.features.availability.host_partition import HostPartitions
+    from lib.features.bookings.host_bookings import lock_rows_span
+
+    partitions = HostPartitions(*lock_rows_span(*_bookings_span(window_start, window_end)))
+    needs_source = any(h.provider is CalendarProvider.MICROSOFT for h in link.hosts)
+    source = source_factory(link, partitions.freshness) if needs_source else None
+
+    def read(item: tuple[int, LinkHost]) -> tuple[int, _HostOutcome]:
+        index, host = item
+
+        def calendars() -> _HostOutcome:
+            if host.provider is CalendarProvider.NONE or source is None:
+                return _HostOutcome(HostBusyTime([]))
+            return _read_host(source, host.user_id, start_utc, end_utc)
+
+        # Overlapped: the partition read (which the cached source waits for) and a live Graph read.
+        outcome, booked = run_both(
+            calendars, lambda: _read_bookings(link, index, partitions, window_start, window_end)
+        )
+        if outcome.busy is None:
+            return index, outcome
+        return index, _with_bookings(outcome.busy, booked)
+
+    return dict(map_concurrently(read, enumerate(link.hosts), limit=MAX_HOSTS_READ_IN_PARALLEL))
+
+
+def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:
+    from lib.features.connections.host_view import host_view
+
+    try:
+        view = host_view(user_id)
+    except Exception as error:  # storage trouble: fail closed for this host
+        log.warning("availability: calendar settings unreadable (%s)", type(error).__name__)
+        return _HostOutcome(None, ("service_unavailable",))
+    settings = view.settings
+    if settings is None or view.not_connected:
+        # Nothing vouches for this host's time: it offers none, and that is not a passing fault.
+        return _HostOutcome(None, (NOT_CONNECTED,))
+    try:
+        policy = ShowAsPolicy.from_names(settings.blocking_show_as)
+    except ValueError:
+        log.warning("availability: a stored showAs preference is not valid; using the default")
+        policy = ShowAsPolicy()
+    refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
+    if not refs:
+        return _HostOutcome(HostBusyTime([], policy))  # the host chose no conflict calendars
+    try:
+        host_busy = source.busy(user_id, refs, start_utc, end_utc)
+    except Exception:
+        log.exception("availability: the busy source failed for a host")
+        return _HostOutcome(None, ("outlook_unavailable",))
+    if not host_busy.readable:
+        return _HostOutcome(None, tuple(host_busy.errors))
+    return _HostOutcome(HostBusyTime(host_busy.intervals, policy))

@@ -1,0 +1,33 @@
+"""The attendee's manage token: 256 random bits, handed out once (in the 201), stored only as its
+SHA-256, compared in constant time. It authorizes reschedule and cancel of its booking only."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from urllib.parse import quote
+
+from lib.core.auth import Forbidden
+from lib.core.errors import Unauthorized
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def require_token(stored_hash: str, token: str | None) -> None:
+    """`Unauthorized` (401) without a token; `Forbidden` (403) when it is not this booking's."""
+    if not token:
+        raise Unauthorized("This booking's manage token is required (Authorization: Bearer <token>).")
+    if not hmac.compare_digest(token_hash(token), stored_hash):
+        raise Forbidden("The manage token does not belong to this booking.")
+
+
+def manage_url(public_base_url: str, booking_id: str, token: str) -> str:
+    base = public_base_url.rstrip("/")
+    return f"{base}/api/book/manage/{quote(booking_id, safe='')}?token={quote(token, safe='')}"

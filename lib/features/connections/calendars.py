@@ -1,0 +1,259 @@
+"""A user's calendars across connections, read live from Graph, and their calendar settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lib.adapters.graph import GraphError
+from lib.adapters.storage import storage_account
+from lib.adapters.storage.tables import AlreadyExists
+from lib.core.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
+from lib.core.input_rules import text_fault
+from lib.engine.show_as_policy import ShowAs
+from lib.features.connections import calendar_health, host_view
+from lib.features.connections.graph_access import graph_for
+from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
+
+log = logging.getLogger("slotbridge.calendars")
+
+CALENDAR_FIELDS = "id,name,owner,canEdit,isDefaultCalendar,color"
+MAX_CONFLICT_CALENDARS = 50
+
+
+@dataclass(frozen=True)
+class Calendar:
+    connection_id: str
+    calendar_id: str
+    name: str
+    owner_name: str
+    owner_address: str
+    can_edit: bool
+    is_default: bool
+
+    @property
+    def ref(self) -> tuple[str, str]:
+        return (self.connection_id, self.calendar_id)
+
+    @classmethod
+    def from_graph(cls, connection_id: str, item: dict[str, Any]) -> Calendar:
+        owner = item.get("owner") or {}
+        return cls(
+            connection_id=connection_id,
+            calendar_id=str(item["id"]),
+            name=str(item.get("name", "")),
+            owner_name=str(owner.get("name", "")),
+            owner_address=str(owner.get("address", "")),
+            can_edit=bool(item.get("canEdit", False)),
+            is_default=bool(item.get("isDefaultCalendar", False)),
+        )
+
+
+def _ref(value: dict[str, str] | None) -> tuple[str, str] | None:
+    return (value["connectionId"], value["calendarId"]) if value else None
+
+
+def user_connections(user_id: str) -> list[ConnectionRecord]:
+    return sorted(
+        storage_account().table(ConnectionRecord).query(partition=user_id), key=lambda c: c.created_at
+    )
+
+
+def read_calendars(connection: ConnectionRecord) -> list[Calendar]:
+    client = graph_for(connection)
+    return [
+        Calendar.from_graph(connection.connection_id, item)
+        for item in client.iter_items("/me/calendars", params={"$select": CALENDAR_FIELDS, "$top": "100"})
+    ]
+
+
+def default_calendar_settings(connection: ConnectionRecord) -> CalendarSettingsRecord | None:
+    try:
+        primary = graph_for(connection).get("/me/calendar", params={"$select": CALENDAR_FIELDS})
+    except (GraphError, SlotbridgeError) as error:
+        log.warning(
+            "Default calendar of %s could not be read (%s)", connection.connection_id, type(error).__name__
+        )
+        return None
+    ref = {"connectionId": connection.connection_id, "calendarId": str(primary["id"])}
+    name_key = calendar_health.name_key(connection.connection_id, ref["calendarId"])
+    return CalendarSettingsRecord(
+        user_id=connection.user_id,
+        conflict_calendars=[ref],
+        write_calendar=ref if primary.get("canEdit", True) else None,
+        calendar_names={name_key: str(primary.get("name", ""))},
+        updated_at=datetime.now(UTC),
+    )
+
+
+def calendar_settings(user_id: str) -> CalendarSettingsRecord | None:
+    return storage_account().table(CalendarSettingsRecord).find(user_id, "settings")
+
+
+def list_calendars(user_id: str) -> dict[str, Any]:
+    """Every calendar of every connection with the user's two selection flags; connections that
+    cannot be read are listed as unavailable with their problem code, and chosen calendars Outlook
+    no longer has as missing (`calendar_missing`), not silently left out."""
+    settings = calendar_settings(user_id)
+    connections = user_connections(user_id)
+    conflicts = {_ref(c) for c in (settings.conflict_calendars if settings else [])}
+    write = _ref(settings.write_calendar) if settings else None
+    calendars: list[dict[str, Any]] = []
+    unavailable: list[dict[str, str]] = []
+    for connection in connections:
+        if connection.status is ConnectionStatus.NEEDS_RECONNECT:
+            unavailable.append({"connectionId": connection.connection_id, "code": "needs_reconnect"})
+            continue
+        try:
+            found = read_calendars(connection)
+        except SlotbridgeError as error:
+            unavailable.append({"connectionId": connection.connection_id, "code": error.code})
+            continue
+        for cal in found:
+            calendars.append(
+                {
+                    "connectionId": cal.connection_id,
+                    "calendarId": cal.calendar_id,
+                    "name": cal.name,
+                    "owner": {"name": cal.owner_name, "address": cal.owner_address},
+                    "accountEmail": connection.email,
+                    "canEdit": cal.can_edit,
+                    "isDefault": cal.is_default,
+                    "checkForConflicts": cal.ref in conflicts,
+                    "addBookings": cal.ref == write,
+                }
+            )
+    return {
+        "calendars": calendars,
+        "unavailable": unavailable,
+        "missing": calendar_health.missing_view(settings, connections),
+        "blockingShowAs": settings.blocking_show_as if settings else None,
+    }
+
+
+def _parse_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, str] | None:
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("connectionId"), str)
+        or not isinstance(value.get("calendarId"), str)
+        or not value["connectionId"]
+        or not value["calendarId"]
+        or len(value["calendarId"]) > 512
+        or text_fault(value["connectionId"] + value["calendarId"]) is not None
+    ):
+        errors.append(FieldError(field, "must be {connectionId, calendarId}"))
+        return None
+    return (value["connectionId"], value["calendarId"])
+
+
+def _parse_blocking_show_as(value: Any, errors: list[FieldError]) -> list[str] | None:
+    """Which showAs values block this user's time; absent or null keeps the default policy."""
+    if value is None:
+        return None
+    allowed = [s.value for s in ShowAs]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+        errors.append(
+            FieldError("blockingShowAs", f"a list of: {', '.join(allowed)} (or null for the default)")
+        )
+        return None
+    return sorted(set(value))
+
+
+def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Replace the user's conflict calendars (many) and write calendar (one, writable)."""
+    errors: list[FieldError] = []
+    raw_conflicts = body.get("conflictCalendars")
+    if not isinstance(raw_conflicts, list) or len(raw_conflicts) > MAX_CONFLICT_CALENDARS:
+        errors.append(
+            FieldError("conflictCalendars", f"a list of at most {MAX_CONFLICT_CALENDARS} calendars")
+        )
+        raw_conflicts = []
+    conflicts = [_parse_ref(v, f"conflictCalendars[{i}]", errors) for i, v in enumerate(raw_conflicts)]
+    write = (
+        None
+        if body.get("writeCalendar") is None
+        else _parse_ref(body["writeCalendar"], "writeCalendar", errors)
+    )
+    blocking = _parse_blocking_show_as(body.get("blockingShowAs"), errors)
+    if errors:
+        raise ValidationFailed("The calendar settings are not valid.", errors)
+
+    known: dict[tuple[str, str], Calendar] = {}
+    for connection in user_connections(user_id):
+        if any(ref and ref[0] == connection.connection_id for ref in [*conflicts, write]):
+            for cal in read_calendars(connection):
+                known[cal.ref] = cal
+    for i, ref in enumerate(conflicts):
+        if ref not in known:
+            errors.append(FieldError(f"conflictCalendars[{i}]", "no such calendar among your connections"))
+    if write is not None and write not in known:
+        errors.append(FieldError("writeCalendar", "no such calendar among your connections"))
+    if errors:
+        raise ValidationFailed("The calendar settings name calendars that are not yours.", errors)
+    if write is not None and not known[write].can_edit:
+        raise CalendarNotWritable(
+            f"Bookings cannot be added to \u201c{known[write].name}\u201d: it is read-only for this account. "
+            "Pick a calendar you can edit."
+        )
+
+    unique = list(dict.fromkeys(ref for ref in conflicts if ref is not None))
+    now = datetime.now(UTC)
+    stored = [{"connectionId": c, "calendarId": k} for c, k in unique]
+    write_ref = {"connectionId": write[0], "calendarId": write[1]} if write else None
+    names = {calendar_health.name_key(*ref): known[ref].name for ref in [*unique, write] if ref is not None}
+    table = storage_account().table(CalendarSettingsRecord)
+
+    def replace(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
+        current.conflict_calendars, current.write_calendar, current.updated_at = stored, write_ref, now
+        current.blocking_show_as = blocking
+        current.calendar_names = names
+        # Every calendar chosen now was just found in Outlook: none of them is missing.
+        current.missing_calendars = []
+        return current
+
+    if table.find(user_id, "settings") is None:
+        try:
+            table.create(
+                CalendarSettingsRecord(
+                    user_id=user_id,
+                    conflict_calendars=stored,
+                    write_calendar=write_ref,
+                    blocking_show_as=blocking,
+                    calendar_names=names,
+                    updated_at=now,
+                )
+            )
+        except AlreadyExists:
+            table.mutate(user_id, "settings", replace)
+    else:
+        table.mutate(user_id, "settings", replace)
+    host_view.forget(user_id)
+    # Issue 7 hook: subscriptions follow the conflict calendars (queued; never raises).
+    from lib.features.sync import connection_events
+
+    connection_events.on_conflict_calendars_changed(user_id)
+    return {"conflictCalendars": stored, "writeCalendar": write_ref, "blockingShowAs": blocking}
+
+
+def forget_connection_calendars(user_id: str, connection_id: str) -> None:
+    """Remove a connection's calendars from the user's settings (on disconnect)."""
+    table = storage_account().table(CalendarSettingsRecord)
+    if table.find(user_id, "settings") is None:
+        return
+
+    def drop(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
+        current.conflict_calendars = [
+            c for c in current.conflict_calendars if c["connectionId"] != connection_id
+        ]
+        if current.write_calendar and current.write_calendar["connectionId"] == connection_id:
+            current.write_calendar = None
+        current.missing_calendars = [
+            m for m in current.missing_calendars if m["connectionId"] != connection_id
+        ]
+        current.updated_at = datetime.now(UTC)
+        return current
+
+    table.mutate(user_id, "settings", drop)
+    host_view.forget(user_id)

@@ -1,0 +1,344 @@
+"""Connecting a Microsoft account: the authorization-code flow with PKCE, state and nonce through
+MSAL's auth-code-flow helpers, the flow kept server-side (sealed, single use, 10 minutes), and the
+connection rules applied when Microsoft sends the user back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lib.adapters.identity.msal_client import (
+    CONSUMERS_TENANT_ID,
+    GRAPH_SCOPES,
+    REQUIRED_SCOPE,
+    confidential_app,
+    granted_scopes,
+)
+from lib.adapters.keyvault import data_keys
+from lib.adapters.storage import storage_account
+from lib.adapters.storage.keys import encode_key
+from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordNotFound
+from lib.core.crypto import SealedValueInvalid, seal, unseal
+from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
+from lib.core.input_rules import text_fault
+from lib.core.settings import get_settings
+from lib.features.connections import host_view
+from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
+from lib.features.connections.records import (
+    AccountLinkRecord,
+    CalendarSettingsRecord,
+    ConnectionRecord,
+    ConnectionStatus,
+    ConnectMode,
+    PendingFlowRecord,
+)
+from lib.features.connections.return_urls import allowed_origin, allowed_return_url, origin_of
+from lib.providers.microsoft.sign_in_errors import (
+    ADMIN_CONSENT_STATE_PREFIX,
+    InsufficientPermissions,
+    admin_consent_error,
+    admin_consent_url,
+    is_our_admin_consent_state,
+    sign_in_error,
+)
+
+log = logging.getLogger("slotbridge.connect")
+
+FLOW_LIFETIME = timedelta(minutes=10)
+MAX_CALLBACK_PARAM = 4096
+
+
+@dataclass(frozen=True)
+class ConnectStart:
+    authorization_url: str
+    admin_consent_url: str
+    expires_at: datetime
+    mode: ConnectMode
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "authorizationUrl": self.authorization_url,
+            "adminConsentUrl": self.admin_consent_url,
+            "expiresAt": self.expires_at.isoformat(),
+            "mode": self.mode.value,
+        }
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    """What the callback page needs: how to answer (popup or redirect, to where) and the result."""
+
+    mode: ConnectMode | None
+    return_url: str | None
+    opener_origin: str | None
+    connection: ConnectionRecord | None = None
+    error: SlotbridgeError | None = None
+
+
+@dataclass(frozen=True)
+class AdminConsentOutcome:
+    """What the admin-consent landing page needs: the approving tenant, or why it did not work."""
+
+    tenant_id: str | None = None
+    error: SlotbridgeError | None = None
+
+
+def _flow_id(state: str) -> str:
+    # Keyed by a hash: the raw state never becomes a key that a table listing would show.
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def start_connect(user_id: str, mode: str, return_url: str | None, opener_origin: str | None) -> ConnectStart:
+    settings = get_settings()
+    encode_key(user_id, what="userId")
+    # A URL that breaks the text rule is refused, not quietly replaced by the default.
+    unusable = [
+        FieldError(name, fault)
+        for name, value in (("returnUrl", return_url), ("openerOrigin", opener_origin))
+        if value is not None and (fault := text_fault(value)) is not None
+    ]
+    if unusable:
+        raise ValidationFailed("The connect request is not valid.", unusable)
+    try:
+        connect_mode = ConnectMode(mode)
+    except ValueError:
+        raise ValidationFailed(
+            "mode must be popup or redirect.", [FieldError("mode", "popup or redirect")]
+        ) from None
+    safe_return = allowed_return_url(return_url, settings.allowed_origins) or settings.default_return_url
+    opener = allowed_origin(opener_origin, settings.allowed_origins)
+    if opener is None and safe_return is not None:
+        opener = allowed_origin(origin_of(safe_return), settings.allowed_origins)
+    app = confidential_app(settings.microsoft)
+    state = secrets.token_urlsafe(32)
+    # form_post keeps the code out of URLs, browser history and access logs (RFC 9700 4.3.1).
+    flow = app.initiate_auth_code_flow(
+        GRAPH_SCOPES,
+        redirect_uri=settings.redirect_uri,
+        state=state,
+        prompt="select_account",
+        response_mode="form_post",
+    )
+    flow_id = _flow_id(state)
+    expires_at = datetime.now(UTC) + FLOW_LIFETIME
+    storage_account().table(PendingFlowRecord).create(
+        PendingFlowRecord(
+            flow_id=flow_id,
+            user_id=user_id,
+            sealed_flow=seal(json.dumps(flow).encode(), data_keys().current(), flow_id.encode()),
+            mode=connect_mode,
+            return_url=safe_return,
+            opener_origin=opener,
+            expires_at=expires_at,
+        )
+    )
+    return ConnectStart(flow["auth_uri"], admin_consent_url(settings), expires_at, connect_mode)
+
+
+def _take_flow(state: str | None) -> tuple[PendingFlowRecord, dict[str, Any]]:
+    """The pending flow for `state`, removed so it can never be used again."""
+    if not state or len(state) > MAX_CALLBACK_PARAM:
+        raise InvalidSignInState("The sign-in response has no state. Start connecting again.")
+    flows = storage_account().table(PendingFlowRecord)
+    flow_id = _flow_id(state)
+    record = flows.find(flow_id, "flow")
+    if record is None:
+        raise InvalidSignInState("This sign-in link is unknown or was already used. Start connecting again.")
+    if record.consumed_at is not None:
+        raise InvalidSignInState("This sign-in link was already used. Start connecting again.")
+    record.consumed_at = datetime.now(UTC)
+    try:
+        # ETag-conditional claim: of concurrent callbacks with one state, exactly one gets past here.
+        # (A conditional delete would not do: the SDK treats deleting a missing row as success.)
+        flows.update(record)
+    except (ConcurrentUpdate, RecordNotFound):
+        raise InvalidSignInState("This sign-in link was already used. Start connecting again.") from None
+    flows.delete(record)  # claimed: the row has no further use
+    if record.expires_at < datetime.now(UTC):
+        raise InvalidSignInState("This sign-in link has expired. Start connecting again.")
+    try:
+        flow = json.loads(unseal(record.sealed_flow, data_keys(), flow_id.encode()))
+    except (SealedValueInvalid, ValueError):
+        raise InvalidSignInState("This sign-in link is not valid. Start connecting again.") from None
+    return record, flow
+
+
+def complete_connect(params: dict[str, str]) -> CallbackOutcome:
+    """Handle Microsoft's answer; never raises for the user's or Microsoft's errors, returns them."""
+    try:
+        record, flow = _take_flow(params.get("state"))
+    except SlotbridgeError as error:
+        return CallbackOutcome(None, None, None, error=error)
+    outcome = CallbackOutcome(record.mode, record.return_url, record.opener_origin)
+    try:
+        connection = _exchange_and_link(record.user_id, flow, params)
+    except SlotbridgeError as error:
+        log.info("Connect for user failed: %s", error.code)
+        return CallbackOutcome(outcome.mode, outcome.return_url, outcome.opener_origin, error=error)
+    return CallbackOutcome(outcome.mode, outcome.return_url, outcome.opener_origin, connection=connection)
+
+
+def is_admin_consent_answer(params: dict[str, str]) -> bool:
+    """Whether the callback carries the admin-consent endpoint's answer, not a user's sign-in."""
+    return "admin_consent" in params or (params.get("state") or "").startswith(ADMIN_CONSENT_STATE_PREFIX)
+
+
+def complete_admin_consent(params: dict[str, str]) -> AdminConsentOutcome:
+    """Read the admin-consent answer: Microsoft has already recorded (or refused) the approval, so
+    nothing is stored here; the administrator just needs to know how it went."""
+    state = params.get("state") or ""
+    if len(state) > MAX_CALLBACK_PARAM or not is_our_admin_consent_state(state):
+        return AdminConsentOutcome(
+            error=InvalidSignInState(
+                "This approval answer does not come from an approval link of Slotbridge. Open the approval "
+                "link from Slotbridge again."
+            )
+        )
+    if params.get("error"):
+        error = admin_consent_error(
+            params["error"][:MAX_CALLBACK_PARAM], params.get("error_description"), get_settings()
+        )
+        log.info("Admin consent was not given: %s", error.code)
+        return AdminConsentOutcome(error=error)
+    if params.get("admin_consent", "").lower() != "true":
+        return AdminConsentOutcome(
+            error=InvalidSignInState(
+                "Microsoft's answer does not say whether the approval worked. Open the approval link again."
+            )
+        )
+    log.info("Admin consent was given")
+    return AdminConsentOutcome(tenant_id=params.get("tenant"))
+
+
+def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str]) -> ConnectionRecord:
+    import msal
+
+    settings = get_settings()
+    if params.get("error"):
+        raise sign_in_error(params.get("error"), params.get("error_description"), settings)
+    cache = msal.SerializableTokenCache()
+    app = confidential_app(settings.microsoft, cache)
+    try:
+        result = app.acquire_token_by_auth_code_flow(flow, params)
+    except ValueError:  # MSAL: state mismatch or a malformed response
+        raise InvalidSignInState("The sign-in response does not match this sign-in. Start again.") from None
+    if "error" in result:
+        raise sign_in_error(result.get("error"), result.get("error_description"), settings)
+    if REQUIRED_SCOPE.lower() not in granted_scopes(result):
+        raise InsufficientPermissions(
+            "Slotbridge needs permission to read and write your calendars (Calendars.ReadWrite), and it "
+            "was not granted. Connect again and accept every permission."
+        )
+    accounts = app.get_accounts()
+    claims = result.get("id_token_claims", {})
+    if not accounts:
+        raise InvalidSignInState("Microsoft's answer did not identify an account. Start again.")
+    account_id = str(accounts[0]["home_account_id"])
+    connection = _link(user_id, account_id, claims, sorted(granted_scopes(result)))
+    from lib.features.connections.graph_access import token_vault
+
+    token_vault().store(connection.connection_id, cache)
+    _ensure_default_calendar_settings(connection)
+    host_view.forget(user_id)
+    # Issue 7 hook: subscribe the conflict calendars and import them (queued; never raises).
+    from lib.features.sync import connection_events
+
+    connection_events.on_connected(connection.user_id, connection.connection_id)
+    log.info("Connected account to user (connection %s)", connection.connection_id)
+    return connection
+
+
+def _link(user_id: str, account_id: str, claims: dict[str, Any], scopes: list[str]) -> ConnectionRecord:
+    """Apply the connection rules: one account, one user; reconnect heals; a per-user limit."""
+    settings = get_settings()
+    links = storage_account().table(AccountLinkRecord)
+    connections = storage_account().table(ConnectionRecord)
+    now = datetime.now(UTC)
+    tenant_id = str(claims.get("tid", ""))
+    email = str(claims.get("preferred_username") or claims.get("email") or "")
+    name = str(claims.get("name", ""))
+
+    link = links.find(account_id, "link")
+    if link is None:
+        existing = [c for c in connections.query(partition=user_id)]
+        if len(existing) >= settings.max_accounts_per_user:
+            raise AccountLimitReached(
+                f"You can connect at most {settings.max_accounts_per_user} Microsoft accounts. "
+                "Disconnect one first."
+            )
+        link = AccountLinkRecord(
+            account_id=account_id, user_id=user_id, connection_id=str(uuid.uuid4()), created_at=now
+        )
+        try:
+            links.create(link)
+        except AlreadyExists:
+            link = links.get(account_id, "link")
+    if link.user_id != user_id:
+        raise AccountAlreadyLinked(
+            "This Microsoft account is already connected to another user. To use its calendar here, share "
+            "the calendar in Outlook with the Microsoft account you connect, or disconnect it there first."
+        )
+
+    def heal(current: ConnectionRecord) -> ConnectionRecord:
+        current.status = ConnectionStatus.CONNECTED
+        current.email, current.display_name, current.scopes = email, name, scopes
+        current.needs_reconnect_since = None
+        current.last_error_code = None
+        current.updated_at = now
+        return current
+
+    record = connections.find(user_id, link.connection_id)
+    if record is not None:
+        return connections.mutate(user_id, link.connection_id, heal)
+    record = ConnectionRecord(
+        user_id=user_id,
+        connection_id=link.connection_id,
+        account_id=account_id,
+        email=email,
+        display_name=name,
+        tenant_id=tenant_id,
+        is_personal=tenant_id == CONSUMERS_TENANT_ID,
+        scopes=scopes,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        return connections.create(record)
+    except AlreadyExists:
+        return connections.mutate(user_id, link.connection_id, heal)
+
+
+def _ensure_default_calendar_settings(connection: ConnectionRecord) -> None:
+    """A user's first connection: its primary calendar is both checked for conflicts and written to."""
+    from lib.features.connections.calendars import default_calendar_settings
+
+    table = storage_account().table(CalendarSettingsRecord)
+    if table.find(connection.user_id, "settings") is not None:
+        return
+    defaults = default_calendar_settings(connection)
+    if defaults is None:
+        return
+    try:
+        table.create(defaults)
+    except AlreadyExists:
+        pass
+
+
+def sweep_expired_flows(now: datetime | None = None) -> int:
+    """Delete sign-in flows past their lifetime: ones never completed (the user closed the
+    pop-up) and claimed ones whose delete failed. Run by the reconciliation timer."""
+    flows = storage_account().table(PendingFlowRecord)
+    removed = 0
+    for record in list(flows.query(where="expires_at lt @now", parameters={"now": now or datetime.now(UTC)})):
+        try:
+            flows.delete(record)
+            removed += 1
+        except (ConcurrentUpdate, RecordNotFound):
+            continue  # a callback claimed it meanwhile; that callback removes it
+    return removed

@@ -1,0 +1,66 @@
+"""What availability needs to know of a host on every public request — its calendar settings and
+which of its connections are connected — remembered for a few seconds per process.
+
+Booking pages ask for availability far more often than hosts change settings, and the booking path
+re-reads everything live, so a short staleness costs nothing. Writes in this process forget the
+user's entry at once (`forget`); other instances see the change within `TTL_S`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lib.core.ttl_memo import TtlMemo
+from lib.features.connections.records import CalendarSettingsRecord, ConnectionStatus
+
+TTL_S = 5.0
+
+
+@dataclass(frozen=True)
+class HostView:
+    settings: CalendarSettingsRecord | None
+    connected: frozenset[str]  # ids of the user's connections that are connected
+    connections: frozenset[str] = frozenset()  # ids of all the user's connections
+
+    @property
+    def not_connected(self) -> bool:
+        """No Microsoft account connected (never, or every one disconnected): nothing can vouch
+        for the host's time. Connecting stores default settings, so no settings means never."""
+        return self.settings is None or not self.connections
+
+    @property
+    def status(self) -> str:
+        """The host's calendar status as the management API shows it."""
+        from lib.features.connections.calendar_health import CALENDAR_MISSING
+
+        if self.not_connected:
+            return "not_connected"
+        if self.connections - self.connected:
+            return ConnectionStatus.NEEDS_RECONNECT.value
+        if self.settings is not None and self.settings.missing_calendars:
+            return CALENDAR_MISSING
+        return ConnectionStatus.CONNECTED.value
+
+
+_memo: TtlMemo[str, HostView] = TtlMemo(TTL_S)
+
+
+def read_host_view(user_id: str) -> HostView:
+    """The host's view read now (the booking path, which never trusts a memo)."""
+    from lib.features.connections.calendars import calendar_settings, user_connections
+
+    connections = user_connections(user_id)
+    return HostView(
+        calendar_settings(user_id),
+        frozenset(c.connection_id for c in connections if c.status is ConnectionStatus.CONNECTED),
+        frozenset(c.connection_id for c in connections),
+    )
+
+
+def host_view(user_id: str) -> HostView:
+    return _memo.get(user_id, lambda: read_host_view(user_id))
+
+
+def forget(user_id: str) -> None:
+    """Call after changing a user's calendar settings or connections."""
+    _memo.discard(user_id)

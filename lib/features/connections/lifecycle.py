@@ -1,0 +1,53 @@
+"""Listing and disconnecting connections."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lib.adapters.storage import storage_account
+from lib.adapters.storage.tables import RecordNotFound
+from lib.features.connections import host_view
+from lib.features.connections.calendars import forget_connection_calendars, user_connections
+from lib.features.connections.graph_access import token_vault
+from lib.features.connections.records import AccountLinkRecord, ConnectionRecord
+
+log = logging.getLogger("slotbridge.connections")
+
+
+def list_connections(user_id: str) -> list[dict[str, Any]]:
+    """Each connection with the chosen calendars of its account that Outlook no longer has."""
+    from lib.features.connections.calendar_health import missing_view
+    from lib.features.connections.calendars import calendar_settings
+
+    connections = user_connections(user_id)
+    missing = missing_view(calendar_settings(user_id), connections) if connections else []
+    return [
+        {
+            **c.to_api(),
+            "missingCalendars": [m for m in missing if m["connectionId"] == c.connection_id],
+        }
+        for c in connections
+    ]
+
+
+def disconnect(user_id: str, connection_id: str) -> None:
+    """Tokens and cached data wiped, calendars removed from the settings, the account freed.
+    Events already written stay in Outlook: nothing is deleted there."""
+    connections = storage_account().table(ConnectionRecord)
+    connection = connections.find(user_id, connection_id)
+    if connection is None:
+        raise RecordNotFound("No such connection for this user.")
+    # Issue 7 hook: subscriptions deleted (best effort, needs the tokens), sync state and busy cache wiped.
+    from lib.features.sync import connection_events
+
+    connection_events.on_disconnecting(user_id, connection_id)
+    forget_connection_calendars(user_id, connection_id)
+    token_vault().wipe(connection_id)
+    links = storage_account().table(AccountLinkRecord)
+    link = links.find(connection.account_id, "link")
+    if link is not None and link.connection_id == connection_id:
+        links.delete(link)
+    connections.delete(connection)
+    host_view.forget(user_id)
+    log.info("Disconnected connection %s", connection_id)

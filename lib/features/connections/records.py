@@ -1,0 +1,122 @@
+"""Stored records of connections: the connection itself (per user), the Microsoft-account index
+(one account belongs to one user), pending sign-in flows and the user's calendar settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from lib.adapters.storage.records import TableRecord
+
+
+class ConnectionStatus(enum.StrEnum):
+    CONNECTED = "connected"
+    NEEDS_RECONNECT = "needs_reconnect"
+
+
+@dataclasses.dataclass(kw_only=True)
+class ConnectionRecord(TableRecord):
+    table_kind: ClassVar[str] = "connections"
+    partition_fields: ClassVar[tuple[str, ...]] = ("user_id",)
+    row_fields: ClassVar[tuple[str, ...]] = ("connection_id",)
+
+    user_id: str
+    connection_id: str
+    account_id: str  # MSAL home_account_id: "<object id>.<tenant id>"
+    email: str
+    display_name: str = ""
+    tenant_id: str = ""
+    is_personal: bool = False
+    status: ConnectionStatus = ConnectionStatus.CONNECTED
+    scopes: list[str] = dataclasses.field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    # Counts breakages; the "action required" message of breakage N has an id derived from N, so
+    # one breakage yields exactly one message however many requests hit it.
+    breakage_count: int = 0
+    needs_reconnect_since: datetime | None = None
+    last_error_code: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "connectionId": self.connection_id,
+            "provider": "microsoft",
+            "status": self.status.value,
+            "email": self.email,
+            "displayName": self.display_name,
+            "accountType": "personal" if self.is_personal else "work",
+            "scopes": sorted(self.scopes),
+            "connectedAt": self.created_at.isoformat(),
+            "needsReconnectSince": self.needs_reconnect_since.isoformat()
+            if self.needs_reconnect_since
+            else None,
+        }
+
+
+@dataclasses.dataclass(kw_only=True)
+class AccountLinkRecord(TableRecord):
+    """Which user a Microsoft account belongs to (insert-only: the first user to connect it wins)."""
+
+    table_kind: ClassVar[str] = "accountlinks"
+    partition_fields: ClassVar[tuple[str, ...]] = ("account_id",)
+    row_fields: ClassVar[tuple[str, ...]] = ("kind",)
+
+    account_id: str
+    kind: str = "link"
+    user_id: str
+    connection_id: str
+    created_at: datetime
+
+
+class ConnectMode(enum.StrEnum):
+    POPUP = "popup"
+    REDIRECT = "redirect"
+
+
+@dataclasses.dataclass(kw_only=True)
+class PendingFlowRecord(TableRecord):
+    """A started sign-in: MSAL's flow dict (sealed: it holds the PKCE verifier and nonce), single use."""
+
+    table_kind: ClassVar[str] = "pendingflows"
+    partition_fields: ClassVar[tuple[str, ...]] = ("flow_id",)
+    row_fields: ClassVar[tuple[str, ...]] = ("kind",)
+
+    flow_id: str  # a hash of the OAuth state, so the state itself is not a key anyone can list
+    kind: str = "flow"
+    user_id: str
+    sealed_flow: str
+    mode: ConnectMode
+    return_url: str | None = None
+    opener_origin: str | None = None
+    expires_at: datetime
+    consumed_at: datetime | None = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class CalendarSettingsRecord(TableRecord):
+    """A user's calendar choices: calendars checked for conflicts, and the one bookings go to.
+
+    Calendars are referenced as {"connectionId": ..., "calendarId": ...}.
+    """
+
+    table_kind: ClassVar[str] = "calendarsettings"
+    partition_fields: ClassVar[tuple[str, ...]] = ("user_id",)
+    row_fields: ClassVar[tuple[str, ...]] = ("kind",)
+
+    user_id: str
+    kind: str = "settings"
+    conflict_calendars: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    write_calendar: dict[str, str] | None = None
+    # showAs values that block this user's time; None means the default policy.
+    blocking_show_as: list[str] | None = None
+    # Names of the chosen calendars as they were when chosen, by "<connectionId>|<calendarId>":
+    # a calendar deleted in Outlook can no longer be asked for its name.
+    calendar_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Chosen calendars Outlook answered 404 for ({"connectionId", "calendarId", "since"}); the one
+    # place a calendar's health is kept (`lib.features.connections.calendar_health`).
+    missing_calendars: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    # Counts calendars going missing: the outbox message of episode N has an id derived from N.
+    missing_episodes: int = 0
+    updated_at: datetime

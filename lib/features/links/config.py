@@ -1,0 +1,248 @@
+"""A booking link's configuration: the JSON of `PUT /links/{slug}`, validated with field-addressed
+errors, and its stored / management / public shapes.
+
+Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level):
+    {"title": "Intro call",
+     "assignment": "single" | "roundRobin",
+     "hosts": [{"userId": "u-1", "calendarProvider": "microsoft" | "none"}, ...],
+     "teamsMeeting": false,
+     "subjectTemplate": "{title} with {attendeeName}",   (optional; the booking event's subject)
+     "location": "Room 4",                               (optional; the booking event's location)
+     "durationMinutes": 30, "slotStepMinutes": 15, "timeZone": "Europe/Berlin",
+     "weeklyHours": {...}, "dateOverrides": [...], "bufferBeforeMinutes": 0, "bufferAfterMinutes": 0,
+     "minimumNoticeMinutes": 0, "horizonDays": 60, "dailyCap": null}
+A `single` link has exactly one host; a `roundRobin` pool has 1..MAX_HOSTS distinct hosts.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lib.adapters.storage.keys import encode_key
+from lib.core.errors import FieldError, ValidationFailed
+from lib.core.input_rules import check_text, check_user_id
+from lib.engine.link_rules import LinkRules
+from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
+from lib.features.links.records import BookingLinkRecord
+
+MAX_HOSTS = 25
+MAX_TITLE_LENGTH = 200
+SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+MAX_SUBJECT_TEMPLATE_LENGTH = 255
+MAX_LOCATION_LENGTH = 255
+DEFAULT_SUBJECT_TEMPLATE = "{title} with {attendeeName}"
+SUBJECT_PLACEHOLDERS = frozenset({"title", "attendeeName"})
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_LINK_FIELDS = frozenset({"title", "assignment", "hosts", "teamsMeeting", "subjectTemplate", "location"})
+
+
+class CalendarProvider(enum.StrEnum):
+    MICROSOFT = "microsoft"  # busy time from the host's Outlook conflict calendars
+    NONE = "none"  # weekly hours only
+
+
+class Assignment(enum.StrEnum):
+    SINGLE = "single"
+    ROUND_ROBIN = "roundRobin"
+
+
+@dataclass(frozen=True)
+class LinkHost:
+    user_id: str
+    provider: CalendarProvider
+
+    def to_json(self) -> dict[str, str]:
+        return {"userId": self.user_id, "calendarProvider": self.provider.value}
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    slug: str
+    title: str
+    assignment: Assignment
+    hosts: tuple[LinkHost, ...]
+    rules: LinkRules
+    teams_meeting: bool = False
+    subject_template: str = DEFAULT_SUBJECT_TEMPLATE
+    location: str = ""
+
+    @property
+    def host_ids(self) -> frozenset[str]:
+        return frozenset(h.user_id for h in self.hosts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The management view (`PUT` answer, `GET /links`)."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "assignment": self.assignment.value,
+            "hosts": [h.to_json() for h in self.hosts],
+            "teamsMeeting": self.teams_meeting,
+            "subjectTemplate": self.subject_template,
+            "location": self.location,
+            **link_rules_to_json(self.rules),
+        }
+
+    def to_public_json(self) -> dict[str, Any]:
+        """What an anonymous booking page may see: no host ids, no hours it does not need."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "durationMinutes": self.rules.duration_minutes,
+            "timeZone": self.rules.time_zone,
+            "teamsMeeting": self.teams_meeting,
+            "assignment": self.assignment.value,
+        }
+
+    def to_record(self, now: datetime) -> BookingLinkRecord:
+        return BookingLinkRecord(
+            slug=self.slug,
+            title=self.title,
+            assignment=self.assignment.value,
+            hosts=[h.to_json() for h in self.hosts],
+            rules=link_rules_to_json(self.rules),
+            teams_meeting=self.teams_meeting,
+            subject_template=self.subject_template,
+            location=self.location or None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    @classmethod
+    def from_record(cls, record: BookingLinkRecord) -> LinkConfig:
+        # Stored links were validated on the way in; parse again so a record written by an older
+        # version still yields valid rules (or a clear error instead of a wrong answer).
+        return cls(
+            slug=record.slug,
+            title=record.title,
+            assignment=Assignment(record.assignment),
+            hosts=tuple(
+                LinkHost(h["userId"], CalendarProvider(h.get("calendarProvider", "microsoft")))
+                for h in record.hosts
+            ),
+            rules=link_rules_from_json(record.rules),
+            teams_meeting=record.teams_meeting,
+            subject_template=record.subject_template or DEFAULT_SUBJECT_TEMPLATE,
+            location=record.location or "",
+        )
+
+
+def parse_slug(slug: Any, field: str = "slug") -> str:
+    if not isinstance(slug, str) or SLUG_PATTERN.fullmatch(slug) is None:
+        raise ValidationFailed(
+            "The link's slug is not valid.",
+            [FieldError(field, "1-64 lowercase letters, digits and inner hyphens (e.g. 'intro-call')")],
+        )
+    return slug
+
+
+def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
+    """Parse and validate a `PUT /links/{slug}` body; `ValidationFailed` lists every bad field."""
+    slug = parse_slug(slug)
+    problems: list[FieldError] = []
+
+    title = check_text(
+        data.get("title"),
+        "title",
+        problems,
+        max_length=MAX_TITLE_LENGTH,
+        describe=f"a non-empty text of at most {MAX_TITLE_LENGTH} characters",
+    )
+
+    raw_assignment = data.get("assignment", Assignment.SINGLE.value)
+    try:
+        assignment = Assignment(raw_assignment)
+    except ValueError:
+        problems.append(FieldError("assignment", "must be 'single' or 'roundRobin'"))
+        assignment = Assignment.SINGLE
+
+    hosts = _hosts(data.get("hosts"), assignment, problems)
+
+    teams = data.get("teamsMeeting", False)
+    if not isinstance(teams, bool):
+        problems.append(FieldError("teamsMeeting", "must be true or false"))
+        teams = False
+
+    subject_template = _text_field(
+        data, "subjectTemplate", DEFAULT_SUBJECT_TEMPLATE, MAX_SUBJECT_TEMPLATE_LENGTH, problems
+    )
+    for name in _PLACEHOLDER.findall(subject_template):
+        if name not in SUBJECT_PLACEHOLDERS:
+            problems.append(FieldError("subjectTemplate", "placeholders are {title} and {attendeeName} only"))
+            break
+    location = _text_field(data, "location", "", MAX_LOCATION_LENGTH, problems)
+
+    rules: LinkRules | None = None
+    try:
+        rules = link_rules_from_json({k: v for k, v in data.items() if k not in _LINK_FIELDS})
+    except ValidationFailed as invalid:
+        problems += invalid.errors or [FieldError("", invalid.detail)]
+    if problems or rules is None:
+        raise ValidationFailed("The booking link is not valid.", problems)
+    return LinkConfig(
+        slug, (title or "").strip(), assignment, hosts, rules, teams, subject_template, location
+    )
+
+
+def _text_field(
+    data: Mapping[str, Any], name: str, default: str, max_length: int, problems: list[FieldError]
+) -> str:
+    value = data.get(name)
+    if value is None:
+        return default
+    text = check_text(
+        value,
+        name,
+        problems,
+        max_length=max_length,
+        describe=f"a single line of text of at most {max_length} characters",
+        allow_blank=True,
+    )
+    return default if text is None else text.strip() or default
+
+
+def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tuple[LinkHost, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.append(FieldError("hosts", "a non-empty list of {userId, calendarProvider}"))
+        return ()
+    if assignment is Assignment.SINGLE and len(raw) != 1:
+        problems.append(
+            FieldError("hosts", "a single-host link has exactly one host; use roundRobin for a pool")
+        )
+    if len(raw) > MAX_HOSTS:
+        problems.append(FieldError("hosts", f"at most {MAX_HOSTS} hosts"))
+        return ()
+    hosts: list[LinkHost] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        path = f"hosts[{index}]"
+        if not isinstance(item, Mapping):
+            problems.append(FieldError(path, "must be an object {userId, calendarProvider}"))
+            continue
+        unknown = sorted(set(item) - {"userId", "calendarProvider"})
+        for key in unknown:
+            problems.append(FieldError(f"{path}.{str(key)[:64]}", "is not a known field"))
+        user_id = check_user_id(item.get("userId"), f"{path}.userId", problems)
+        if user_id is None:
+            continue
+        try:
+            encode_key(user_id, what="userId")
+        except ValidationFailed:
+            problems.append(FieldError(f"{path}.userId", "is not a usable user id"))
+            continue
+        if user_id in seen:
+            problems.append(FieldError(f"{path}.userId", "is already a host of this link"))
+            continue
+        seen.add(user_id)
+        try:
+            provider = CalendarProvider(item.get("calendarProvider", CalendarProvider.MICROSOFT.value))
+        except ValueError:
+            problems.append(FieldError(f"{path}.calendarProvider", "must be 'microsoft' or 'none'"))
+            continue
+        hosts.append(LinkHost(user_id, provider))
+    return tuple(hosts)

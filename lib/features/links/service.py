@@ -1,0 +1,152 @@
+"""Managing booking links: create/replace, list, and read (management and public views).
+
+Who may manage a link (decided here, documented in the README):
+- the product backend (API key) may create, replace and list any link;
+- a user (user token) may create or replace only a link whose hosts are exactly themselves - both
+  the stored link (if any) and the new version. Putting other people in a pool exposes their
+  availability on your page, so pools with other hosts are managed by the backend, which knows the
+  teams. A user lists the links they host, pools included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from lib.adapters.storage import storage_account
+from lib.adapters.storage.keys import encode_key
+from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
+from lib.core.auth import Forbidden, Principal
+from lib.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from lib.core.input_rules import check_user_id
+from lib.core.ttl_memo import TtlMemo
+from lib.features.links.config import CalendarProvider, LinkConfig, link_config_from_json, parse_slug
+from lib.features.links.records import BookingLinkRecord, LinkHostRecord
+
+ROW = "link"
+_PUT_ATTEMPTS = 4
+
+
+def _links() -> Table[BookingLinkRecord]:
+    return storage_account().table(BookingLinkRecord)
+
+
+def _index() -> Table[LinkHostRecord]:
+    return storage_account().table(LinkHostRecord)
+
+
+def load_link(slug: str) -> LinkConfig:
+    """The link, or `NotFound` (also for a slug that could never exist)."""
+    try:
+        parse_slug(slug)
+    except Exception:
+        raise NotFound("No booking link has this address.") from None
+    record = _links().find(slug, ROW)
+    if record is None:
+        raise NotFound("No booking link has this address.")
+    return LinkConfig.from_record(record)
+
+
+def public_link(slug: str) -> dict[str, Any]:
+    return load_link(slug).to_public_json()
+
+
+def _require_may_manage(principal: Principal, hosts: frozenset[str]) -> None:
+    if principal.is_backend:
+        return
+    if hosts != {principal.user_id}:
+        raise Forbidden(
+            "A user token may only manage links whose only host is that user; "
+            "links with other hosts are managed by the product backend."
+        )
+
+
+# Links as public availability reads them, remembered briefly per process: booking pages ask far
+# more often than links change, and bookings load the link afresh. A put here forgets at once.
+public_links: TtlMemo[str, LinkConfig] = TtlMemo(5.0)
+
+
+def load_public_link(slug: str) -> LinkConfig:
+    return public_links.get(slug, lambda: load_link(slug))
+
+
+def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Create or replace the link at `slug`; returns (management view, created?)."""
+    config = link_config_from_json(slug, body)
+    _require_may_manage(principal, config.host_ids)
+    table = _links()
+    previous_hosts: frozenset[str] = frozenset()
+    created = False
+    for _ in range(_PUT_ATTEMPTS):
+        now = datetime.now(UTC)
+        record = config.to_record(now)
+        current: BookingLinkRecord | None = table.find(slug, ROW)
+        if current is None:
+            try:
+                table.create(record)
+                created = True
+                break
+            except AlreadyExists:
+                continue
+        previous_hosts = frozenset(h["userId"] for h in current.hosts)
+        _require_may_manage(principal, previous_hosts)
+        record.created_at, record.etag = current.created_at, current.etag
+        try:
+            table.update(record)
+            break
+        except ConcurrentUpdate:
+            continue
+    else:
+        raise Conflict("The booking link kept changing while it was being saved; try again.")
+    _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
+    public_links.discard(slug)
+    return config.to_json(), created
+
+
+def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> None:
+    index = _index()
+    for user_id in sorted(hosts):
+        index.put(LinkHostRecord(user_id=user_id, slug=slug))  # idempotent row: last writer is fine
+    for user_id in sorted(removed):
+        stale = index.find(user_id, slug)
+        if stale is not None:
+            index.delete(stale)
+
+
+def list_links(principal: Principal, host_user_id: str | None = None) -> list[dict[str, Any]]:
+    """Links, by slug: every link for the backend (or those `host_user_id` hosts); a user's own."""
+    if not principal.is_backend:
+        if host_user_id is not None:
+            principal.require_user(host_user_id)
+        host_user_id = principal.user_id
+    if host_user_id is None:
+        configs = [LinkConfig.from_record(r) for r in _links().query()]
+    else:
+        problems: list[FieldError] = []
+        if check_user_id(host_user_id, "userId", problems) is None:
+            raise ValidationFailed("The user id is not valid.", problems)
+        encode_key(host_user_id, what="userId")
+        configs = []
+        for row in _index().query(partition=host_user_id):
+            record = _links().find(row.slug, ROW)
+            if record is None:
+                continue
+            config = LinkConfig.from_record(record)
+            if host_user_id in config.host_ids:  # the index may lag a change of hosts
+                configs.append(config)
+    return [{**c.to_json(), "hostStatus": _host_status(c)} for c in sorted(configs, key=lambda c: c.slug)]
+
+
+def _host_status(config: LinkConfig) -> list[dict[str, str]]:
+    """Each host's calendar status for the link's manager: `connected`, `not_connected`,
+    `needs_reconnect`, `calendar_missing`, or `none` (provider none: weekly hours only). The
+    anonymous availability answer never says this; the link's manager may know."""
+    from lib.features.connections.host_view import host_view
+
+    return [
+        {
+            "userId": h.user_id,
+            "status": "none" if h.provider is CalendarProvider.NONE else host_view(h.user_id).status,
+        }
+        for h in config.hosts
+    ]

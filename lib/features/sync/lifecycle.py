@@ -1,0 +1,76 @@
+"""Lifecycle notifications of a calendar's subscription.
+
+- `reauthorizationRequired`: renew (PATCH, which also reauthorizes) when the subscription is within
+  the renewal window anyway, else POST /subscriptions/{id}/reauthorize; a 404 -> recreate + resync;
+- `subscriptionRemoved`: recreate the subscription, then a full resync (changes in between were not
+  announced);
+- `missed`: a full resync.
+A broken grant raises `NeedsReconnect` from `graph_for`, which has marked the connection (one outbox
+message); the processor then leaves the calendar alone until the account is reconnected.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from lib.adapters.graph import GraphNotFound
+from lib.core.settings import get_settings
+from lib.features.connections.graph_access import graph_for
+from lib.features.connections.records import ConnectionRecord
+from lib.features.sync import calendar_worker, subscriptions
+from lib.features.sync.messages import GraphNotice, LifecycleEvent
+from lib.features.sync.sync_state import CalendarKey, CalendarSyncRecord, WorkRequest, mutate_state
+
+log = logging.getLogger("slotbridge.sync.lifecycle")
+
+
+def handle(connection: ConnectionRecord, state: CalendarSyncRecord, notice: GraphNotice) -> str:
+    event = notice.lifecycle_event
+    log.info("lifecycle_event event=%s subscription=%s", event, notice.subscription_id)
+    if event == LifecycleEvent.MISSED:
+        return calendar_worker.drive(connection, state.calendar_id, WorkRequest(full=True, notification=True))
+    if event == LifecycleEvent.SUBSCRIPTION_REMOVED:
+        if state.subscription_id not in (None, notice.subscription_id):
+            subscriptions.forget(notice.subscription_id)  # an old one; the current one is fine
+            return "stale"
+        return calendar_worker.drive(connection, state.calendar_id, WorkRequest(resubscribe=True))
+    if event == LifecycleEvent.REAUTHORIZATION_REQUIRED:
+        return _reauthorize(connection, state, notice.subscription_id)
+    return "ignored"
+
+
+def _reauthorize(connection: ConnectionRecord, state: CalendarSyncRecord, subscription_id: str) -> str:
+    client = graph_for(connection)
+    window = timedelta(minutes=get_settings().sync.renewal_window_minutes)
+    now = datetime.now(UTC)
+    try:
+        if state.subscription_expires_at is None or state.subscription_expires_at - now < window:
+            expires = subscriptions.renew(client, subscription_id)
+            note_renewed(state.key, subscription_id, expires)
+            return "renewed"
+        subscriptions.reauthorize(client, subscription_id)
+        return "reauthorized"
+    except GraphNotFound:
+        subscriptions.forget(subscription_id)
+        if state.subscription_id not in (None, subscription_id):
+            return "stale"
+        return calendar_worker.drive(connection, state.calendar_id, WorkRequest(resubscribe=True))
+
+
+def note_renewed(key: CalendarKey, subscription_id: str, expires: datetime) -> None:
+    """Store the expiry Graph returned, on the subscription and on the calendar's state."""
+    subscriptions.record_expiry(subscription_id, expires)
+
+    def apply(current: CalendarSyncRecord) -> CalendarSyncRecord | None:
+        if current.subscription_id != subscription_id:
+            return None
+        current.subscription_expires_at = expires
+        return current
+
+    from lib.adapters.storage.tables import RecordNotFound
+
+    try:
+        mutate_state(key, apply)
+    except RecordNotFound:
+        pass

@@ -1,1 +1,0 @@
-"""Microsoft identity: the MSAL confidential client, sign-in error mapping and the token vault."""
