@@ -1,4 +1,5 @@
-"""The Function App: created here, blueprints registered here, nothing else."""
+"""The Function App: created here, its blueprints registered and its features wired (who listens
+to whom: `functions/wiring.py`); nothing else."""
 
 import azure.functions as func
 
@@ -11,9 +12,11 @@ from functions.links import bp as links_bp
 from functions.outbox_delivery import bp as outbox_bp
 from functions.pages import bp as pages_bp
 from functions.sync import bp as sync_bp
+from functions.wiring import install as install_wiring
 from lib.core.settings import get_settings
 
 get_settings()  # fail start-up with a message naming any missing or invalid setting
+install_wiring()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (

@@ -9,19 +9,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_io import api_handler, json_response, read_json
-from lib.features.sync.changes import CalendarChanges, add_listener
 
 bp = func.Blueprint()
-
-
-def _bookings_follow_outlook(changes: CalendarChanges) -> list[str]:
-    """Two-way sync: bookings notice their events moved or deleted in Outlook."""
-    from lib.features.bookings import outlook_sync
-
-    return outlook_sync.on_calendar_changes(changes)
-
-
-add_listener(_bookings_follow_outlook)
 
 
 @bp.route(route="links/{slug}/bookings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)

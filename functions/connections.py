@@ -52,8 +52,8 @@ def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
 def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
     """A stable approval link to hand to an administrator (register-app.sh prints it): sends them
     to Microsoft's admin-consent page with a fresh state, so they land on the approval page."""
+    from lib.adapters.identity.sign_in_errors import admin_consent_url
     from lib.core.settings import get_settings
-    from lib.providers.microsoft.sign_in_errors import admin_consent_url
 
     return func.HttpResponse(
         status_code=302,

@@ -1,1 +1,2 @@
-"""Microsoft identity: the MSAL confidential client and the encrypted token vault."""
+"""Microsoft identity platform: the MSAL confidential client, the encrypted token vault, and its
+sign-in and token errors as problem codes."""

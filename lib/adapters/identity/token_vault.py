@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from lib.adapters.identity.msal_client import GRAPH_SCOPES, confidential_app
+from lib.adapters.identity.sign_in_errors import IdentityUnavailable, aadsts_code, is_reconnect_error
 from lib.adapters.storage.records import TableRecord
 from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordNotFound, Table
 from lib.core.crypto import DataKeyProvider, seal, sealed_key_version, unseal
 from lib.core.errors import NeedsReconnect
 from lib.core.settings import MicrosoftSettings
-from lib.providers.microsoft.sign_in_errors import IdentityUnavailable, aadsts_code, is_reconnect_error
 
 if TYPE_CHECKING:
     import msal

@@ -13,7 +13,7 @@ from lib.adapters.storage.tables import AlreadyExists
 from lib.core.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
 from lib.core.input_rules import text_fault
 from lib.engine.show_as_policy import ShowAs
-from lib.features.connections import calendar_health, host_view
+from lib.features.connections import calendar_health, hooks, host_view
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 
@@ -230,10 +230,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
     else:
         table.mutate(user_id, "settings", replace)
     host_view.forget(user_id)
-    # Issue 7 hook: subscriptions follow the conflict calendars (queued; never raises).
-    from lib.features.sync import connection_events
-
-    connection_events.on_conflict_calendars_changed(user_id)
+    hooks.calendar_settings_saved.publish(user_id)
     return {"conflictCalendars": stored, "writeCalendar": write_ref, "blockingShowAs": blocking}
 
 

@@ -20,6 +20,14 @@ from lib.adapters.identity.msal_client import (
     confidential_app,
     granted_scopes,
 )
+from lib.adapters.identity.sign_in_errors import (
+    ADMIN_CONSENT_STATE_PREFIX,
+    InsufficientPermissions,
+    admin_consent_error,
+    admin_consent_url,
+    is_our_admin_consent_state,
+    sign_in_error,
+)
 from lib.adapters.keyvault import data_keys
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.keys import encode_key
@@ -28,7 +36,7 @@ from lib.core.crypto import SealedValueInvalid, seal, unseal
 from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.core.input_rules import text_fault
 from lib.core.settings import get_settings
-from lib.features.connections import host_view
+from lib.features.connections import hooks, host_view
 from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
 from lib.features.connections.records import (
     AccountLinkRecord,
@@ -39,14 +47,6 @@ from lib.features.connections.records import (
     PendingFlowRecord,
 )
 from lib.features.connections.return_urls import allowed_origin, allowed_return_url, origin_of
-from lib.providers.microsoft.sign_in_errors import (
-    ADMIN_CONSENT_STATE_PREFIX,
-    InsufficientPermissions,
-    admin_consent_error,
-    admin_consent_url,
-    is_our_admin_consent_state,
-    sign_in_error,
-)
 
 log = logging.getLogger("slotbridge.connect")
 
@@ -246,10 +246,7 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
     token_vault().store(connection.connection_id, cache)
     _ensure_default_calendar_settings(connection)
     host_view.forget(user_id)
-    # Issue 7 hook: subscribe the conflict calendars and import them (queued; never raises).
-    from lib.features.sync import connection_events
-
-    connection_events.on_connected(connection.user_id, connection.connection_id)
+    hooks.connected.publish(hooks.ConnectionRef(connection.user_id, connection.connection_id))
     log.info("Connected account to user (connection %s)", connection.connection_id)
     return connection
 

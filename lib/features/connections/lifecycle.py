@@ -7,7 +7,7 @@ from typing import Any
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
-from lib.features.connections import host_view
+from lib.features.connections import hooks, host_view
 from lib.features.connections.calendars import forget_connection_calendars, user_connections
 from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import AccountLinkRecord, ConnectionRecord
@@ -38,10 +38,7 @@ def disconnect(user_id: str, connection_id: str) -> None:
     connection = connections.find(user_id, connection_id)
     if connection is None:
         raise RecordNotFound("No such connection for this user.")
-    # Issue 7 hook: subscriptions deleted (best effort, needs the tokens), sync state and busy cache wiped.
-    from lib.features.sync import connection_events
-
-    connection_events.on_disconnecting(user_id, connection_id)
+    hooks.disconnecting.publish(hooks.ConnectionRef(user_id, connection_id))
     forget_connection_calendars(user_id, connection_id)
     token_vault().wipe(connection_id)
     links = storage_account().table(AccountLinkRecord)

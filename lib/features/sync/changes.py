@@ -13,9 +13,10 @@ listener that raises is taken to have failed on every event of the change.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from lib.core.hooks import Hook
 
 log = logging.getLogger("slotbridge.sync.changes")
 
@@ -34,30 +35,15 @@ class CalendarChanges:
         return not self.changed_event_ids and not self.removed_event_ids
 
 
-Listener = Callable[[CalendarChanges], Sequence[str]]  # -> event ids to try again later
-
-_listeners: list[Listener] = []
-_lock = threading.Lock()
-
-
-def add_listener(listener: Listener) -> None:
-    with _lock:
-        if listener not in _listeners:
-            _listeners.append(listener)
-
-
-def remove_listener(listener: Listener) -> None:
-    with _lock:
-        if listener in _listeners:
-            _listeners.remove(listener)
+# Listeners answer the event ids they could not handle yet (to be tried again later).
+calendar_changed: Hook[CalendarChanges, Sequence[str]] = Hook("calendar changes")
 
 
 def publish(changes: CalendarChanges) -> tuple[str, ...]:
-    """Tell every listener; the event ids some listener could not handle yet."""
-    with _lock:
-        listeners = list(_listeners)
+    """Tell every listener; the event ids some listener could not handle yet. A listener that
+    raises does not keep the others from hearing."""
     retry: dict[str, None] = {}
-    for listener in listeners:
+    for listener in calendar_changed.listeners:
         try:
             retry.update(dict.fromkeys(listener(changes)))
         except Exception:

@@ -40,8 +40,8 @@ def test_every_error_response_is_problem_json() -> None:
 def test_problem_codes_cover_every_error_class() -> None:
     import lib.core.errors as errors_module
     from lib.adapters.graph import errors as graph_errors
+    from lib.adapters.identity import sign_in_errors
     from lib.features.connections import errors as connection_errors
-    from lib.providers.microsoft import sign_in_errors
 
     documented = set(SPEC["components"]["schemas"]["Problem"]["properties"]["code"]["enum"])
     classes: list[type] = []

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from lib.adapters.identity.sign_in_errors import ConsentDeclined
 from lib.features.connections.connect_flow import CallbackOutcome
 from lib.features.connections.errors import InvalidSignInState
 from lib.features.connections.records import ConnectMode
-from lib.providers.microsoft.sign_in_errors import ConsentDeclined
 
 
 def test_error_text_is_escaped_in_html_and_script() -> None:

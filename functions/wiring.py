@@ -1,0 +1,48 @@
+"""Who listens to whom: the one place where a feature is told of another's news (the hooks of
+`lib.core.hooks`). `function_app.py` calls `install()` once at start-up.
+
+Each listener imports its feature when it first runs, not here: a cold start that only answers
+Graph's validation handshake must not load the sync or bookings services (the cold-start test
+names these imports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lib.features.connections import hooks as connection_hooks
+from lib.features.sync import changes
+
+
+def _sync_on_connected(ref: connection_hooks.ConnectionRef) -> None:
+    """A connected account: subscribe its conflict calendars and import them (queued)."""
+    from lib.features.sync import connection_events
+
+    connection_events.on_connected(ref.user_id, ref.connection_id)
+
+
+def _sync_on_settings_saved(user_id: str) -> None:
+    """Subscriptions follow the conflict calendars (queued)."""
+    from lib.features.sync import connection_events
+
+    connection_events.on_conflict_calendars_changed(user_id)
+
+
+def _sync_on_disconnecting(ref: connection_hooks.ConnectionRef) -> None:
+    """Subscriptions deleted (best effort, while the tokens work), sync state and busy cache wiped."""
+    from lib.features.sync import connection_events
+
+    connection_events.on_disconnecting(ref.user_id, ref.connection_id)
+
+
+def _bookings_follow_outlook(calendar_changes: changes.CalendarChanges) -> Sequence[str]:
+    """Two-way sync: bookings notice their events moved or deleted in Outlook."""
+    from lib.features.bookings import outlook_sync
+
+    return outlook_sync.on_calendar_changes(calendar_changes)
+
+
+def install() -> None:
+    connection_hooks.connected.listen(_sync_on_connected)
+    connection_hooks.calendar_settings_saved.listen(_sync_on_settings_saved)
+    connection_hooks.disconnecting.listen(_sync_on_disconnecting)
+    changes.calendar_changed.listen(_bookings_follow_outlook)
