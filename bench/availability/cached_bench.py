@@ -34,8 +34,8 @@ from lib.core.settings import reset_settings_caches
 from lib.engine.busy_source import BusySource
 from lib.features.availability.cached_source import CachedBusySource, FreshnessReader
 from lib.features.availability.service import AvailabilityQuery, link_availability
+from lib.features.connections.mailboxes import live_busy_source
 from lib.features.links.config import LinkConfig
-from lib.providers.microsoft.live_busy import LiveBusySource
 
 # A pause before each timed answer, so the previous one's leftovers (the sandbox's threads
 # finishing their responses, sockets closing) do not land inside it.
@@ -43,7 +43,7 @@ SETTLE_S = 0.05
 
 
 def _live(link: LinkConfig, _freshness: FreshnessReader) -> BusySource:
-    return LiveBusySource(fallback_time_zone=link.rules.time_zone)
+    return live_busy_source(link.rules.time_zone)
 
 
 def _cached(link: LinkConfig, freshness: FreshnessReader) -> BusySource:

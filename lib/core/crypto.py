@@ -157,6 +157,12 @@ def hmac_matches(key: bytes, message: bytes, signature: bytes) -> bool:
     return hmac.compare_digest(hmac_sha256(key, message), signature)
 
 
+def calendar_digest(calendar_id: str) -> str:
+    """A short, fixed-length, non-secret name of a calendar id (Graph ids run to hundreds of
+    characters): in clientState, queue messages, sync state and message ids."""
+    return b64url(hashlib.sha256(calendar_id.encode("utf-8")).digest()[:16])
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 

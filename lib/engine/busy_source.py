@@ -17,6 +17,10 @@ from typing import Protocol
 
 from lib.engine.busy import BusyInterval
 
+# The `error` of a calendar its provider says no longer exists (deleted in Outlook, or no longer
+# shared): not a passing failure, so connections records it and shows it to the host.
+CALENDAR_MISSING = "calendar_missing"
+
 
 @dataclass(frozen=True)
 class CalendarRef:

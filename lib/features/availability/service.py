@@ -102,9 +102,9 @@ def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
 
 def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
     from lib.features.availability.cached_source import with_cache
-    from lib.providers.microsoft.live_busy import LiveBusySource
+    from lib.features.connections.mailboxes import live_busy_source
 
-    return with_cache(LiveBusySource(fallback_time_zone=link.rules.time_zone), freshness)
+    return with_cache(live_busy_source(link.rules.time_zone), freshness)
 
 
 NOT_CONNECTED = "not_connected"

@@ -175,7 +175,7 @@ def _live_check(
     `OutlookUnavailable` (never book blind)."""
     from lib.engine.busy_source import CalendarRef
     from lib.features.connections.host_view import read_host_view
-    from lib.providers.microsoft.live_busy import LiveBusySource
+    from lib.features.connections.mailboxes import live_busy_source
 
     view = read_host_view(host_user_id)
     settings = view.settings
@@ -189,7 +189,7 @@ def _live_check(
         return
     before = timedelta(minutes=rules.buffer_before_minutes)
     after = timedelta(minutes=rules.buffer_after_minutes)
-    source = LiveBusySource(fallback_time_zone=rules.time_zone)
+    source = live_busy_source(rules.time_zone)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
         log.warning("booking: host calendars unreadable (%s)", ",".join(host_busy.errors))

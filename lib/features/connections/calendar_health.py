@@ -21,13 +21,13 @@ from typing import Any
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
+from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections import host_view
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord
 from lib.features.outbox import service as outbox
 
 log = logging.getLogger("slotbridge.connections")
 
-CALENDAR_MISSING = "calendar_missing"
 MESSAGE_TYPE = "calendar.unavailable"
 CalendarKey = tuple[str, str]  # (connection id, calendar id)
 
@@ -56,7 +56,7 @@ def roles(settings: CalendarSettingsRecord, ref: CalendarKey) -> list[str]:
 
 def mark_missing(user_id: str, connection_id: str, calendar_id: str) -> None:
     """Outlook answered 404 for a chosen calendar: flag it (once) and tell the product (once)."""
-    from lib.features.sync.client_state import calendar_digest
+    from lib.core.crypto import calendar_digest
 
     table = storage_account().table(CalendarSettingsRecord)
     ref = (connection_id, calendar_id)

@@ -16,6 +16,7 @@ from lib.engine.show_as_policy import ShowAs
 from lib.features.connections import calendar_health, hooks, host_view
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
+from lib.features.connections.repository import calendar_settings, user_connections
 
 log = logging.getLogger("slotbridge.calendars")
 
@@ -55,12 +56,6 @@ def _ref(value: dict[str, str] | None) -> tuple[str, str] | None:
     return (value["connectionId"], value["calendarId"]) if value else None
 
 
-def user_connections(user_id: str) -> list[ConnectionRecord]:
-    return sorted(
-        storage_account().table(ConnectionRecord).query(partition=user_id), key=lambda c: c.created_at
-    )
-
-
 def read_calendars(connection: ConnectionRecord) -> list[Calendar]:
     client = graph_for(connection)
     return [
@@ -86,10 +81,6 @@ def default_calendar_settings(connection: ConnectionRecord) -> CalendarSettingsR
         calendar_names={name_key: str(primary.get("name", ""))},
         updated_at=datetime.now(UTC),
     )
-
-
-def calendar_settings(user_id: str) -> CalendarSettingsRecord | None:
-    return storage_account().table(CalendarSettingsRecord).find(user_id, "settings")
 
 
 def list_calendars(user_id: str) -> dict[str, Any]:

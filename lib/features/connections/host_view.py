@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lib.core.ttl_memo import TtlMemo
+from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionStatus
 
 TTL_S = 5.0
@@ -31,8 +32,6 @@ class HostView:
     @property
     def status(self) -> str:
         """The host's calendar status as the management API shows it."""
-        from lib.features.connections.calendar_health import CALENDAR_MISSING
-
         if self.not_connected:
             return "not_connected"
         if self.connections - self.connected:
@@ -47,7 +46,7 @@ _memo: TtlMemo[str, HostView] = TtlMemo(TTL_S)
 
 def read_host_view(user_id: str) -> HostView:
     """The host's view read now (the booking path, which never trusts a memo)."""
-    from lib.features.connections.calendars import calendar_settings, user_connections
+    from lib.features.connections.repository import calendar_settings, user_connections
 
     connections = user_connections(user_id)
     return HostView(

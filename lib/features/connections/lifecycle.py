@@ -8,9 +8,10 @@ from typing import Any
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
 from lib.features.connections import hooks, host_view
-from lib.features.connections.calendars import forget_connection_calendars, user_connections
+from lib.features.connections.calendars import forget_connection_calendars
 from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import AccountLinkRecord, ConnectionRecord
+from lib.features.connections.repository import calendar_settings, user_connections
 
 log = logging.getLogger("slotbridge.connections")
 
@@ -18,7 +19,6 @@ log = logging.getLogger("slotbridge.connections")
 def list_connections(user_id: str) -> list[dict[str, Any]]:
     """Each connection with the chosen calendars of its account that Outlook no longer has."""
     from lib.features.connections.calendar_health import missing_view
-    from lib.features.connections.calendars import calendar_settings
 
     connections = user_connections(user_id)
     missing = missing_view(calendar_settings(user_id), connections) if connections else []

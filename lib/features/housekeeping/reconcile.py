@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from lib.adapters.storage import storage_account
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
-from lib.features.sync import sync_requests
+from lib.features.sync import requests_queue
 from lib.features.sync.messages import SyncRequest, SyncScope
 
 log = logging.getLogger("slotbridge.sync.reconcile")
@@ -20,7 +20,7 @@ def enqueue_all() -> int:
     for connection in storage_account().table(ConnectionRecord).query():
         if connection.status is not ConnectionStatus.CONNECTED:
             continue
-        sync_requests.enqueue(
+        requests_queue.enqueue(
             SyncRequest(
                 SyncScope.CONNECTION,
                 connection.user_id,

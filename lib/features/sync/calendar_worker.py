@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from lib.adapters.graph import GraphClient, GraphError, GraphNotFound
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import NeedsReconnect, SlotbridgeError
+from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections import calendar_health
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord
@@ -100,9 +101,9 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
     except (LeaseLost, RecordNotFound):
         return "abandoned"  # someone else took over, or the calendar stopped being a conflict calendar
     except GraphNotFound:
-        release_after_failure(key, owner, calendar_health.CALENDAR_MISSING)
+        release_after_failure(key, owner, CALENDAR_MISSING)
         calendar_health.mark_missing(connection.user_id, conn_id, cal_id)
-        return calendar_health.CALENDAR_MISSING
+        return CALENDAR_MISSING
     except BaseException as error:
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
         release_after_failure(key, owner, code)
@@ -117,7 +118,7 @@ def queue_rechecks(published: changes.CalendarChanges, event_ids: tuple[str, ...
     """Events a listener could not handle go to the `sync-requests` queue, to be reported again
     (a short delay first: the Graph or storage trouble behind it is often a passing storm)."""
     from lib.features.sync.messages import MAX_RECHECK_EVENTS, SyncRequest, SyncScope
-    from lib.features.sync.sync_requests import enqueue
+    from lib.features.sync.requests_queue import enqueue
 
     for first in range(0, len(event_ids), MAX_RECHECK_EVENTS):
         enqueue(

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from lib.core.crypto import b64url, hmac_sha256
+from lib.core.crypto import b64url, calendar_digest, hmac_sha256
 from lib.core.settings import SettingsError, get_settings
 
 VERSION = "v1"
@@ -31,10 +31,6 @@ _MAC_CHARS = 43  # base64url of 32 bytes
 class ClientStateClaims:
     connection_id: str
     calendar_digest: str
-
-
-def calendar_digest(calendar_id: str) -> str:
-    return b64url(hashlib.sha256(calendar_id.encode("utf-8")).digest()[:16])
 
 
 def key_fingerprint(key: bytes) -> str:

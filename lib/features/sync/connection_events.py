@@ -15,7 +15,7 @@ from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import NeedsReconnect
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
-from lib.features.sync import sync_requests
+from lib.features.sync import requests_queue, sync_requests
 from lib.features.sync.messages import SyncRequest, SyncScope
 
 log = logging.getLogger("slotbridge.sync.events")
@@ -23,7 +23,7 @@ log = logging.getLogger("slotbridge.sync.events")
 
 def _enqueue_best_effort(request: SyncRequest) -> None:
     try:
-        sync_requests.enqueue(request)
+        requests_queue.enqueue(request)
     except Exception as error:
         log.error(
             "Could not enqueue a %s sync request (%s); reconciliation will catch up",
@@ -66,7 +66,7 @@ def sync_now(user_id: str, connection_id: str) -> dict[str, str]:
         raise RecordNotFound("No such connection for this user.")
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:
         raise NeedsReconnect("This Microsoft account must be reconnected before it can be synced.")
-    sync_requests.enqueue(
+    requests_queue.enqueue(
         SyncRequest(
             SyncScope.CONNECTION,
             user_id,

@@ -23,7 +23,7 @@ def state_for(notice: GraphNotice) -> CalendarSyncRecord | None:
     says whose calendar it is (the clientState names only connection and calendar digest, and the
     state is kept in the host's partition); a subscription already replaced or removed has none,
     and the calendar's current subscription announces its changes."""
-    from lib.features.sync.client_state import calendar_digest
+    from lib.core.crypto import calendar_digest
     from lib.features.sync.subscriptions import subscription_records
 
     record = subscription_records().find(notice.subscription_id, "subscription")

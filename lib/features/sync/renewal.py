@@ -19,7 +19,7 @@ from lib.core.errors import NeedsReconnect
 from lib.core.settings import get_settings
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
-from lib.features.sync import subscriptions, sync_requests
+from lib.features.sync import requests_queue, subscriptions
 from lib.features.sync.lifecycle import note_renewed
 from lib.features.sync.messages import SyncRequest, SyncScope
 from lib.features.sync.sync_state import CalendarKey, new_owner
@@ -59,7 +59,7 @@ def renew_expiring(now: datetime | None = None) -> RenewalReport:
             report.renewed += 1
         except GraphNotFound:
             subscriptions.forget(record.subscription_id)
-            sync_requests.enqueue(
+            requests_queue.enqueue(
                 SyncRequest(
                     SyncScope.CALENDAR,
                     connection.user_id,

@@ -13,13 +13,12 @@ from typing import Any
 
 from lib.adapters.graph import GraphClient, GraphError
 from lib.adapters.storage import storage_account
-from lib.adapters.storage.queues import SYNC_REQUESTS_QUEUE
 from lib.adapters.storage.tables import ConcurrentUpdate, RecordNotFound
 from lib.core.errors import NeedsReconnect, OutlookUnavailable
 from lib.core.settings import get_settings
-from lib.features.connections.calendars import calendar_settings, user_connections
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.repository import calendar_settings, user_connections
 from lib.features.sync import busy_cache, calendar_worker, subscriptions
 from lib.features.sync.client_state import current_key, key_fingerprint
 from lib.features.sync.messages import SyncRequest, SyncScope
@@ -32,10 +31,6 @@ from lib.features.sync.sync_state import (
 )
 
 log = logging.getLogger("slotbridge.sync.requests")
-
-
-def enqueue(request: SyncRequest, *, delay_s: int | None = None) -> None:
-    storage_account().queues.send(SYNC_REQUESTS_QUEUE, request.to_json(), visibility_timeout_s=delay_s)
 
 
 def process(request: SyncRequest) -> dict[str, Any]:

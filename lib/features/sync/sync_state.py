@@ -163,7 +163,7 @@ class WorkRequest:
 
 def ensure_state(key: CalendarKey) -> CalendarSyncRecord:
     """The calendar's state row, created (wanting a subscription and a full sync) if missing."""
-    from lib.features.sync.client_state import calendar_digest
+    from lib.core.crypto import calendar_digest
 
     found = find_state(key)
     if found is not None:

@@ -16,7 +16,9 @@ Fail closed: a calendar that cannot be read (throttled past the retry budget, 5x
 connection needing reconnect, a page it cannot understand) comes back with its problem code in
 `error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404 for is
 gone from Outlook (deleted, or no longer shared): its code is `calendar_missing`, and the source
-reports it (and calendars read again after such a 404) to `lib.features.connections.calendar_health`.
+reports it (and calendars read again after such a 404) through `report_health` (connections
+records it). Which mailbox to read as is the caller's to say (`client_for`): this module knows
+Graph, not connections.
 
 The mailbox's time zone (for all-day events) comes from mailboxSettings; when it cannot be read
 (e.g. `MailboxSettings.Read` not granted, or a custom zone) the source falls back to the zone it
@@ -38,8 +40,7 @@ from lib.core.errors import SlotbridgeError
 from lib.core.parallel import map_concurrently
 from lib.core.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 from lib.engine.busy import BusyInterval, require_aware
-from lib.engine.busy_source import CalendarBusy, CalendarRef, HostBusy
-from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.engine.busy_source import CALENDAR_MISSING, CalendarBusy, CalendarRef, HostBusy
 from lib.providers.microsoft.graph_events import EVENT_FIELDS, MalformedEvent, busy_intervals_from_events
 
 log = logging.getLogger("slotbridge.busy_time")
@@ -50,34 +51,11 @@ TIME_ZONE_MEMBER = "tz"
 # A guard against a server handing out nextLinks forever (1000 rounds x 1000 events).
 MAX_ROUNDS = 1000
 
-CALENDAR_MISSING = "calendar_missing"
-
-ConnectionLookup = Callable[[str, str], ConnectionRecord | None]
-GraphFactory = Callable[[ConnectionRecord], GraphClient]
+# (user id, connection id) -> a Graph client for that mailbox; raises a `SlotbridgeError` (such
+# as NotFound or NeedsReconnect) when the mailbox cannot be read as.
+MailboxClient = Callable[[str, str], GraphClient]
 # (user id, calendars Graph answered 404 for, calendars read) after each mailbox read.
 HealthReport = Callable[[str, list[CalendarRef], list[CalendarRef]], None]
-
-
-def _stored_connection(user_id: str, connection_id: str) -> ConnectionRecord | None:
-    from lib.adapters.storage import storage_account
-
-    return storage_account().table(ConnectionRecord).find(user_id, connection_id)
-
-
-def _graph_for(connection: ConnectionRecord) -> GraphClient:
-    from lib.features.connections.graph_access import graph_for
-
-    return graph_for(connection)
-
-
-def _report_health(user_id: str, missing: list[CalendarRef], found: list[CalendarRef]) -> None:
-    from lib.features.connections.calendar_health import note_reads
-
-    note_reads(
-        user_id,
-        [(r.connection_id, r.calendar_id) for r in missing],
-        [(r.connection_id, r.calendar_id) for r in found],
-    )
 
 
 def graph_time(value: datetime) -> str:
@@ -129,14 +107,12 @@ class LiveBusySource:
         self,
         fallback_time_zone: str = "UTC",
         *,
-        find_connection: ConnectionLookup = _stored_connection,
-        graph_for: GraphFactory = _graph_for,
-        report_health: HealthReport = _report_health,
+        client_for: MailboxClient,
+        report_health: HealthReport,
         max_mailboxes_in_parallel: int = 8,
     ) -> None:
         self.fallback_zone = parse_iana_zone(fallback_time_zone)
-        self._find_connection = find_connection
-        self._graph_for = graph_for
+        self._client_for = client_for
         self._report_health = report_health
         self._max_parallel = max(1, max_mailboxes_in_parallel)
 
@@ -165,12 +141,7 @@ class LiveBusySource:
     ) -> list[CalendarBusy]:
         connection_id = refs[0].connection_id
         try:
-            connection = self._find_connection(user_id, connection_id)
-            if connection is None:
-                return _failed(refs, "not_found", "no such connection")
-            if connection.status is ConnectionStatus.NEEDS_RECONNECT:
-                return _failed(refs, "needs_reconnect", "connection needs reconnect")
-            client = self._graph_for(connection)
+            client = self._client_for(user_id, connection_id)
             zone, reads = self._read_pages(client, refs, start_utc, end_utc)
         except SlotbridgeError as error:  # NeedsReconnect from the token vault, storage errors...
             return _failed(refs, error.code, type(error).__name__)

@@ -53,7 +53,7 @@ def test_a_notice_is_applied_only_to_the_calendar_its_subscription_watches(
     """The processor finds the calendar through the subscription record (whose host partition holds
     the sync state); a notice naming a subscription that is not ours, or whose record watches
     another connection or calendar, changes nothing."""
-    from lib.features.sync.client_state import calendar_digest
+    from lib.core.crypto import calendar_digest
     from lib.features.sync.messages import GraphNotice, NoticeKind
     from lib.features.sync.processor import process_notice
 
