@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from lib.errors import FieldError
+from lib.errors import FieldError, ValidationFailed
 
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
@@ -107,3 +107,15 @@ def check_user_id(value: Any, field: str = "userId", problems: list[FieldError] 
         max_length=MAX_USER_ID_LENGTH,
         describe=f"a user id of 1-{MAX_USER_ID_LENGTH} characters",
     )
+
+
+def require_user_id(value: str, field: str = "userId") -> str:
+    """`value` as a user id that may key a table row, or ValidationFailed (400, not a 500 later):
+    the user id rule, then the storage key limits."""
+    from lib.storage.keys import encode_key
+
+    problems: list[FieldError] = []
+    if check_user_id(value, field, problems) is None:
+        raise ValidationFailed("The user id is not valid.", problems)
+    encode_key(value, what=field)
+    return value

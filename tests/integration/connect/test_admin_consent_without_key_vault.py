@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -17,54 +15,28 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
+from tests.fixtures.raw_server import RawServer
 from tests.fixtures.sandbox import unique_email
 
-from .helpers import approve_as_admin
-
-
-class DeadVault:
-    """A Key Vault that is down: a loopback port that accepts connections and drops them at once.
-    Counts the connections, so a test can tell that nothing tried to read a key."""
-
-    def __init__(self) -> None:
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
-        self.connections = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._sock.close()
+from .helpers import answer_callback, approve_as_admin, stable_approval_link
 
 
 @pytest.fixture(scope="module")
-def dead_vault() -> Iterator[DeadVault]:
-    vault = DeadVault()
-    try:
+def dead_vault() -> Iterator[RawServer]:
+    """A Key Vault that is down: it drops every connection, and counts them."""
+    with RawServer(None) as vault:
         yield vault
-    finally:
-        vault.close()
 
 
 @pytest.fixture(scope="module")
-def app_env(app_env: dict[str, str], dead_vault: DeadVault) -> dict[str, str]:
-    return {**app_env, "SLOTBRIDGE_KEY_VAULT_URL": dead_vault.url}
+def app_env(app_env: dict[str, str], dead_vault: RawServer) -> dict[str, str]:
+    return {**app_env, "SLOTBRIDGE_KEY_VAULT_URL": f"https://127.0.0.1:{dead_vault.port}"}
 
 
 def test_the_approval_link_works_while_key_vault_is_down(
-    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session, dead_vault: DeadVault
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session, dead_vault: RawServer
 ) -> None:
-    link = f"{devhost.api_url}/auth/admin-consent"
-    hops = [requests.get(link, allow_redirects=False, timeout=60) for _ in "ab"]
+    hops = [stable_approval_link(devhost) for _ in "ab"]
     assert [hop.status_code for hop in hops] == [302, 302], hops[0].text
     states = [parse_qs(urlsplit(hop.headers["Location"]).query)["state"][0] for hop in hops]
     assert all(state.startswith("adminconsent.") for state in states) and states[0] != states[1]
@@ -75,20 +47,16 @@ def test_the_approval_link_works_while_key_vault_is_down(
 
 
 def test_a_state_naming_a_key_version_costs_no_key_vault_call_and_no_500(
-    devhost: DevHost, dead_vault: DeadVault
+    devhost: DevHost, dead_vault: RawServer
 ) -> None:
     """A state shaped like a sealed value names a key version; nothing looks it up."""
     body = base64.urlsafe_b64encode(os.urandom(40)).decode().rstrip("=")
-    callback = f"{devhost.api_url}/auth/callback"
     for version in ("a" * 32, "b" * 32):
         state = f"adminconsent.sb1.{version}.{body}"
-        answer = {"admin_consent": "True", "tenant": str(uuid.uuid4()), "state": state}
-        approved = requests.get(callback, params=answer, timeout=60)
+        approved = answer_callback(devhost, admin_consent="True", tenant=str(uuid.uuid4()), state=state)
         assert approved.status_code == 200 and "Slotbridge is approved" in approved.text
-        declined = requests.get(
-            callback,
-            params={"error": "access_denied", "error_description": "AADSTS65004: Declined.", "state": state},
-            timeout=60,
+        declined = answer_callback(
+            devhost, error="access_denied", error_description="AADSTS65004: Declined.", state=state
         )
         assert declined.status_code == 403 and "were not approved" in declined.text
         assert "Traceback" not in approved.text + declined.text

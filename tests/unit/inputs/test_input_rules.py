@@ -16,7 +16,14 @@ from lib.bookings.validation import (
     parse_reschedule_start,
 )
 from lib.errors import FieldError, ValidationFailed
-from lib.input_rules import EARLIEST_DAY, LATEST_DAY, check_email, check_text, text_fault
+from lib.input_rules import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    check_email,
+    check_text,
+    require_user_id,
+    text_fault,
+)
 from lib.links.availability import parse_availability_query
 from lib.links.config import link_config_from_json
 from tests.hostile import control_characters, extreme_dates, lone_surrogates
@@ -197,3 +204,13 @@ def test_bad_text_is_refused_in_every_text_field(value: str) -> None:
     for name in ("title", "location", "subjectTemplate"):
         with pytest.raises(ValidationFailed):
             link_config_from_json("intro", link(**{name: text}))
+
+
+def test_one_user_id_rule_for_paths_and_queries() -> None:
+    """The rule the auth guard and GET /links?userId share: text rule, then the storage key limit;
+    either way a 400 naming the field, never a 500 at the table."""
+    assert require_user_id("user-1") == "user-1"
+    for bad in ("a\udfff", "a\x00b", "", "/" * 256):
+        with pytest.raises(ValidationFailed) as raised:
+            require_user_id(bad)
+        assert [e.field for e in raised.value.errors or []] == ["userId"]
