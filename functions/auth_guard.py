@@ -5,18 +5,13 @@ from __future__ import annotations
 import azure.functions as func
 
 from lib.auth.management import Principal, authenticate
-from lib.errors import FieldError, ValidationFailed
-from lib.input_rules import check_user_id
+from lib.input_rules import require_user_id
 from lib.settings import get_settings
-from lib.storage.keys import encode_key
 
 
 def principal_for_user(req: func.HttpRequest, user_id: str) -> Principal:
     """The authenticated caller, allowed to act for `user_id` (raises Unauthorized / Forbidden)."""
     principal = authenticate(req.headers, get_settings().keys)
     principal.require_user(user_id)
-    problems: list[FieldError] = []
-    if check_user_id(user_id, "userId", problems) is None:
-        raise ValidationFailed("The user id is not valid.", problems)
-    encode_key(user_id, what="userId")  # an unusable user id is a validation error, not a 500
+    require_user_id(user_id)  # an unusable user id is a validation error, not a 500
     return principal

@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lib.auth.management import Forbidden, Principal
-from lib.errors import Conflict, FieldError, NotFound, ValidationFailed
-from lib.input_rules import check_user_id
+from lib.errors import Conflict, NotFound
+from lib.input_rules import require_user_id
 from lib.links.config import CalendarProvider, LinkConfig, link_config_from_json, parse_slug
 from lib.links.records import BookingLinkRecord, LinkHostRecord
 from lib.storage import storage_account
-from lib.storage.keys import encode_key
 from lib.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.ttl_memo import TtlMemo
 
@@ -122,10 +121,7 @@ def list_links(principal: Principal, host_user_id: str | None = None) -> list[di
     if host_user_id is None:
         configs = [LinkConfig.from_record(r) for r in _links().query()]
     else:
-        problems: list[FieldError] = []
-        if check_user_id(host_user_id, "userId", problems) is None:
-            raise ValidationFailed("The user id is not valid.", problems)
-        encode_key(host_user_id, what="userId")
+        require_user_id(host_user_id)
         configs = []
         for row in _index().query(partition=host_user_id):
             record = _links().find(row.slug, ROW)
