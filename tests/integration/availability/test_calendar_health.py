@@ -260,10 +260,9 @@ def test_a_pool_whose_every_write_calendar_is_deleted_answers_the_lasting_proble
 def test_a_404_about_the_mailbox_is_not_a_missing_calendar(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    monday = next_monday()
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
     not_enabled = {"status": 404, "code": "MailboxNotEnabledForRESTAPI", "account": host.email}
+    slug, monday = new_slug(), next_monday()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
 
     # Availability: the calendar cannot be read (fail closed) but is not flagged as gone.
     admin.add_fault("error", method="GET", path="*/calendarview", **not_enabled)
