@@ -14,8 +14,9 @@ calendarView asks only for `start,end,showAs,isAllDay,isCancelled,type` (`$top=1
 
 Fail closed: a calendar that cannot be read (throttled past the retry budget, 5xx, timeout, a
 connection needing reconnect, a page it cannot understand) comes back with its problem code in
-`error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404 for is
-gone from Outlook (deleted, or no longer shared): its code is `calendar_missing`, and the source
+`error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404
+`ErrorItemNotFound` for is gone from Outlook (deleted, or no longer shared; `lib.graph.calendar_gone`
+decides): its code is `calendar_missing`, and the source
 reports it (and calendars read again after such a 404) to `lib.connections.calendar_health`.
 
 The mailbox's time zone (for all-day events) comes from mailboxSettings; when it cannot be read
@@ -36,9 +37,10 @@ from zoneinfo import ZoneInfo
 from lib.availability.busy import BusyInterval, require_aware
 from lib.availability.busy_source import CalendarBusy, CalendarRef, HostBusy
 from lib.busy_time.graph_events import EVENT_FIELDS, MalformedEvent, busy_intervals_from_events
+from lib.connections.calendar_health import CALENDAR_MISSING
 from lib.connections.records import ConnectionRecord, ConnectionStatus
 from lib.errors import SlotbridgeError
-from lib.graph import BatchRequest, BatchResult, GraphClient
+from lib.graph import BatchRequest, BatchResult, GraphClient, calendar_gone
 from lib.parallel import map_concurrently
 from lib.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 
@@ -50,11 +52,9 @@ TIME_ZONE_MEMBER = "tz"
 # A guard against a server handing out nextLinks forever (1000 rounds x 1000 events).
 MAX_ROUNDS = 1000
 
-CALENDAR_MISSING = "calendar_missing"
-
 ConnectionLookup = Callable[[str, str], ConnectionRecord | None]
 GraphFactory = Callable[[ConnectionRecord], GraphClient]
-# (user id, calendars Graph answered 404 for, calendars read) after each mailbox read.
+# (user id, calendars Outlook no longer has, calendars read) after each mailbox read.
 HealthReport = Callable[[str, list[CalendarRef], list[CalendarRef]], None]
 
 
@@ -255,7 +255,7 @@ class LiveBusySource:
 def _take_page(client: GraphClient, read: _CalendarRead, result: BatchResult) -> None:
     if not result.ok or not isinstance(result.body, Mapping):
         code = result.error.code if result.error is not None else "outlook_unavailable"
-        if result.status == 404:
+        if calendar_gone(result.error):
             code = CALENDAR_MISSING  # the calendar's own route: Outlook no longer has it
         log.warning(
             "busy time: a calendar of connection %s could not be read: %s %s after %d attempt(s)",

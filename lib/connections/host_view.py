@@ -14,6 +14,8 @@ from lib.connections.records import CalendarSettingsRecord, ConnectionStatus
 from lib.ttl_memo import TtlMemo
 
 TTL_S = 5.0
+# The status (and availability's reason) of a host with no Microsoft account connected.
+NOT_CONNECTED = "not_connected"
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,17 @@ class HostView:
         return self.settings is None or not self.connections
 
     @property
+    def connected_settings(self) -> CalendarSettingsRecord | None:
+        """The settings of a host that is connected; None for one that is not (`not_connected`)."""
+        return None if self.not_connected else self.settings
+
+    @property
     def status(self) -> str:
         """The host's calendar status as the management API shows it."""
         from lib.connections.calendar_health import CALENDAR_MISSING
 
         if self.not_connected:
-            return "not_connected"
+            return NOT_CONNECTED
         if self.connections - self.connected:
             return ConnectionStatus.NEEDS_RECONNECT.value
         if self.settings is not None and self.settings.missing_calendars:
