@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from lib.adapters.storage.keys import encode_key
+from lib.adapters.storage.keys import require_user_id
 from lib.core.auth import Principal, authenticate
-from lib.core.errors import FieldError, ValidationFailed
-from lib.core.input_rules import check_user_id
 from lib.core.settings import get_settings
 
 
@@ -15,8 +13,5 @@ def principal_for_user(req: func.HttpRequest, user_id: str) -> Principal:
     """The authenticated caller, allowed to act for `user_id` (raises Unauthorized / Forbidden)."""
     principal = authenticate(req.headers, get_settings().keys)
     principal.require_user(user_id)
-    problems: list[FieldError] = []
-    if check_user_id(user_id, "userId", problems) is None:
-        raise ValidationFailed("The user id is not valid.", problems)
-    encode_key(user_id, what="userId")  # an unusable user id is a validation error, not a 500
+    require_user_id(user_id)  # an unusable user id is a validation error, not a 500
     return principal

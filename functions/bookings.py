@@ -1,6 +1,7 @@
 """Bookings (public, anonymous): `POST /links/{slug}/bookings` (with an optional
 `Idempotency-Key`), and `POST /bookings/{id}/reschedule` / `POST /bookings/{id}/cancel`,
-authorized by the booking's manage token (`Authorization: Bearer <token>` or the body's `token`).
+authorized by the booking's manage token (`Authorization: Bearer <token>` or the body's `token`);
+the booking housekeeping timer (`SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE`).
 Handlers parse, call one lib service, and answer. The services are imported on first use, so
 that a cold start answering a Graph handshake does not load them."""
 
@@ -58,3 +59,11 @@ def get_booking(req: func.HttpRequest) -> func.HttpResponse:
 
     token = manage_token_from(req.headers, {})
     return json_response(service.get_booking(req.route_params["bookingId"], token))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE%")
+def booking_housekeeping(timer: func.TimerRequest) -> None:
+    # Pending bookings past their search window and late booking events (lib.features.bookings.housekeeping).
+    from lib.features.bookings import housekeeping
+
+    housekeeping.run()

@@ -49,9 +49,11 @@ def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="auth/admin-consent", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
 def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
     """A stable approval link to hand to an administrator (register-app.sh prints it): sends them
-    to Microsoft's admin-consent page with a fresh state, so they land on the approval page."""
+    to Microsoft's admin-consent page with a fresh state, so they land on the approval page. It needs
+    no key and stores nothing, so anonymous callers cannot make it cost anything."""
     from lib.adapters.identity.sign_in_errors import admin_consent_url
     from lib.core.settings import get_settings
 

@@ -141,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
                 "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 0 1 1 *",
                 "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 0 1 1 *",
+                "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE": "0 0 0 1 1 *",
             }
         )
         reset_settings_caches()

@@ -55,6 +55,7 @@ def app_env(storage: str) -> dict[str, str]:
         "SLOTBRIDGE_TABLE_PREFIX": "cold",
         "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 3 1 1 *",
         "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 3 1 1 *",
+        "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE": "0 0 3 1 1 *",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 

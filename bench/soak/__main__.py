@@ -22,8 +22,9 @@ API_KEY = "soak-api-key"
 
 
 def soak_env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
-    """The app's settings for a soak: the local stack, the busy cache on, reconciliation every 30 s,
-    a Graph timeout short enough for late event writes to outlast it without stalling the run."""
+    """The app's settings for a soak: the local stack, the busy cache on, reconciliation and
+    booking housekeeping every 30 s, a Graph timeout short enough for late event writes to outlast
+    it without stalling the run."""
     return local_stack_env(
         azurite,
         sandbox,
@@ -32,6 +33,7 @@ def soak_env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
         SLOTBRIDGE_AVAILABILITY_SOURCE="cached",
         SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE="0 0 3 1 1 *",
         SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE="*/30 * * * * *",
+        SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE="*/30 * * * * *",
         SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS=str(GRAPH_TIMEOUT_S),
     )
 

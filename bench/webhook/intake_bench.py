@@ -135,6 +135,7 @@ def main() -> int:
                 "SLOTBRIDGE_CLIENT_STATE_KEY": base64.b64encode(CLIENT_STATE_KEY).decode(),
                 "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 3 1 1 *",
                 "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 3 1 1 *",
+                "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE": "0 0 3 1 1 *",
             }
         )
         reset_settings_caches()

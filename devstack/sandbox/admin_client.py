@@ -206,9 +206,13 @@ class SandboxAdmin:
         count: int = 1,
         retry_after: int = 1,
         latency_ms: int = 0,
+        status: int = 0,
+        code: str = "",
+        message: str = "",
     ) -> dict[str, Any]:
         """kind: latency, throttle (429), unavailable (503), reset (drop before handling),
-        reset_after_write (apply, then drop). path is a glob on the request path."""
+        reset_after_write (apply, then drop), error (the Graph error `status`/`code`/`message`
+        instead of handling). path is a glob on the request path."""
         body = {
             "kind": kind,
             "method": method,
@@ -217,6 +221,9 @@ class SandboxAdmin:
             "count": count,
             "retry_after": retry_after,
             "latency_ms": latency_ms,
+            "status": status,
+            "code": code,
+            "message": message,
         }
         return dict(self._call("POST", "/faults", body))
 

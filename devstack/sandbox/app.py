@@ -246,6 +246,8 @@ class SandboxApp:
                 "Too many requests. Please retry after the time in Retry-After.",
                 {"Retry-After": str(fault.retry_after)},
             )
+        elif fault.kind == "error":
+            raise GraphError(fault.status, fault.code, fault.message or f"{fault.code} (injected).")
         elif fault.kind == "unavailable":
             raise GraphError(
                 503,

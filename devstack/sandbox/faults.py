@@ -8,8 +8,8 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-FaultKind = Literal["latency", "throttle", "unavailable", "reset", "reset_after_write"]
-FAULT_KINDS = ("latency", "throttle", "unavailable", "reset", "reset_after_write")
+FaultKind = Literal["latency", "throttle", "unavailable", "reset", "reset_after_write", "error"]
+FAULT_KINDS = ("latency", "throttle", "unavailable", "reset", "reset_after_write", "error")
 
 
 @dataclass
@@ -22,6 +22,10 @@ class Fault:
     account: str | None = None  # e-mail or id
     retry_after: int = 1
     latency_ms: int = 0
+    # kind "error": the Graph error answered instead of handling the request.
+    status: int = 0
+    code: str = ""
+    message: str = ""
 
     def matches(self, method: str, path: str, account_keys: set[str], in_batch: bool) -> bool:
         if in_batch and self.kind in ("reset", "reset_after_write"):
@@ -55,7 +59,12 @@ class Faults:
             account=spec.get("account"),
             retry_after=int(spec.get("retry_after", 1)),
             latency_ms=int(spec.get("latency_ms", 0)),
+            status=int(spec.get("status") or 0),
+            code=str(spec.get("code") or ""),
+            message=str(spec.get("message") or ""),
         )
+        if kind == "error" and not (400 <= fault.status <= 599 and fault.code):
+            raise ValueError("an error fault needs a status 400-599 and a Graph error code")
         with self._lock:
             self._faults.append(fault)
         return fault

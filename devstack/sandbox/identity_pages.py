@@ -33,53 +33,71 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return resp
 
 
-def sign_in_page(flow_id: str, app_name: str, scopes: list[str], accounts: list[Account]) -> Response:
+def _account_picker(
+    title: str,
+    intro: str,
+    flow_id: str,
+    scopes: list[str],
+    legend: str,
+    accounts: list[Account],
+    *,
+    empty: str,
+    accept: str,
+    show_kind: bool,
+) -> Response:
+    """The sign-in and admin-consent pages: the permissions asked for, a radio per account, and
+    Accept/Cancel posting back with the flow id. `intro` is trusted HTML (callers escape values)."""
     if accounts:
         options = "".join(
             f'<label><input type="radio" name="account" value="{escape(a.id)}"'
             f"{' checked' if i == 0 else ''}> {escape(a.display_name)} &lt;{escape(a.email)}&gt;"
-            f" ({escape(a.kind)} account)</label>"
+            f"{f' ({escape(a.kind)} account)' if show_kind else ''}</label>"
             for i, a in enumerate(accounts)
         )
     else:
-        options = '<p class="err">No account is seeded for this tenant.</p>'
+        options = f'<p class="err">{escape(empty)}</p>'
     perms = "".join(f"<li>{escape(s)}</li>" for s in scopes)
     body = (
-        "<h1>Sign in (Microsoft sandbox)</h1>"
-        f"<p><strong>{escape(app_name)}</strong> wants to:</p><ul>{perms}</ul>"
+        f"{intro}<ul>{perms}</ul>"
         '<form method="post">'
         f'<input type="hidden" name="flow" value="{escape(flow_id)}">'
-        f"<fieldset><legend>Pick an account</legend>{options}</fieldset>"
-        '<p><button type="submit" name="action" value="accept">Accept</button>'
+        f"<fieldset><legend>{escape(legend)}</legend>{options}</fieldset>"
+        f'<p><button type="submit" name="action" value="accept">{escape(accept)}</button>'
         '<button type="submit" name="action" value="cancel">Cancel</button></p>'
         "</form>"
     )
-    return _page("Sign in to your account", body)
+    return _page(title, body)
+
+
+def sign_in_page(flow_id: str, app_name: str, scopes: list[str], accounts: list[Account]) -> Response:
+    return _account_picker(
+        "Sign in to your account",
+        f"<h1>Sign in (Microsoft sandbox)</h1><p><strong>{escape(app_name)}</strong> wants to:</p>",
+        flow_id,
+        scopes,
+        "Pick an account",
+        accounts,
+        empty="No account is seeded for this tenant.",
+        accept="Accept",
+        show_kind=True,
+    )
 
 
 def admin_consent_page(flow_id: str, app_name: str, scopes: list[str], admins: list[Account]) -> Response:
     """An administrator approves the app for everyone in their organisation (tenant-wide consent)."""
-    if admins:
-        options = "".join(
-            f'<label><input type="radio" name="account" value="{escape(a.id)}"'
-            f"{' checked' if i == 0 else ''}> {escape(a.display_name)} &lt;{escape(a.email)}&gt;</label>"
-            for i, a in enumerate(admins)
-        )
-    else:
-        options = '<p class="err">No work account is seeded for this tenant.</p>'
-    perms = "".join(f"<li>{escape(s)}</li>" for s in scopes)
-    body = (
+    return _account_picker(
+        "Permissions requested",
         "<h1>Permissions requested (Microsoft sandbox)</h1>"
         f"<p><strong>{escape(app_name)}</strong> asks an administrator to accept, for the whole "
-        f"organisation:</p><ul>{perms}</ul>"
-        '<form method="post">'
-        f'<input type="hidden" name="flow" value="{escape(flow_id)}">'
-        f"<fieldset><legend>Administrator account</legend>{options}</fieldset>"
-        '<p><button type="submit" name="action" value="accept">Accept for your organisation</button>'
-        '<button type="submit" name="action" value="cancel">Cancel</button></p>'
-        "</form>"
+        "organisation:</p>",
+        flow_id,
+        scopes,
+        "Administrator account",
+        admins,
+        empty="No work account is seeded for this tenant.",
+        accept="Accept for your organisation",
+        show_kind=False,
     )
-    return _page("Permissions requested", body)
 
 
 def error_page(code: int, message: str, status: int = 400) -> Response:

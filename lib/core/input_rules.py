@@ -4,7 +4,7 @@ Text: every text Slotbridge stores or sends on (link fields, attendee name and e
 reasons, user ids, calendar ids, return URLs) is valid Unicode scalar values - no lone surrogates,
 which JSON escapes (`"\\udfff"`) can carry but UTF-8 cannot - and has no C0/C1 control characters
 except those a field documents (notes keep line breaks and tabs). E-mail addresses are checked by
-`email-validator` (syntax only: no DNS is ever contacted).
+`email-validator` (syntax only: no DNS is ever contacted; see `check_email`).
 
 Dates: every date and date-time input (a booking's or reschedule's start, the availability query's
 days, a link's date overrides) lies within `EARLIEST_DAY` .. `LATEST_DAY`, as written. Far enough from
@@ -60,13 +60,21 @@ def check_text(
 
 
 def check_email(value: Any, field: str, problems: list[FieldError], *, max_length: int = 254) -> str | None:
-    """A single e-mail address (no display name), normalised (the domain lower-cased), or None."""
+    """A single e-mail address (no display name, quoted local part or IP literal; a dotted domain),
+    or None. Kept in email-validator's normalised form: NFC, the domain lower-cased and in Unicode
+    (`xn--` labels decoded). Internationalised addresses are accepted: Exchange Online, which sends
+    the invitation, delivers to them (EAI/SMTPUTF8); the log redaction covers them."""
     address = check_text(value, field, problems, max_length=max_length, describe="a valid e-mail address")
     if address is None:
         return None
     # Imported here: only the booking routes need it, not a cold start.
+    import email_validator
     from email_validator import EmailNotValidError, validate_email
 
+    # Special-use names (.local, .test, .invalid, ...) are real internal domains of organisations,
+    # and Exchange, not Slotbridge, delivers: accept them. Emptying this list is the library's
+    # documented switch (`globally_deliverable=False` does not lift it, and drops the dot rule).
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
     try:
         return validate_email(address.strip(), check_deliverability=False).normalized
     except EmailNotValidError:

@@ -203,6 +203,13 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "missing subscriptions).",
         default="0 15 */4 * * *",
     ),
+    SettingSpec(
+        "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
+        "NCRONTAB schedule of the booking housekeeping timer (resolves bookings left pending past "
+        "their 10-minute search window, deletes late booking events); a pending booking holds its "
+        "slot for at most the window plus one period.",
+        default="0 */5 * * * *",
+    ),
 )
 
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
@@ -245,7 +252,7 @@ class KeySettings:
 
 @dataclass(frozen=True, repr=False)
 class SyncSettings:
-    """Change notifications and the busy cache."""
+    """Change notifications, the busy cache and the timers."""
 
     client_state_key: bytes | None
     horizon_days: int
@@ -253,6 +260,7 @@ class SyncSettings:
     renewal_window_minutes: int
     renewal_schedule: str
     reconcile_schedule: str
+    booking_housekeeping_schedule: str
 
 
 @dataclass(frozen=True)
@@ -491,6 +499,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ),
             reconcile_schedule=_ncrontab(
                 "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE", required("SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE")
+            ),
+            booking_housekeeping_schedule=_ncrontab(
+                "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
+                required("SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE"),
             ),
         ),
     )

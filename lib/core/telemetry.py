@@ -18,7 +18,12 @@ from collections.abc import Mapping
 _correlation: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Any address the input rules accept, internationalised ones included (Unicode local parts and
+# domains): runs of anything but spaces and separators around an @, the domain dotted. Starts only at
+# a run's beginning (the lookbehind), so a long run without an @ is scanned once, not once per char.
+_ADDRESS_CHAR = r"[^\s@<>()\[\],;:\"\\]"
+_LABEL = r"[^\s@<>()\[\],;:\"\\.]+"
+_EMAIL = re.compile(rf"(?<!{_ADDRESS_CHAR}){_ADDRESS_CHAR}+@{_LABEL}(?:\.{_LABEL})+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 

@@ -14,6 +14,7 @@ from .errors import (
     GraphOutcomeUnknown,
     GraphThrottled,
     GraphUnavailable,
+    calendar_gone,
 )
 from .paging import DeltaResult
 
@@ -34,4 +35,5 @@ __all__ = [
     "GraphResponse",
     "GraphThrottled",
     "GraphUnavailable",
+    "calendar_gone",
 ]

@@ -13,6 +13,10 @@ from lib.core.errors import Conflict, NeedsReconnect, NotFound, OutlookUnavailab
 
 # Graph error codes that mean "your delta token is no good: start a full sync".
 RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
+# What Graph answers (404) for a calendar id its mailbox does not have: "The specified object was
+# not found in the store." Other 404s (MailboxNotEnabledForRESTAPI, ResourceNotFound for the user,
+# a route Graph does not know) say nothing about the calendar.
+CALENDAR_GONE_CODES = frozenset({"erroritemnotfound"})
 
 
 class GraphError(SlotbridgeError):
@@ -81,6 +85,13 @@ class GraphNotFound(GraphError, NotFound):
     code = NotFound.code
     status = NotFound.status
     title = NotFound.title
+
+
+def calendar_gone(error: GraphError | None) -> bool:
+    """Whether `error`, met on a calendar's own route (calendarView, its delta, its events), means
+    Outlook no longer has that calendar (deleted, or no longer shared) - a lasting state recorded by
+    `lib.features.connections.calendar_health` - rather than a problem of the mailbox or of Graph."""
+    return error is not None and error.http_status == 404 and error.graph_code.lower() in CALENDAR_GONE_CODES
 
 
 class GraphConflict(GraphError, Conflict):

@@ -8,6 +8,7 @@ has its own code, so the user reads what to do — never a generic "session expi
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,7 +39,6 @@ EXPIRED_GRANT_AADSTS = {"70000", "700082", "50173", "70008", "700084"}
 RECONNECT_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 
 ADMIN_CONSENT_STATE_PREFIX = "adminconsent."
-_ADMIN_CONSENT_AAD = b"slotbridge:admin-consent"
 
 
 class ConsentDeclined(SlotbridgeError):
@@ -116,28 +116,13 @@ def _is_conditional_access(code: str | None) -> bool:
 
 
 def admin_consent_state() -> str:
-    """A `state` for the admin-consent link that the callback recognises and can tell is ours.
+    """A `state` for the admin-consent link: a marker the callback recognises, not a secret.
 
-    Sealed, not stored: the link is forwarded to an administrator who may open it days later, and
-    more than once; the answer changes nothing in Slotbridge (Microsoft records the approval), so
-    a single-use row would only break the second click."""
-    from lib.adapters.keyvault import data_keys
-    from lib.core.crypto import seal
-
-    return ADMIN_CONSENT_STATE_PREFIX + seal(b"admin_consent", data_keys().current(), _ADMIN_CONSENT_AAD)
-
-
-def is_our_admin_consent_state(state: str) -> bool:
-    from lib.adapters.keyvault import data_keys
-    from lib.core.crypto import SealedValueInvalid, unseal
-
-    if not state.startswith(ADMIN_CONSENT_STATE_PREFIX):
-        return False
-    try:
-        sealed = state[len(ADMIN_CONSENT_STATE_PREFIX) :]
-        return unseal(sealed, data_keys(), _ADMIN_CONSENT_AAD) == b"admin_consent"
-    except (SealedValueInvalid, ValueError):
-        return False
+    Nothing is sealed or stored: the link is forwarded to an administrator who may open it days later,
+    and more than once, and the answer changes nothing in Slotbridge (Microsoft records the approval),
+    so there is nothing to prove — and an anonymous route hands these out. The random part only keeps
+    each link distinct."""
+    return ADMIN_CONSENT_STATE_PREFIX + secrets.token_urlsafe(16)
 
 
 def admin_consent_url(settings: Settings) -> str:

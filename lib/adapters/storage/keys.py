@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from lib.core.errors import FieldError, ValidationFailed
+from lib.core.input_rules import check_user_id
 
 MAX_KEY_BYTES = 1024  # Table Storage counts key size in UTF-16 bytes.
 SEPARATOR = "|"
@@ -77,3 +78,13 @@ def _check_length(encoded: str, what: str) -> None:
             f"The {what} is too long to store ({size} bytes encoded; the limit is {MAX_KEY_BYTES}).",
             [FieldError(what, f"at most {MAX_KEY_BYTES} bytes once encoded")],
         )
+
+
+def require_user_id(value: str, field: str = "userId") -> str:
+    """`value` as a user id that may key a table row, or ValidationFailed (400, not a 500 later):
+    the user id rule of `lib.core.input_rules`, then the key limits here."""
+    problems: list[FieldError] = []
+    if check_user_id(value, field, problems) is None:
+        raise ValidationFailed("The user id is not valid.", problems)
+    encode_key(value, what=field)
+    return value

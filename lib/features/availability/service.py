@@ -41,6 +41,7 @@ from lib.engine.round_robin import pool_free_slots
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot import Slot
 from lib.engine.slot_engine import HostBusyTime, free_slots_by_host, open_candidates
+from lib.features.connections.host_view import NOT_CONNECTED
 from lib.features.links.config import CalendarProvider, LinkConfig, LinkHost
 from lib.features.links.service import load_public_link
 
@@ -105,9 +106,6 @@ def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
     from lib.features.connections.mailboxes import live_busy_source
 
     return with_cache(live_busy_source(link.rules.time_zone), freshness)
-
-
-NOT_CONNECTED = "not_connected"
 
 
 @dataclass(frozen=True)
@@ -261,8 +259,8 @@ def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: d
     except Exception as error:  # storage trouble: fail closed for this host
         log.warning("availability: calendar settings unreadable (%s)", type(error).__name__)
         return _HostOutcome(None, ("service_unavailable",))
-    settings = view.settings
-    if settings is None or view.not_connected:
+    settings = view.connected_settings
+    if settings is None:
         # Nothing vouches for this host's time: it offers none, and that is not a passing fault.
         return _HostOutcome(None, (NOT_CONNECTED,))
     try:

@@ -230,7 +230,7 @@ def _park(
     try:
         table.update(claim)
     except SlotbridgeError as error:
-        # A retry then starts over; the reconciler releases the unresolved booking.
+        # A retry then starts over; booking housekeeping releases the unresolved booking.
         log.warning("unresolved idempotency claim not stored (%s)", error.code)
 
 

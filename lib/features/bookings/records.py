@@ -73,7 +73,7 @@ class BookingRecord(TableRecord):
     moved_in_outlook_at: datetime | None = None
     failed_at: datetime | None = None
     # A booking that failed although its event write may still land (its outcome was unknown):
-    # until then the reconciler deletes an event that turns up with its tag.
+    # until then booking housekeeping deletes an event that turns up with its tag.
     late_event_watch_until: datetime | None = None
 
 

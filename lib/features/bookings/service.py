@@ -15,8 +15,9 @@ Create (`POST /links/{slug}/bookings`):
    booking `failed` - except an event write whose outcome stayed unknown (an answer lost, and the
    event not found by its tag: it may still land): then the booking stays `pending` (its locks
    held, so the slot cannot be booked twice) until a retry with the same Idempotency-Key finishes
-   it, or `release_stale_pending` (the reconciliation timer) adopts its event or releases it after
-   the search window; `delete_late_events` deletes an event landing after that.
+   it, or `release_stale_pending` (the booking housekeeping timer, `lib.features.bookings.housekeeping`)
+   adopts its event or releases it after the search window; `delete_late_events` deletes an event
+   landing after that.
 
 Reschedule keeps the booking id (and the manage token, and the Outlook event): status stays
 `confirmed`, the move goes into `history` with `rescheduled_at`. Cancel deletes the event (404/410
@@ -41,6 +42,7 @@ from lib.adapters.graph import (
     GraphGone,
     GraphNotFound,
     GraphUnavailable,
+    calendar_gone,
 )
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import ConcurrentUpdate, RecordNotFound, Table
@@ -81,10 +83,10 @@ from lib.providers.microsoft import outlook_event
 log = logging.getLogger("slotbridge.bookings")
 
 # The search window of an event write whose outcome is unknown: the booking stays `pending` (its
-# slot held) this long for a same-key retry to finish it; then the reconciler adopts the event it
-# finds by the tag, or releases the booking.
+# slot held) this long for a same-key retry to finish it; then the booking housekeeping timer
+# adopts the event it finds by the tag, or releases the booking.
 STALE_PENDING = timedelta(minutes=10)
-# After such a booking failed, how long the reconciler still deletes an event landing with its tag
+# After such a booking failed, how long housekeeping still deletes an event landing with its tag
 # (Graph gives up on a request long before; this bounds the look-ups).
 LATE_EVENT_WATCH = timedelta(hours=24)
 OPERATION_LEASE = timedelta(minutes=2)
@@ -178,8 +180,8 @@ def _live_check(
     from lib.features.connections.mailboxes import live_busy_source
 
     view = read_host_view(host_user_id)
-    settings = view.settings
-    if settings is None or view.not_connected:
+    settings = view.connected_settings
+    if settings is None:
         # As availability: a host with no Microsoft account connected has no time to offer (a
         # lasting state, so not "try again later"; in a pool the next host is tried).
         log.info("booking: host is not connected")
@@ -251,21 +253,27 @@ def _write_event(
     from lib.features.connections import calendar_health
 
     client = _graph(target.connection)
-    user_id, ref = target.connection.user_id, (target.connection.connection_id, target.calendar_id)
     try:
         written = outlook_event.create(client, target.calendar_id, booking_id, content)
     except GraphAccessDenied:
         raise CalendarNotWritable(
             "The host's booking calendar is read-only for their account; the booking was not made."
         ) from None
-    except GraphNotFound:
-        # POST /me/calendars/{id}/events answered 404: the calendar itself is gone from Outlook.
-        calendar_health.mark_missing(user_id, *ref)
-        raise WriteCalendarMissing(
-            "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
-            "The host must pick another calendar in their settings."
-        ) from None
     except GraphError as error:
+        if calendar_gone(error):
+            # POST /me/calendars/{id}/events answered ErrorItemNotFound: the calendar is gone.
+            calendar_health.mark_missing(target.connection.user_id, *_calendar_key(target))
+            raise WriteCalendarMissing(
+                "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
+                "The host must pick another calendar in their settings."
+            ) from None
+        if isinstance(error, GraphNotFound):
+            # A 404 about the mailbox, not the calendar (e.g. MailboxNotEnabledForRESTAPI): nothing
+            # was written, and the calendar is not flagged; a pool tries its next host.
+            log.warning("booking %s: the host's mailbox answered 404 %s", booking_id, error.graph_code)
+            raise OutlookUnavailable(
+                "The host's Outlook mailbox cannot be reached right now; the booking was not made."
+            ) from None
         if not (isinstance(error, GraphUnavailable) or error.maybe_applied):
             raise
         # The POST (re-sent with its transactionId) may have landed: look for our tag.
@@ -280,8 +288,25 @@ def _write_event(
             raise
         log.info("booking %s: event found by its tag after %s", booking_id, error.graph_code)
         return found
-    calendar_health.note_reads(user_id, [], [ref])  # written to: not missing (any more)
     return written
+
+
+def _calendar_key(target: _WriteTarget) -> tuple[str, str]:
+    return (target.connection.connection_id, target.calendar_id)
+
+
+def _note_written(target: _WriteTarget | None) -> None:
+    """The write calendar took an event: not missing (any more). Bookkeeping only, run after the
+    booking is confirmed and never failing it - the invitation is out; a booking turned `failed`
+    now would leave it without a booking."""
+    from lib.features.connections import calendar_health
+
+    if target is None:
+        return
+    try:
+        calendar_health.note_reads(target.connection.user_id, [], [_calendar_key(target)])
+    except Exception as error:  # the next write or read reports again
+        log.warning("booking: calendar health not recorded (%s)", type(error).__name__)
 
 
 # --- create ------------------------------------------------------------------------------------------
@@ -297,7 +322,9 @@ def create_booking(
         try:
             status, out, _ = _create(link, request, now)
         except idempotency.Unresolved as unresolved:
-            # Without a key no retry can resume it: the reconciler releases the pending booking.
+            # Without a key no retry can resume it: once its search window has passed, the
+            # booking housekeeping timer adopts its event if found, or deletes the event (or
+            # watches for a late one) and releases the booking.
             raise unresolved.error from None
         return status, out
     result = idempotency.run_once(
@@ -331,12 +358,22 @@ def _create(
             failures.append(error)
             continue
         return _created(link, record, token)
-    unavailable = [f for f in failures if not isinstance(f, SlotUnavailable)]
-    if unavailable:
-        raise OutlookUnavailable(
+    raise _pool_failure(failures)
+
+
+def _pool_failure(failures: list[SlotbridgeError]) -> SlotbridgeError:
+    """What a pool answers when no host could take the booking. "Try again later" only when a
+    host failed for a passing reason (Outlook unreadable), since only then can a retry succeed;
+    every host failing for one lasting reason (`write_calendar_missing`, `needs_reconnect`) is
+    answered as a single host would be; otherwise the time is not to be had: `slot_unavailable`."""
+    if any(f.status >= 500 for f in failures):
+        return OutlookUnavailable(
             "No host of this link could be confirmed free right now; please try again later."
         )
-    raise SlotUnavailable("This time was just booked. Please pick another time.")
+    codes = {f.code for f in failures}
+    if len(codes) == 1 and SlotUnavailable.code not in codes:
+        return failures[0]
+    return SlotUnavailable("This time was just booked. Please pick another time.")
 
 
 def _created(link: LinkConfig, record: BookingRecord, token: str) -> tuple[int, dict[str, Any], str]:
@@ -354,7 +391,7 @@ def _resume(
     """A retry (same Idempotency-Key, same body) of a booking whose event write had an unknown
     outcome: finish that booking - its event found by the tag, or written now (same
     transactionId) - rather than book again, which would find its own slot taken or, in a pool,
-    invite the attendee twice. A booking the reconciler has released meanwhile is booked afresh."""
+    invite the attendee twice. A booking housekeeping has released meanwhile is booked afresh."""
     record = _bookings().find(booking_id, "booking")
     if record is None or token is None or record.status not in LIVE_STATUSES:
         return _create(link, request, now)
@@ -370,9 +407,9 @@ def _resume(
         return _create(link, request, now)
     target = _WriteTarget(connection, record.calendar_id)
     try:
-        # The booking's lease keeps the reconciler from releasing it while its event is written
+        # The booking's lease keeps housekeeping from releasing it while its event is written
         # (it would free the slot under an invitation already sent); a lease held by the
-        # reconciler means it is being released: the next retry books afresh.
+        # housekeeping means it is being released: the next retry books afresh.
         with _operation(record, held=_being_released):
             try:
                 client = _graph(connection)
@@ -397,6 +434,7 @@ def _resume(
             confirmed = _confirm(record, written)
     except _LeaseHeld as held:
         raise idempotency.Unresolved(held.error, {"bookingId": booking_id}, token) from None
+    _note_written(target)
     return _created(link, confirmed, token)
 
 
@@ -532,26 +570,28 @@ def _book_with_host(
         if isinstance(error, GraphError | CalendarNotWritable | WriteCalendarMissing):
             audit.record(booking_id, "create", "failed", code=code)
         raise
-    return _confirm(record, written)
+    confirmed = _confirm(record, written)
+    _note_written(target)
+    return confirmed
 
 
 def _forget(table: Table[BookingRecord], record: BookingRecord) -> None:
     try:
         table.delete(record)
-    except Exception as error:  # a stray pending row is released by the reconciler
+    except Exception as error:  # a stray pending row is released by booking housekeeping
         log.warning("booking %s: pending row not removed (%s)", record.booking_id, type(error).__name__)
 
 
 def _fail(record: BookingRecord, code: str, *, write_unknown: bool = False) -> None:
     """Release the locks and mark the booking `failed`; `write_unknown`: an earlier event write
-    of it had an unknown outcome, so an event may still land - the reconciler watches for it."""
+    of it had an unknown outcome, so an event may still land - booking housekeeping watches for it."""
     try:
         locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)
         now = datetime.now(UTC)
         _mark_failed(record, now, write_unknown=write_unknown)
     except Exception as error:
         log.warning(
-            "booking %s: failure not recorded (%s); the reconciler retries",
+            "booking %s: failure not recorded (%s); housekeeping retries",
             record.booking_id,
             type(error).__name__,
         )
@@ -603,7 +643,7 @@ def _operation(
     record: BookingRecord, *, held: Callable[[], SlotbridgeError] | None = None
 ) -> Iterator[BookingRecord]:
     """A short lease on the booking so that two operations on it (an attendee's reschedule or
-    cancel, a resume, the reconciler's release) do not interleave. A lease someone else holds
+    cancel, a resume, housekeeping's release) do not interleave. A lease someone else holds
     raises `Conflict`, or `_LeaseHeld(held())` for a caller that answers otherwise."""
     now = datetime.now(UTC)
     if record.operation_until is not None and record.operation_until > now:
@@ -783,7 +823,7 @@ def cancel(booking_id: str, token: str | None, body: dict[str, Any]) -> dict[str
     return booking_json(record)
 
 
-# --- the reconciler's part -----------------------------------------------------------------------
+# --- booking housekeeping's part -----------------------------------------------------------------
 
 
 def release_stale_pending(*, now: datetime | None = None, older_than: timedelta = STALE_PENDING) -> int:

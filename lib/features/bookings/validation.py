@@ -68,6 +68,20 @@ def parse_start(value: Any, problems: list[FieldError], field: str = "start") ->
     return parsed.astimezone(UTC)
 
 
+def check_free_text(value: Any, field: str, problems: list[FieldError]) -> str | None:
+    """The rule for an attendee's free text (notes, a cancel reason): may be blank, keeps line breaks
+    and tabs, at most MAX_NOTES_LENGTH characters."""
+    return check_text(
+        value,
+        field,
+        problems,
+        max_length=MAX_NOTES_LENGTH,
+        describe=f"text of at most {MAX_NOTES_LENGTH} characters",
+        keep=LINE_BREAKS_AND_TABS,
+        allow_blank=True,
+    )
+
+
 def parse_booking_request(data: Mapping[str, Any]) -> BookingRequest:
     problems: list[FieldError] = []
     for key in sorted(set(data) - _CREATE_FIELDS):
@@ -107,15 +121,7 @@ def parse_booking_request(data: Mapping[str, Any]) -> BookingRequest:
                 zone = None
 
     raw_notes = data.get("notes")
-    notes = check_text(
-        "" if raw_notes is None else raw_notes,
-        "notes",
-        problems,
-        max_length=MAX_NOTES_LENGTH,
-        describe=f"text of at most {MAX_NOTES_LENGTH} characters",
-        keep=LINE_BREAKS_AND_TABS,
-        allow_blank=True,
-    )
+    notes = check_free_text("" if raw_notes is None else raw_notes, "notes", problems)
     if problems or start is None:
         raise ValidationFailed("The booking request is not valid.", problems)
     return BookingRequest(start, Attendee(name, email), zone, (notes or "").strip())
@@ -137,15 +143,7 @@ def check_cancel_body(data: Mapping[str, Any]) -> None:
     ]
     reason = data.get("reason")
     if reason is not None:
-        check_text(
-            reason,
-            "reason",
-            problems,
-            max_length=MAX_NOTES_LENGTH,
-            describe=f"text of at most {MAX_NOTES_LENGTH} characters",
-            keep=LINE_BREAKS_AND_TABS,
-            allow_blank=True,
-        )
+        check_free_text(reason, "reason", problems)
     if problems:
         raise ValidationFailed("The cancel request is not valid.", problems)
 

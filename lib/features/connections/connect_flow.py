@@ -25,7 +25,6 @@ from lib.adapters.identity.sign_in_errors import (
     InsufficientPermissions,
     admin_consent_error,
     admin_consent_url,
-    is_our_admin_consent_state,
     sign_in_error,
 )
 from lib.adapters.keyvault import data_keys
@@ -185,35 +184,41 @@ def complete_connect(params: dict[str, str]) -> CallbackOutcome:
 
 
 def is_admin_consent_answer(params: dict[str, str]) -> bool:
-    """Whether the callback carries the admin-consent endpoint's answer, not a user's sign-in."""
-    return "admin_consent" in params or (params.get("state") or "").startswith(ADMIN_CONSENT_STATE_PREFIX)
+    """Whether the callback carries the admin-consent endpoint's answer, not a user's sign-in: it says
+    `admin_consent`, or has the admin-consent link's state, or is an `error` with no state at all
+    (a sign-in always has one; the link older register-app.sh printed has none)."""
+    state = params.get("state") or ""
+    return (
+        "admin_consent" in params
+        or state.startswith(ADMIN_CONSENT_STATE_PREFIX)
+        or (not state and bool(params.get("error")))
+    )
 
 
 def complete_admin_consent(params: dict[str, str]) -> AdminConsentOutcome:
     """Read the admin-consent answer: Microsoft has already recorded (or refused) the approval, so
-    nothing is stored here; the administrator just needs to know how it went."""
-    state = params.get("state") or ""
-    if len(state) > MAX_CALLBACK_PARAM or not is_our_admin_consent_state(state):
-        return AdminConsentOutcome(
-            error=InvalidSignInState(
-                "This approval answer does not come from an approval link of Slotbridge. Open the approval "
-                "link from Slotbridge again."
+    nothing is stored here and the state proves nothing (anyone can get one): the administrator just
+    needs to know how it went. Never raises: a failure is an outcome the page shows."""
+    try:
+        if params.get("error"):
+            error = admin_consent_error(
+                params["error"][:MAX_CALLBACK_PARAM],
+                (params.get("error_description") or "")[:MAX_CALLBACK_PARAM],
+                get_settings(),
             )
-        )
-    if params.get("error"):
-        error = admin_consent_error(
-            params["error"][:MAX_CALLBACK_PARAM], params.get("error_description"), get_settings()
-        )
-        log.info("Admin consent was not given: %s", error.code)
-        return AdminConsentOutcome(error=error)
-    if params.get("admin_consent", "").lower() != "true":
+            log.info("Admin consent was not given: %s", error.code)
+            return AdminConsentOutcome(error=error)
+        if params.get("admin_consent", "").lower() == "true":
+            log.info("Admin consent was given")
+            return AdminConsentOutcome(tenant_id=params.get("tenant"))
         return AdminConsentOutcome(
             error=InvalidSignInState(
                 "Microsoft's answer does not say whether the approval worked. Open the approval link again."
             )
         )
-    log.info("Admin consent was given")
-    return AdminConsentOutcome(tenant_id=params.get("tenant"))
+    except SlotbridgeError as error:
+        log.warning("Admin consent answer could not be read: %s", error.code)
+        return AdminConsentOutcome(error=error)
 
 
 def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str]) -> ConnectionRecord:

@@ -15,6 +15,8 @@ from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionStatus
 
 TTL_S = 5.0
+# The status (and availability's reason) of a host with no Microsoft account connected.
+NOT_CONNECTED = "not_connected"
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,15 @@ class HostView:
         return self.settings is None or not self.connections
 
     @property
+    def connected_settings(self) -> CalendarSettingsRecord | None:
+        """The settings of a host that is connected; None for one that is not (`not_connected`)."""
+        return None if self.not_connected else self.settings
+
+    @property
     def status(self) -> str:
         """The host's calendar status as the management API shows it."""
         if self.not_connected:
-            return "not_connected"
+            return NOT_CONNECTED
         if self.connections - self.connected:
             return ConnectionStatus.NEEDS_RECONNECT.value
         if self.settings is not None and self.settings.missing_calendars:

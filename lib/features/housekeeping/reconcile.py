@@ -5,9 +5,9 @@ connection, each of which delta-syncs every conflict calendar, recreates subscri
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from lib.adapters.storage import storage_account
+from lib.core.housekeeping import run_steps
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.sync import requests_queue
 from lib.features.sync.messages import SyncRequest, SyncScope
@@ -36,28 +36,18 @@ def enqueue_all() -> int:
 
 
 def housekeeping() -> None:
-    """What else the backstop timer cleans up, each step on its own so one failure skips only
-    itself: bookings stuck `pending` are resolved (a crash between slot lock and event, or an
-    unknown event outcome: the event found by its tag adopted, else the slot given back); an
-    event that lands for a booking that failed meanwhile is deleted; abandoned sign-in flows,
-    expired idempotency claims and slot locks of cells a week past go."""
+    """What else the backstop timer cleans up, cheap and in no hurry: abandoned sign-in flows,
+    expired idempotency claims and slot locks of cells a week past. Bookings stuck `pending` and
+    late booking events have their own, frequent timer (`lib.features.bookings.housekeeping`)."""
     from lib.features.bookings.idempotency import sweep_expired
     from lib.features.bookings.locks import sweep_past
-    from lib.features.bookings.service import delete_late_events, release_stale_pending
     from lib.features.connections.connect_flow import sweep_expired_flows
 
-    steps: tuple[tuple[str, Callable[[], int]], ...] = (
-        ("stale pending bookings resolved", release_stale_pending),
-        ("late booking events deleted", delete_late_events),
-        ("expired sign-in flows removed", sweep_expired_flows),
-        ("expired idempotency claims removed", sweep_expired),
-        ("past slot locks removed", sweep_past),
+    run_steps(
+        log,
+        (
+            ("expired sign-in flows removed", sweep_expired_flows),
+            ("expired idempotency claims removed", sweep_expired),
+            ("past slot locks removed", sweep_past),
+        ),
     )
-    for name, step in steps:
-        try:
-            done = step()
-        except Exception:
-            log.exception("Housekeeping step failed (%s); the next round tries again", name)
-            continue
-        if done:
-            log.info("housekeeping: %s=%d", name.replace(" ", "_"), done)

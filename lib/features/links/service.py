@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lib.adapters.storage import storage_account
-from lib.adapters.storage.keys import encode_key
+from lib.adapters.storage.keys import require_user_id
 from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
-from lib.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from lib.core.input_rules import check_user_id
+from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import TtlMemo
 from lib.features.links.config import CalendarProvider, LinkConfig, link_config_from_json, parse_slug
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
@@ -122,10 +121,7 @@ def list_links(principal: Principal, host_user_id: str | None = None) -> list[di
     if host_user_id is None:
         configs = [LinkConfig.from_record(r) for r in _links().query()]
     else:
-        problems: list[FieldError] = []
-        if check_user_id(host_user_id, "userId", problems) is None:
-            raise ValidationFailed("The user id is not valid.", problems)
-        encode_key(host_user_id, what="userId")
+        require_user_id(host_user_id)
         configs = []
         for row in _index().query(partition=host_user_id):
             record = _links().find(row.slug, ROW)

@@ -4,9 +4,10 @@ its request; the holder keeps going until nothing is outstanding, so N requests 
 
 Raises what Graph or storage raised (after giving the lease back), so queue messages are retried;
 `NeedsReconnect` (a broken grant, already marked by `graph_for`) is for the caller to swallow.
-A 404 on the calendar's own routes (its subscription, its delta) means Outlook no longer has the
-calendar: it is recorded as missing (`lib.features.connections.calendar_health`) and not retried, since the
-queue would only meet the same 404; the calendar stays not fresh, and reconciliation looks again.
+A 404 `ErrorItemNotFound` on the calendar's own routes (`lib.adapters.graph.calendar_gone`) means Outlook
+no longer has the calendar: it is recorded as missing (`lib.features.connections.calendar_health`) and not
+retried, since the queue would only meet the same 404; the calendar stays not fresh, and
+reconciliation looks again. Other 404s (the mailbox's) fail the message like any Graph error.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from lib.adapters.graph import GraphClient, GraphError, GraphNotFound
+from lib.adapters.graph import GraphClient, GraphError, calendar_gone
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import NeedsReconnect, SlotbridgeError
 from lib.engine.busy_source import CALENDAR_MISSING
@@ -72,9 +73,9 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
             if needs_subscription(state, datetime.now(UTC)) and subscribe_error is None:
                 try:
                     state = _resubscribe(client, connection, state, owner, target)
-                except GraphNotFound:
-                    raise  # the calendar is gone: see below
                 except GraphError as error:
+                    if calendar_gone(error):
+                        raise  # the calendar is gone: see below
                     # Keep syncing (the cache is still worth filling; it is not fresh without a
                     # subscription) and fail the message afterwards so the subscription is retried.
                     subscribe_error = error
@@ -100,11 +101,11 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
             release_after_failure(key, owner, "too_many_rounds")
     except (LeaseLost, RecordNotFound):
         return "abandoned"  # someone else took over, or the calendar stopped being a conflict calendar
-    except GraphNotFound:
-        release_after_failure(key, owner, CALENDAR_MISSING)
-        calendar_health.mark_missing(connection.user_id, conn_id, cal_id)
-        return CALENDAR_MISSING
     except BaseException as error:
+        if isinstance(error, GraphError) and calendar_gone(error):
+            release_after_failure(key, owner, CALENDAR_MISSING)
+            calendar_health.mark_missing(connection.user_id, conn_id, cal_id)
+            return CALENDAR_MISSING
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
         release_after_failure(key, owner, code)
         raise

@@ -14,11 +14,12 @@ calendarView asks only for `start,end,showAs,isAllDay,isCancelled,type` (`$top=1
 
 Fail closed: a calendar that cannot be read (throttled past the retry budget, 5xx, timeout, a
 connection needing reconnect, a page it cannot understand) comes back with its problem code in
-`error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404 for is
-gone from Outlook (deleted, or no longer shared): its code is `calendar_missing`, and the source
-reports it (and calendars read again after such a 404) through `report_health` (connections
-records it). Which mailbox to read as is the caller's to say (`client_for`): this module knows
-Graph, not connections.
+`error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404
+`ErrorItemNotFound` for is gone from Outlook (deleted, or no longer shared;
+`lib.adapters.graph.calendar_gone` decides): its code is `calendar_missing`, and the source reports
+it (and calendars read again after such a 404) through `report_health` (connections records it).
+Which mailbox to read as is the caller's to say (`client_for`): this module knows Graph, not
+connections.
 
 The mailbox's time zone (for all-day events) comes from mailboxSettings; when it cannot be read
 (e.g. `MailboxSettings.Read` not granted, or a custom zone) the source falls back to the zone it
@@ -35,7 +36,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from lib.adapters.graph import BatchRequest, BatchResult, GraphClient
+from lib.adapters.graph import BatchRequest, BatchResult, GraphClient, calendar_gone
 from lib.core.errors import SlotbridgeError
 from lib.core.parallel import map_concurrently
 from lib.core.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
@@ -54,7 +55,7 @@ MAX_ROUNDS = 1000
 # (user id, connection id) -> a Graph client for that mailbox; raises a `SlotbridgeError` (such
 # as NotFound or NeedsReconnect) when the mailbox cannot be read as.
 MailboxClient = Callable[[str, str], GraphClient]
-# (user id, calendars Graph answered 404 for, calendars read) after each mailbox read.
+# (user id, calendars Outlook no longer has, calendars read) after each mailbox read.
 HealthReport = Callable[[str, list[CalendarRef], list[CalendarRef]], None]
 
 
@@ -226,7 +227,7 @@ class LiveBusySource:
 def _take_page(client: GraphClient, read: _CalendarRead, result: BatchResult) -> None:
     if not result.ok or not isinstance(result.body, Mapping):
         code = result.error.code if result.error is not None else "outlook_unavailable"
-        if result.status == 404:
+        if calendar_gone(result.error):
             code = CALENDAR_MISSING  # the calendar's own route: Outlook no longer has it
         log.warning(
             "busy time: a calendar of connection %s could not be read: %s %s after %d attempt(s)",

@@ -230,3 +230,72 @@ def test_a_host_who_is_not_connected_offers_no_time_without_a_try_again_signal(
         timeout=60,
     )
     assert booked.status_code == 409 and booked.json()["code"] == "slot_unavailable"
+
+
+def _book(devhost: DevHost, slug: str, start: str) -> requests.Response:
+    body = {"start": start, "attendee": {"name": "Ann Example", "email": "ann@example.com"}}
+    return requests.post(f"{devhost.api_url}/links/{slug}/bookings", json=body, timeout=60)
+
+
+def test_a_pool_whose_every_write_calendar_is_deleted_answers_the_lasting_problem(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session, host: Host
+) -> None:
+    other = Host(devhost, admin, sandbox_http)
+    for member in (host, other):
+        gone = admin.add_calendar(member.email, "Client meetings")
+        _put_settings(devhost, member, [member.default_calendar_id], gone["id"])
+        admin.delete_calendar(member.email, gone["id"])
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft"), (other.user_id, "microsoft")]))
+
+    r = _book(devhost, slug, f"{next_monday()}T10:00:00Z")
+
+    # Not "try again later": no retry helps until a host picks another calendar.
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "write_calendar_missing"
+    for member in (host, other):
+        assert all(not c["events"] for c in admin.mailbox(member.email)["calendars"])
+
+
+def test_a_404_about_the_mailbox_is_not_a_missing_calendar(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    not_enabled = {"status": 404, "code": "MailboxNotEnabledForRESTAPI", "account": host.email}
+    slug, monday = new_slug(), next_monday()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+
+    # Availability: the calendar cannot be read (fail closed) but is not flagged as gone.
+    admin.add_fault("error", method="GET", path="*/calendarview", **not_enabled)
+    body, starts = slot_starts(devhost, slug, monday)
+    assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}]
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
+
+    # The booking's event write: Outlook unavailable (nothing written), the slot given back.
+    admin.add_fault("error", method="POST", path="/v1.0/me/calendars/*/events", **not_enabled)
+    r = _book(devhost, slug, f"{monday}T10:00:00Z")
+    assert r.status_code == 503 and r.json()["code"] == "outlook_unavailable", r.text
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
+    assert _book(devhost, slug, f"{monday}T10:00:00Z").status_code == 201
+
+    # The sync worker: the message fails and is retried (which then succeeds), nothing flagged.
+    key = CalendarKey(host.user_id, host.connection_id, host.default_calendar_id)
+    wait_for(
+        lambda: (s := find_state(key)) is not None and s.subscription_id and not s.outstanding,
+        30,
+        "the calendar to be subscribed and synced",
+    )
+    admin.add_fault("error", method="GET", path="*/calendarview/delta", **not_enabled)
+    r = requests.post(
+        f"{devhost.api_url}/users/{host.user_id}/connections/{host.connection_id}/sync",
+        headers=BACKEND,
+        timeout=10,
+    )
+    assert r.status_code == 202
+    wait_for(lambda: not admin.faults(), 30, "the sync round to meet the 404")
+    wait_for(
+        lambda: (s := find_state(key)) is not None and not s.outstanding and s.last_error is None,
+        40,
+        "the retried round to succeed",
+    )
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
+    assert _missing_messages(host.user_id) == []

@@ -243,6 +243,27 @@ def test_a_read_only_write_calendar_fails_cleanly_with_calendar_not_writable(
     assert list(storage_account().table(SlotLockRecord).query(partition=host.user_id)) == []
 
 
+def test_bookkeeping_failing_after_the_event_was_written_never_fails_the_booking(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    # Calendar health's bookkeeping after the write (is the write calendar flagged missing?) cannot
+    # read the host's settings: here a flag entry it does not understand.
+    def unreadable_flag(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
+        current.missing_calendars = [{"since": "2024-01-01T00:00:00+00:00"}]
+        return current
+
+    storage_account().table(CalendarSettingsRecord).mutate(host.user_id, "settings", unreadable_flag)
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+
+    r = book(devhost, slug, at(next_monday(), 15))
+
+    # The invitation went out, so the booking stands: confirmed, its event indexed, manageable.
+    assert r.status_code == 201, r.text
+    [event] = events(admin, host.email)
+    stored = _stored(r.json()["bookingId"])
+    assert (stored.status.value, stored.event_id) == ("confirmed", event["id"])
+
+
 def test_a_throttled_create_is_retried_after_retry_after(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -78,6 +78,19 @@ def _audit(booking_id: str) -> list[tuple[str, str, str | None]]:
     return [(a.operation, a.outcome, a.code) for a in sorted(entries, key=lambda a: a.entry_id)]
 
 
+def _left_pending(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, hour: int, late_s: float
+) -> tuple[str, date, BookingRecord]:
+    """A booking at `hour` next Monday whose event write lands `late_s` seconds later, long after
+    the app answered 503: the link's slug, the day and the pending booking."""
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    _write_late(admin, host, late_s)
+    first = book(devhost, slug, at(monday, hour))
+    assert first.status_code == 503, first.text
+    return slug, monday, _only_booking(host)
+
+
 def _no_orphan_invitations(admin: SandboxAdmin, host: Host) -> None:
     for event in events(admin, host.email):
         tag = _tag(event)
@@ -128,12 +141,7 @@ def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_c
 ) -> None:
     from lib.features.bookings.service import STALE_PENDING, release_stale_pending
 
-    slug = new_link(devhost, (host.user_id, "microsoft"))
-    monday = next_monday()
-    _write_late(admin, host, GRAPH_TIMEOUT_S + 2)
-    first = book(devhost, slug, at(monday, 14))
-    assert first.status_code == 503, first.text
-    pending = _only_booking(host)
+    _, _, pending = _left_pending(devhost, admin, host, 14, GRAPH_TIMEOUT_S + 2)
     [event] = _wait_for_events(admin, host, 1)  # the invitation reached the attendee
     assert _stored(pending.booking_id).status.value == "pending"
     assert release_stale_pending(now=pending.created_at + STALE_PENDING / 2) == 0  # still in its window
@@ -164,11 +172,7 @@ def test_an_event_landing_after_the_reconciler_gave_up_is_deleted_by_a_later_swe
 ) -> None:
     from lib.features.bookings.service import delete_late_events, release_stale_pending
 
-    slug = new_link(devhost, (host.user_id, "microsoft"))
-    monday = next_monday()
-    _write_late(admin, host, GRAPH_TIMEOUT_S + 5)
-    assert book(devhost, slug, at(monday, 15)).status_code == 503
-    pending = _only_booking(host)
+    slug, monday, pending = _left_pending(devhost, admin, host, 15, GRAPH_TIMEOUT_S + 5)
     assert events(admin, host.email) == []  # still on its way
 
     # The window has passed and the event is not there: the booking fails and frees its slot.
@@ -184,3 +188,32 @@ def test_an_event_landing_after_the_reconciler_gave_up_is_deleted_by_a_later_swe
     assert delete_late_events() == 0
     _, starts = slot_starts(devhost, slug, monday)
     assert f"{monday}T15:00" in starts
+
+
+def test_a_late_event_whose_slot_someone_else_holds_now_is_deleted_and_the_booking_fails(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    import uuid
+
+    from lib.features.bookings import locks
+    from lib.features.bookings.service import STALE_PENDING, release_stale_pending
+
+    _, _, pending = _left_pending(devhost, admin, host, 16, GRAPH_TIMEOUT_S + 1)
+    [late] = _wait_for_events(admin, host, 1)  # the invitation reached the attendee
+    # A release that failed half-way freed the booking's cells, and another booking took them.
+    locks.release_span(host.user_id, pending.booking_id, pending.lock_start_utc, pending.lock_end_utc)
+    other = str(uuid.uuid4())
+    cells = locks.cells(pending.lock_start_utc, pending.lock_end_utc)
+    locks.acquire(host.user_id, other, pending.start_utc, cells, datetime.now(UTC))
+
+    assert release_stale_pending(now=pending.created_at + STALE_PENDING + timedelta(minutes=1)) == 1
+
+    # The invitation cannot stand: deleted (Outlook sends the attendee a cancellation), the
+    # booking failed, and the slot stays the other booking's.
+    assert events(admin, host.email) == []
+    assert _stored(pending.booking_id).status.value == "failed"
+    assert ("release", "ok", "late_event_deleted") in _audit(pending.booking_id)
+    assert ("release", "ok", "late_event_adopted") not in _audit(pending.booking_id)
+    assert _held_by(host) == {other}
+    assert storage_account().table(BookingEventRecord).find(pending.connection_id or "", late["id"]) is None
+    _no_orphan_invitations(admin, host)

@@ -60,5 +60,14 @@ def approve_as_admin(
 ) -> requests.Response:
     """What an administrator does with the approval link: the sandbox's admin-consent page, then the
     redirect back to the app's callback (a GET with the answer in the query)."""
-    answer = sign_in(http, admin_consent_url, account, action)
-    return requests.get(f"{devhost.api_url}/auth/callback", params=answer, allow_redirects=False, timeout=30)
+    return answer_callback(devhost, **sign_in(http, admin_consent_url, account, action))
+
+
+def answer_callback(devhost: DevHost, **params: str) -> requests.Response:
+    """Microsoft's answer as a redirect to the callback, with `params` in the query."""
+    return requests.get(f"{devhost.api_url}/auth/callback", params=params, allow_redirects=False, timeout=60)
+
+
+def stable_approval_link(devhost: DevHost) -> requests.Response:
+    """GET /api/auth/admin-consent, the link register-app.sh prints (its redirect not followed)."""
+    return requests.get(f"{devhost.api_url}/auth/admin-consent", allow_redirects=False, timeout=60)

@@ -5,7 +5,7 @@ needs_reconnect; the admin-consent link comes back to a page that says whether t
 from __future__ import annotations
 
 import uuid
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -15,7 +15,15 @@ from devstack.sandbox.admin_client import SandboxAdmin
 from tests.fixtures.devhost import PRODUCT_ORIGIN
 from tests.fixtures.sandbox import unique_email
 
-from .helpers import BACKEND, approve_as_admin, connect, connections, popup_message
+from .helpers import (
+    BACKEND,
+    answer_callback,
+    approve_as_admin,
+    connect,
+    connections,
+    popup_message,
+    stable_approval_link,
+)
 
 
 def _user() -> str:
@@ -150,26 +158,46 @@ def test_admin_consent_errors_are_shown_in_words(devhost: DevHost, admin: Sandbo
         timeout=10,
     )
     state = parse_qs(urlsplit(started.json()["adminConsentUrl"]).query)["state"][0]
-    callback = f"{devhost.api_url}/auth/callback"
-    blocked = requests.get(
-        callback,
-        params={"error": "access_denied", "error_description": "AADSTS53003: Blocked.", "state": state},
-        timeout=30,
+    blocked = answer_callback(
+        devhost, error="access_denied", error_description="AADSTS53003: Blocked.", state=state
     )
     assert blocked.status_code == 403 and "Conditional Access" in blocked.text
-    not_admin = requests.get(
-        callback,
-        params={"error": "access_denied", "error_description": "AADSTS90094: Needs admin.", "state": state},
-        timeout=30,
+    not_admin = answer_callback(
+        devhost, error="access_denied", error_description="AADSTS90094: Needs admin.", state=state
     )
     assert not_admin.status_code == 403 and "Only an administrator" in not_admin.text
-    forged = requests.get(
-        callback,
-        params={"admin_consent": "True", "tenant": _tenant(), "state": "adminconsent.v1.x.y"},
-        timeout=30,
+    # The state proves nothing (the anonymous approval link hands them out) and the answer changes
+    # nothing in Slotbridge: a foreign state still reads as what Microsoft answered.
+    foreign = answer_callback(devhost, admin_consent="True", tenant=_tenant(), state="adminconsent.v1.x.y")
+    assert foreign.status_code == 200 and "Slotbridge is approved" in foreign.text
+    neither = answer_callback(devhost, state="adminconsent.x")
+    assert neither.status_code == 400 and "does not say whether the approval worked" in neither.text
+
+
+def test_the_approval_link_printed_without_a_state_reads_as_what_microsoft_answered(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """Links printed by older register-app.sh (`/organizations/adminconsent?client_id=`) carry no
+    state: an approval comes back as `admin_consent=True&tenant` alone, a decline as `error` alone.
+    Microsoft recorded the approval, so the page says so, not "does not come from Slotbridge"."""
+    tenant = _tenant()
+    it = admin.add_account(unique_email("it-admin"), tenant_id=tenant)["id"]
+    hop = stable_approval_link(devhost)
+    query = parse_qs(urlsplit(hop.headers["Location"]).query)
+    stateless = (
+        hop.headers["Location"].split("?")[0]
+        + "?"
+        + urlencode({name: values[0] for name, values in query.items() if name != "state"})
     )
-    assert forged.status_code == 400 and "Slotbridge is approved" not in forged.text
-    assert "approval link" in forged.text
+    landing = approve_as_admin(devhost, sandbox_http, stateless, it)
+    assert landing.status_code == 200, landing.text
+    assert "Slotbridge is approved" in landing.text and "no state" not in landing.text.lower()
+    assert tenant in [c["tenant_id"] for c in admin.admin_consents()]
+    declined = approve_as_admin(devhost, sandbox_http, stateless, it, action="cancel")
+    assert declined.status_code == 403 and "were not approved" in declined.text
+    # A callback that is neither an approval answer nor a sign-in with a known flow: the plain page.
+    nothing = answer_callback(devhost, code="x")
+    assert nothing.status_code == 400 and "no state" in nothing.text
 
 
 def test_the_stable_approval_link_goes_to_microsoft_with_a_state_and_lands_on_the_approval_page(
@@ -177,7 +205,7 @@ def test_the_stable_approval_link_goes_to_microsoft_with_a_state_and_lands_on_th
 ) -> None:
     """The link register-app.sh prints (no state of its own) goes through the app, so the
     administrator comes back to the approval page, not to a "no state" page."""
-    hop = requests.get(f"{devhost.api_url}/auth/admin-consent", allow_redirects=False, timeout=30)
+    hop = stable_approval_link(devhost)
     assert hop.status_code == 302 and hop.headers["Cache-Control"] == "no-store"
     target = hop.headers["Location"]
     assert "/organizations/v2.0/adminconsent?" in target

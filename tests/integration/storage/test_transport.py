@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from azure.core.exceptions import (
@@ -21,63 +21,9 @@ from azure.core.rest import HttpRequest
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from lib.adapters.storage.transport import StorageTransport
+from tests.fixtures.raw_server import RawServer
 
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
-
-
-def _request_length(received: bytes) -> int:
-    """Headers plus the Content-Length body: a request is read whole before it is answered."""
-    head, _, _ = received.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(head) + 4 + int(value)
-    return len(head) + 4
-
-
-class RawServer:
-    """A loopback server that answers each request on a connection with `answer(conn, n)`."""
-
-    def __init__(self, answer: Callable[[socket.socket, int], bool]) -> None:
-        self.port = free_loopback_port()
-        self.connections = 0
-        self._answer = answer
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        self._threads: list[threading.Thread] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            for n in range(100):
-                request = b""
-                while b"\r\n\r\n" not in request or len(request) < _request_length(request):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    request += chunk
-                if not self._answer(conn, n):
-                    return
-
-    def __enter__(self) -> RawServer:
-        return self
-
-    def __exit__(self, *args: object) -> None:
-        self._listener.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/table()?$filter=x"
 
 
 @pytest.fixture

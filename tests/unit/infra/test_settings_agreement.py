@@ -136,4 +136,5 @@ def test_template_defaults_are_the_app_defaults() -> None:
         "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
         "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
         "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
+        "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
     } <= set(checked)

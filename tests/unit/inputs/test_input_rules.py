@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
+from lib.adapters.storage.keys import require_user_id
 from lib.core.errors import FieldError, ValidationFailed
-from lib.core.input_rules import EARLIEST_DAY, LATEST_DAY, check_email, check_text, text_fault
+from lib.core.input_rules import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    check_email,
+    check_text,
+    text_fault,
+)
 from lib.engine.link_rules_json import link_rules_from_json
 from lib.features.availability.service import parse_availability_query
 from lib.features.bookings.validation import (
@@ -66,7 +73,8 @@ def test_the_text_rule() -> None:
         "Ada <ada@example.com>",
         "ada@localhost",
         "a..b@example.com",
-        "ada@sandbox.test",
+        "ada@[192.0.2.1]",
+        '"ada lovelace"@example.com',
         "ada@",
         "@example.com",
         5,
@@ -81,6 +89,22 @@ def test_e_mail_addresses_go_through_a_real_parser(address: Any) -> None:
 def test_good_e_mail_addresses_are_kept_with_the_domain_lower_cased() -> None:
     assert check_email(" Ada.L+x@Example.COM ", "e", []) == "Ada.L+x@example.com"
     assert check_email("jörg@bücher.example", "e", []) == "jörg@bücher.example"
+    # Internationalised addresses (Exchange Online delivers to them) are kept in one form: NFC, the
+    # domain in Unicode whether it came as Unicode or as `xn--`.
+    assert check_email("JÖRG@xn--bcher-kva.example", "e", []) == "JÖRG@bücher.example"
+    assert check_email("jo\u0308rg@bu\u0308cher.example", "e", []) == "jörg@bücher.example"
+    assert check_email("用户@例子.广告", "e", []) == "用户@例子.广告"
+
+
+@pytest.mark.parametrize(
+    "address", ["pat@corp.local", "pat@lab.test", "pat@mail.invalid", "pat@router.home.arpa"]
+)
+def test_internal_and_special_use_domains_are_accepted_as_before(address: str) -> None:
+    """Attendees at an organisation's internal domain (corp.local...) were accepted before
+    email-validator and must still be: Exchange, not Slotbridge, decides whether it delivers."""
+    problems: list[FieldError] = []
+    assert check_email(address, "attendee.email", problems) == address
+    assert problems == []
 
 
 def test_a_lone_surrogate_e_mail_is_refused_before_it_is_stored() -> None:
@@ -180,3 +204,13 @@ def test_bad_text_is_refused_in_every_text_field(value: str) -> None:
     for name in ("title", "location", "subjectTemplate"):
         with pytest.raises(ValidationFailed):
             link_config_from_json("intro", link(**{name: text}))
+
+
+def test_one_user_id_rule_for_paths_and_queries() -> None:
+    """The rule the auth guard and GET /links?userId share: text rule, then the storage key limit;
+    either way a 400 naming the field, never a 500 at the table."""
+    assert require_user_id("user-1") == "user-1"
+    for bad in ("a\udfff", "a\x00b", "", "/" * 256):
+        with pytest.raises(ValidationFailed) as raised:
+            require_user_id(bad)
+        assert [e.field for e in raised.value.errors or []] == ["userId"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from lib.core import telemetry
 
 
@@ -29,3 +31,20 @@ def test_emails_and_bearer_tokens_are_masked(caplog) -> None:  # type: ignore[no
     [record] = caplog.records
     assert record.getMessage() == "user <email> sent Authorization: Bearer <redacted>"
     assert record.correlation_id  # stamped for the log pipeline
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["jörg@bücher.example", "JÖRG@xn--bcher-kva.example", "用户@例子.广告", "o'brien+x@corp.local"],
+)
+def test_internationalised_addresses_are_masked_too(caplog, address: str) -> None:  # type: ignore[no-untyped-def]
+    """Every address the input rules accept (Unicode local parts and domains included) is masked."""
+    logger = logging.getLogger("slotbridge.test")
+    handler_filter = telemetry.RedactingFilter()
+    caplog.handler.addFilter(handler_filter)
+    try:
+        logger.warning("attendee %s booked.", address)
+    finally:
+        caplog.handler.removeFilter(handler_filter)
+    [record] = caplog.records
+    assert record.getMessage() == "attendee <email> booked."
