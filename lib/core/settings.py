@@ -1,10 +1,13 @@
 """App settings: the one module that reads Slotbridge's configuration from the environment.
 
-Every setting is declared once in `SETTING_SPECS` (name, default, whether it is required, whether it
-is secret, what it is for). `load_settings()` reads and validates them all at start-up and raises
-`SettingsError` naming the missing or invalid setting; `get_settings()` caches the result for the
-process. The README's settings table, `local.settings.example.json` and the Bicep template are
-checked against `SETTING_SPECS` by tests.
+Every setting is declared once, as a field of a pydantic model: its environment name (the alias),
+type, default, validation and description (`setting()`). The models group them as the code uses
+them (`settings.microsoft.tenant`, `settings.keys.api_keys`); `Settings` is a pydantic-settings
+model whose one source is the process environment (or a mapping given to `load_settings()`).
+`load_settings()` reads and validates them all at start-up and raises `SettingsError` naming every
+missing or invalid setting; `get_settings()` caches the result for the process. `SETTING_SPECS`
+lists them for the checks: the README's settings table, `local.settings.example.json` and the
+Bicep template are tested against it.
 
 Microsoft cloud endpoints are settings whose defaults are the public cloud, so national clouds and
 the local sandbox go through the same code.
@@ -12,12 +15,26 @@ the local sandbox go through the same code.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
 PUBLIC_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -30,251 +47,422 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names it."""
 
 
-@dataclass(frozen=True)
-class SettingSpec:
-    name: str
-    description: str
-    default: str | None = None
-    required: bool = False
-    secret: bool = False
-    # A value used by `local.settings.example.json` when it differs from the default.
-    local_value: str | None = None
+# --- Value rules: each raises ValueError with what is wrong; the setting's name is added by
+# `_settings_error()` from where pydantic found the error.
 
 
-SETTING_SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec(
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ValueError(f"must be an https:// URL, got {value!r}.")
+    return value.rstrip("/")
+
+
+def _https_or_loopback_url(value: str) -> str:
+    """https, or http on a loopback host (local development only)."""
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise ValueError(f"must be an https:// URL (http:// only on loopback), got {value!r}.")
+    return value
+
+
+def _public_url(value: str) -> str:
+    """A bare origin: https, or http on a loopback host (local development only)."""
+    _https_or_loopback_url(value)
+    parts = urlsplit(value)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"must be a bare origin without a path, got {value!r}.")
+    return value.rstrip("/")
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _base64_key(value: str | None) -> bytes | None:
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64.") from None
+    if len(key) < 32:
+        raise ValueError("must decode to at least 32 bytes.")
+    return key
+
+
+def _base64_text(value: str | None) -> str | None:
+    """A key kept as its base64 text (the key provider decodes it), checked like `_base64_key`."""
+    _base64_key(value)
+    return value
+
+
+def _positive_int(value: object) -> object:
+    if isinstance(value, str) and not (value.isdigit() and int(value) >= 1):
+        raise ValueError(f"must be a whole number of at least 1, got {value!r}.")
+    return value
+
+
+def _one_of(*allowed: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}.")
+        return value
+
+    return check
+
+
+def _ncrontab(value: str) -> str:
+    # The host parses the schedule itself; catch the common mistake (five-field cron) at start-up.
+    if len(value.split()) != 6:
+        raise ValueError(f"must be an NCRONTAB expression with six fields (seconds first), got {value!r}.")
+    return value
+
+
+def _table_prefix(value: str) -> str:
+    # Table names: alphanumeric, start with a letter; the longest kind suffix leaves room for 20.
+    if not (value.isascii() and value.isalnum() and value[:1].isalpha() and len(value) <= 20):
+        raise ValueError("must be 1-20 letters/digits starting with a letter.")
+    return value
+
+
+def _tenant(value: str) -> str:
+    if not value.replace("-", "").replace(".", "").isalnum():
+        raise ValueError("must be common, organizations, consumers or a tenant id.")
+    return value
+
+
+def _existing_file(value: str | None) -> str | None:
+    if value and not os.path.isfile(value):
+        raise ValueError(f"names {value!r}, which is not a file.")
+    return value
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+PublicOrigin = Annotated[str, AfterValidator(_public_url)]
+HttpsOrLoopbackUrl = Annotated[str, AfterValidator(_https_or_loopback_url)]
+PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+Schedule = Annotated[str, AfterValidator(_ncrontab)]
+Base64Key = Annotated[bytes | None, BeforeValidator(_base64_key)]
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+
+
+def setting(
+    name: str,
+    description: str,
+    default: Any = None,
+    *,
+    required: bool = False,
+    secret: bool = False,
+    local_value: str | None = None,
+    shown_default: str | None = None,
+) -> Any:
+    """One setting: its environment name, default and description (what the README shows and a
+    "missing" message says). `local_value` is what `local.settings.example.json` uses when it differs
+    from the default; `shown_default` is the README's default column when it is not the default."""
+    extra: dict[str, Any] = {"secret": secret}
+    if local_value is not None:
+        extra["local_value"] = local_value
+    if shown_default is not None:
+        extra["shown_default"] = shown_default
+    if required:
+        return Field(alias=name, description=description, repr=not secret, json_schema_extra=extra)
+    return Field(default, alias=name, description=description, repr=not secret, json_schema_extra=extra)
+
+
+class _Group(BaseModel):
+    """A group of settings, validated from the whole environment (each takes its own names)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+class StorageSettings(_Group):
+    """How to reach Table and Queue Storage: a connection string, or identity-based endpoints."""
+
+    connection_string: str | None = setting(
         STORAGE_CONNECTION,
-        "Storage connection string (Azurite: UseDevelopmentStorage=true or explicit endpoints). "
-        "Leave empty in Azure and set the AzureWebJobsStorage__* identity settings instead.",
-        local_value="UseDevelopmentStorage=true",
+        "Storage connection string (`UseDevelopmentStorage=true` for Azurite on its default ports). "
+        "Empty in Azure, where the identity settings below are used.",
         secret=True,
-    ),
-    SettingSpec(
+        local_value="UseDevelopmentStorage=true",
+    )
+    account_name: str | None = setting(
         f"{STORAGE_CONNECTION}__accountName",
-        "Storage account name for identity-based access (DefaultAzureCredential).",
-    ),
-    SettingSpec(
+        "Storage account for identity-based access (`DefaultAzureCredential`); the table and queue "
+        "URIs are derived from it.",
+    )
+    table_service_uri: HttpsUrl | None = setting(
         f"{STORAGE_CONNECTION}__tableServiceUri",
-        "Table service URI for identity-based access (overrides the one derived from accountName).",
-    ),
-    SettingSpec(
+        "Table endpoint for identity-based access (overrides the derived one).",
+        shown_default="derived",
+    )
+    queue_service_uri: HttpsUrl | None = setting(
         f"{STORAGE_CONNECTION}__queueServiceUri",
-        "Queue service URI for identity-based access (overrides the one derived from accountName).",
-    ),
-    SettingSpec(
-        f"{STORAGE_CONNECTION}__clientId",
-        "Client id of the user-assigned managed identity used for storage.",
-    ),
-    SettingSpec(
+        "Queue endpoint for identity-based access (overrides the derived one).",
+        shown_default="derived",
+    )
+    managed_identity_client_id: str | None = setting(
+        f"{STORAGE_CONNECTION}__clientId", "Client id of the user-assigned managed identity."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _connection_or_identity(cls, data: Any) -> Any:
+        """A connection string wins; otherwise the service URIs, derived from the account name."""
+        if not isinstance(data, Mapping):
+            return data
+        if data.get(STORAGE_CONNECTION):
+            return {STORAGE_CONNECTION: data[STORAGE_CONNECTION]}
+        values = dict(data)
+        account = values.get(f"{STORAGE_CONNECTION}__accountName")
+        for kind in ("table", "queue"):
+            name = f"{STORAGE_CONNECTION}__{kind}ServiceUri"
+            if account and not values.get(name):
+                values[name] = f"https://{account}.{kind}.core.windows.net"
+        if not (
+            values.get(f"{STORAGE_CONNECTION}__tableServiceUri")
+            and values.get(f"{STORAGE_CONNECTION}__queueServiceUri")
+        ):
+            raise SettingsError(
+                f"Setting {STORAGE_CONNECTION} is missing: set a connection string "
+                f"(UseDevelopmentStorage=true for Azurite) or {STORAGE_CONNECTION}__accountName "
+                "(or both service URIs) for identity-based access."
+            )
+        return values
+
+
+class MicrosoftSettings(_Group):
+    authority_host: HttpsUrl = setting(
         "SLOTBRIDGE_AUTHORITY_HOST",
-        "Microsoft identity platform host (national clouds and the local sandbox change it).",
-        default=PUBLIC_AUTHORITY_HOST,
+        "Microsoft identity platform host (national clouds, the local sandbox).",
+        PUBLIC_AUTHORITY_HOST,
         local_value="https://127.0.0.1:8443",
-    ),
-    SettingSpec(
+    )
+    graph_base_url: HttpsUrl = setting(
         "SLOTBRIDGE_GRAPH_BASE_URL",
-        "Microsoft Graph base URL including the version segment.",
-        default=PUBLIC_GRAPH_BASE_URL,
+        "Microsoft Graph base URL with the version.",
+        PUBLIC_GRAPH_BASE_URL,
         local_value="https://127.0.0.1:8443/v1.0",
-    ),
-    SettingSpec(
+    )
+    graph_timeout_seconds: PositiveInt = setting(
         "SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS",
-        "How long one Microsoft Graph call may take, its retries included; past it the call fails "
-        "(an event write whose answer did not come in time has an unknown outcome).",
-        default="20",
-    ),
-    SettingSpec(
+        "How long one Graph call may take, retries included (an event write unanswered by then has "
+        "an unknown outcome: see Bookings).",
+        20,
+    )
+    ca_bundle: Annotated[str | None, AfterValidator(_existing_file)] = setting(
         "SLOTBRIDGE_CA_BUNDLE",
-        "PEM file of extra CAs to trust for Microsoft endpoints (the local sandbox's CA); empty in Azure.",
+        "PEM file of extra CAs to trust for Microsoft endpoints (the sandbox's CA locally); empty in Azure.",
         local_value=".devstack/sandbox-ca.pem",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_TABLE_PREFIX",
-        "Prefix of every table name, so several deployments or test runs can share one account.",
-        default="sb",
-    ),
-    SettingSpec(
+    )
+    client_id: str = setting(
         "SLOTBRIDGE_CLIENT_ID",
         "Application (client) id of the Entra app registration.",
         required=True,
         local_value="3f0c6d8e-5107-4b1d-9e2a-5b0000000001",
-    ),
-    SettingSpec(
+    )
+    client_secret: str = setting(
         "SLOTBRIDGE_CLIENT_SECRET",
-        "Client secret of the app registration (in Azure: a Key Vault reference).",
+        "Its client secret (in Azure a Key Vault reference; an unresolved reference stops start-up).",
         required=True,
         secret=True,
         local_value="sandbox-client-secret",
-    ),
-    SettingSpec(
+    )
+    tenant: Annotated[str, AfterValidator(_tenant)] = setting(
         "SLOTBRIDGE_TENANT",
-        "Authority tenant: `common` for work and personal accounts, or a tenant id to restrict.",
-        default="common",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_PUBLIC_BASE_URL",
-        "Public base URL of the function app (redirect URI and notification URLs are built on it).",
-        required=True,
-        local_value="http://127.0.0.1:7071",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_ALLOWED_ORIGINS",
-        "Comma-separated origins of the product's pages: CORS, popup postMessage target and return URLs.",
-        local_value="http://127.0.0.1:7071",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_DEFAULT_RETURN_URL",
-        "Where a redirect-mode connect returns when no (or a disallowed) returnUrl is given.",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_KEY_VAULT_URL",
-        "Key Vault holding the token-encryption data key (Azure). Empty: SLOTBRIDGE_DATA_KEY is used.",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_DATA_KEY_SECRET_NAME",
-        "Name of the Key Vault secret holding the data key (base64 of 32 bytes; versions rotate).",
-        default="token-data-key",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_DATA_KEY",
-        "Local development only: the data key itself (base64 of 32 bytes) when there is no Key Vault.",
-        secret=True,
-        local_value="bG9jYWwtZGV2LWRhdGEta2V5LW5vdC1hLXNlY3JldCE=",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_API_KEYS",
-        "Comma-separated API keys the product backend sends as `X-Api-Key` on management routes.",
-        secret=True,
-        local_value="local-dev-api-key",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_USER_TOKEN_KEY",
-        "HMAC key (base64) shared with the product backend, which signs short-lived user tokens.",
-        secret=True,
-        local_value="bG9jYWwtZGV2LXVzZXItdG9rZW4ta2V5LW5vdC1zZWNyZXQ=",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER",
-        "How many Microsoft accounts one user may connect.",
-        default="2",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
-        'The product\'s webhook for "action required" messages (outbox). Empty: messages are kept, not sent.',
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_WEBHOOK_SIGNING_KEY",
-        "HMAC key (base64) signing outbox deliveries (`Slotbridge-Signature` header).",
-        secret=True,
-        local_value="bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_CLIENT_STATE_KEY",
-        "HMAC key (base64, at least 32 bytes) of the clientState of Graph subscriptions; rotating it "
-        "drops notifications until the subscriptions are recreated (the reconciliation timer does that).",
-        secret=True,
-        local_value="bG9jYWwtZGV2LWNsaWVudC1zdGF0ZS1rZXktbm90LXNlY3JldCE=",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_SYNC_HORIZON_DAYS",
-        "How many days ahead the busy cache covers (it also keeps 30 days back); availability asked "
-        "beyond it reads Graph live.",
-        default="90",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_AVAILABILITY_SOURCE",
-        "Where availability reads busy time: `cached` (the busy cache for calendars it can vouch for, "
-        "Graph live for the rest) or `live` (always Graph; an operational kill switch for the cache).",
-        default="cached",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
-        "Subscriptions expiring within this many minutes are renewed by the renewal timer.",
-        default="2880",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
-        "NCRONTAB schedule (six fields, seconds first) of the subscription renewal timer.",
-        default="0 */30 * * * *",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
-        "NCRONTAB schedule of the reconciliation timer (delta-syncs every active calendar, recreates "
-        "missing subscriptions).",
-        default="0 15 */4 * * *",
-    ),
-    SettingSpec(
-        "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
-        "NCRONTAB schedule of the booking housekeeping timer (resolves bookings left pending past "
-        "their 10-minute search window, deletes late booking events); a pending booking holds its "
-        "slot for at most the window plus one period.",
-        default="0 */5 * * * *",
-    ),
-)
-
-_SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    """How to reach Table and Queue Storage: a connection string, or identity-based endpoints."""
-
-    connection_string: str | None
-    table_service_uri: str | None
-    queue_service_uri: str | None
-    managed_identity_client_id: str | None
-
-
-@dataclass(frozen=True, repr=False)
-class MicrosoftSettings:
-    client_id: str
-    client_secret: str
-    tenant: str
-    authority_host: str
-    graph_base_url: str
-    ca_bundle: str | None
-    graph_timeout_seconds: int
+        "Authority tenant: `common` (work and personal accounts), `organizations` (work and school "
+        "only), `consumers` (personal only), or a tenant id.",
+        "common",
+    )
 
     @property
     def authority(self) -> str:
         return f"{self.authority_host}/{self.tenant}"
 
 
-@dataclass(frozen=True, repr=False)
-class KeySettings:
-    key_vault_url: str | None
-    data_key_secret_name: str
-    local_data_key: str | None
-    api_keys: tuple[str, ...]
-    user_token_key: bytes | None
-    webhook_signing_key: bytes | None
+class KeySettings(_Group):
+    key_vault_url: HttpsUrl | None = setting(
+        "SLOTBRIDGE_KEY_VAULT_URL",
+        "Key Vault with the token-encryption data key. Required unless `SLOTBRIDGE_DATA_KEY` is set.",
+    )
+    data_key_secret_name: str = setting(
+        "SLOTBRIDGE_DATA_KEY_SECRET_NAME",
+        "Key Vault secret holding the data key (base64 of 32 bytes); each version is a rotation.",
+        "token-data-key",
+    )
+    local_data_key: Annotated[str | None, AfterValidator(_base64_text)] = setting(
+        "SLOTBRIDGE_DATA_KEY",
+        "Local development only: the data key itself (base64 of 32 bytes).",
+        secret=True,
+        local_value="bG9jYWwtZGV2LWRhdGEta2V5LW5vdC1hLXNlY3JldCE=",
+    )
+    api_keys: CommaList = setting(
+        "SLOTBRIDGE_API_KEYS",
+        "Comma-separated API keys the product backend sends as `X-Api-Key` on management routes.",
+        (),
+        secret=True,
+        local_value="local-dev-api-key",
+    )
+    user_token_key: Base64Key = setting(
+        "SLOTBRIDGE_USER_TOKEN_KEY",
+        "HMAC key (base64, ≥ 32 bytes) shared with the product backend, which signs short-lived user tokens.",
+        secret=True,
+        local_value="bG9jYWwtZGV2LXVzZXItdG9rZW4ta2V5LW5vdC1zZWNyZXQ=",
+    )
+    webhook_signing_key: Base64Key = setting(
+        "SLOTBRIDGE_WEBHOOK_SIGNING_KEY",
+        "HMAC key (base64, ≥ 32 bytes) signing outbox deliveries.",
+        secret=True,
+        local_value="bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
+    )
+
+    @model_validator(mode="after")
+    def _a_data_key(self) -> KeySettings:
+        if not self.key_vault_url and not self.local_data_key:
+            raise SettingsError(
+                "Setting SLOTBRIDGE_KEY_VAULT_URL is missing: the token-encryption data key comes from "
+                "Key Vault (or, for local development only, from SLOTBRIDGE_DATA_KEY)."
+            )
+        return self
 
 
-@dataclass(frozen=True, repr=False)
-class SyncSettings:
+class SyncSettings(_Group):
     """Change notifications, the busy cache and the timers."""
 
-    client_state_key: bytes | None
-    horizon_days: int
-    availability_source: str
-    renewal_window_minutes: int
-    renewal_schedule: str
-    reconcile_schedule: str
-    booking_housekeeping_schedule: str
+    client_state_key: Base64Key = setting(
+        "SLOTBRIDGE_CLIENT_STATE_KEY",
+        "HMAC key (base64, ≥ 32 bytes) of Graph subscriptions' clientState, which the notification "
+        "intake verifies without reading a table. Needed for change notifications.",
+        secret=True,
+        local_value="bG9jYWwtZGV2LWNsaWVudC1zdGF0ZS1rZXktbm90LXNlY3JldCE=",
+    )
+    horizon_days: PositiveInt = setting(
+        "SLOTBRIDGE_SYNC_HORIZON_DAYS",
+        "Days ahead the busy cache covers (plus 30 days back); availability beyond it reads Graph live.",
+        90,
+    )
+    availability_source: Annotated[str, AfterValidator(_one_of("cached", "live"))] = setting(
+        "SLOTBRIDGE_AVAILABILITY_SOURCE",
+        "`cached`: availability reads the busy cache for calendars it can vouch for and Graph live "
+        "for the rest; `live`: always Graph (a kill switch for the cache).",
+        "cached",
+    )
+    renewal_window_minutes: PositiveInt = setting(
+        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
+        "The renewal timer renews subscriptions expiring within this many minutes.",
+        2880,
+    )
+    renewal_schedule: Schedule = setting(
+        "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
+        "NCRONTAB schedule of the subscription renewal timer.",
+        "0 */30 * * * *",
+    )
+    reconcile_schedule: Schedule = setting(
+        "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
+        "NCRONTAB schedule of the reconciliation timer (delta-syncs every calendar, recreates "
+        "missing subscriptions).",
+        "0 15 */4 * * *",
+    )
+    booking_housekeeping_schedule: Schedule = setting(
+        "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
+        "NCRONTAB schedule of the booking housekeeping timer (resolves bookings left `pending` past "
+        "their search window, deletes late booking events: see Bookings).",
+        "0 */5 * * * *",
+    )
 
 
-@dataclass(frozen=True)
-class Settings:
+_GROUPS: dict[str, type[_Group]] = {
+    "storage": StorageSettings,
+    "microsoft": MicrosoftSettings,
+    "keys": KeySettings,
+    "sync": SyncSettings,
+}
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """The one source of settings: environment variables (or a mapping standing in for them).
+    A blank value counts as unset (its default applies); an unresolved Key Vault reference stops
+    start-up."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # `__call__` reads every declared name at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in _declared_names():
+            value = self._environ.get(name, "").strip()
+            if value.startswith("@Microsoft.KeyVault("):
+                # The platform leaves a reference it could not resolve as the literal text.
+                raise SettingsError(
+                    f"Setting {name} is an unresolved Key Vault reference; check the app's access."
+                )
+            if value:
+                values[name] = value
+        return values
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
     storage: StorageSettings
     microsoft: MicrosoftSettings
     keys: KeySettings
-    table_prefix: str
-    public_base_url: str
-    allowed_origins: tuple[str, ...]
-    default_return_url: str | None
-    max_accounts_per_user: int
-    product_webhook_url: str | None
     sync: SyncSettings
+    table_prefix: Annotated[str, AfterValidator(_table_prefix)] = setting(
+        "SLOTBRIDGE_TABLE_PREFIX",
+        "Prefix of every table name, so deployments or test runs can share an account.",
+        "sb",
+    )
+    public_base_url: PublicOrigin = setting(
+        "SLOTBRIDGE_PUBLIC_BASE_URL",
+        "Public origin of the function app; the OAuth redirect URI is `{this}/api/auth/callback`.",
+        required=True,
+        local_value="http://127.0.0.1:7071",
+    )
+    allowed_origins: Annotated[tuple[PublicOrigin, ...], BeforeValidator(_comma_list)] = setting(
+        "SLOTBRIDGE_ALLOWED_ORIGINS",
+        "Comma-separated origins of the product's pages: CORS, the popup's `postMessage` target, "
+        "allowed return URLs.",
+        (),
+        local_value="http://127.0.0.1:7071",
+    )
+    default_return_url: HttpsOrLoopbackUrl | None = setting(
+        "SLOTBRIDGE_DEFAULT_RETURN_URL",
+        "Where a redirect-mode connect returns when the given `returnUrl` is missing or not allowed.",
+    )
+    max_accounts_per_user: PositiveInt = setting(
+        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "How many Microsoft accounts one user may connect.", 2
+    )
+    product_webhook_url: HttpsOrLoopbackUrl | None = setting(
+        "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
+        'The product\'s webhook for "action required" messages; empty keeps them in the outbox unsent.',
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _groups_from_the_environment(cls, data: Any) -> Any:
+        # Every group reads its own names from the one flat environment.
+        if isinstance(data, Mapping):
+            return {**data, **{group: data for group in _GROUPS if group not in data}}
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (_Environment(settings_cls, os.environ),)
 
     # Shortcuts kept for the endpoints every module needs.
     @property
@@ -302,216 +490,95 @@ class Settings:
         return f"{self.public_base_url}/api/graph/lifecycle"
 
 
-def _https_url(name: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.netloc:
-        raise SettingsError(f"Setting {name} must be an https:// URL, got {value!r}.")
-    return value.rstrip("/")
+@dataclass(frozen=True)
+class SettingSpec:
+    """One declared setting, as the documentation and deployment checks see it."""
+
+    name: str
+    description: str
+    default: str | None = None
+    required: bool = False
+    secret: bool = False
+    local_value: str | None = None
+    shown_default: str | None = None
 
 
-def _public_url(name: str, value: str) -> str:
-    """A bare origin: https, or http on a loopback host (local development only)."""
-    _https_or_loopback_url(name, value)
-    parts = urlsplit(value)
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise SettingsError(f"Setting {name} must be a bare origin without a path, got {value!r}.")
-    return value.rstrip("/")
+def _fields() -> Iterator[tuple[type[BaseModel], FieldInfo]]:
+    models: tuple[type[BaseModel], ...] = (*_GROUPS.values(), Settings)
+    for model in models:
+        for field in model.model_fields.values():
+            if field.alias:
+                yield model, field
 
 
-def _https_or_loopback_url(name: str, value: str) -> str:
-    """https, or http on a loopback host (local development only)."""
-    parts = urlsplit(value)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise SettingsError(
-            f"Setting {name} must be an https:// URL (http:// only on loopback), got {value!r}."
-        )
-    return value
-
-
-def _origins(name: str, value: str | None) -> tuple[str, ...]:
-    return tuple(_public_url(name, item.strip()) for item in (value or "").split(",") if item.strip())
-
-
-def _base64_key(name: str, value: str | None) -> bytes | None:
-    if not value:
-        return None
-    import base64
-    import binascii
-
-    try:
-        key = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise SettingsError(f"Setting {name} must be base64.") from None
-    if len(key) < 32:
-        raise SettingsError(f"Setting {name} must decode to at least 32 bytes.")
-    return key
-
-
-def _positive_int(name: str, value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise SettingsError(f"Setting {name} must be a whole number of at least 1, got {value!r}.")
-    return int(value)
-
-
-def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise SettingsError(f"Setting {name} must be one of {', '.join(allowed)}, got {value!r}.")
-    return value
-
-
-def _ncrontab(name: str, value: str) -> str:
-    # The host parses the schedule itself; catch the common mistake (five-field cron) at start-up.
-    if len(value.split()) != 6:
-        raise SettingsError(
-            f"Setting {name} must be an NCRONTAB expression with six fields (seconds first), got {value!r}."
-        )
-    return value
-
-
-def _table_prefix(name: str, value: str) -> str:
-    # Table names: alphanumeric, start with a letter; the longest kind suffix leaves room for 20.
-    if not (value.isascii() and value.isalnum() and value[:1].isalpha() and len(value) <= 20):
-        raise SettingsError(f"Setting {name} must be 1-20 letters/digits starting with a letter.")
-    return value
-
-
-def _storage(raw: Callable[[str], str | None]) -> StorageSettings:
-    conn = raw(STORAGE_CONNECTION)
-    account = raw(f"{STORAGE_CONNECTION}__accountName")
-    table_uri = raw(f"{STORAGE_CONNECTION}__tableServiceUri")
-    queue_uri = raw(f"{STORAGE_CONNECTION}__queueServiceUri")
-    client_id = raw(f"{STORAGE_CONNECTION}__clientId")
-    if conn:
-        return StorageSettings(conn, None, None, None)
-    if account:
-        table_uri = table_uri or f"https://{account}.table.core.windows.net"
-        queue_uri = queue_uri or f"https://{account}.queue.core.windows.net"
-    if not (table_uri and queue_uri):
-        raise SettingsError(
-            f"Setting {STORAGE_CONNECTION} is missing: set a connection string "
-            f"(UseDevelopmentStorage=true for Azurite) or {STORAGE_CONNECTION}__accountName "
-            "(or both service URIs) for identity-based access."
-        )
-    return StorageSettings(
-        None,
-        _https_url(f"{STORAGE_CONNECTION}__tableServiceUri", table_uri),
-        _https_url(f"{STORAGE_CONNECTION}__queueServiceUri", queue_uri),
-        client_id,
+def _spec(field: FieldInfo) -> SettingSpec:
+    assert field.alias and field.description
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    default = field.default
+    shown = ",".join(default) if isinstance(default, tuple) else default
+    return SettingSpec(
+        name=field.alias,
+        description=field.description,
+        default=None if field.is_required() or shown in (None, "") else str(shown),
+        required=field.is_required(),
+        secret=bool(extra.get("secret")),
+        local_value=_optional_str(extra.get("local_value")),
+        shown_default=_optional_str(extra.get("shown_default")),
     )
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@functools.cache
+def _declared_names() -> tuple[str, ...]:
+    return tuple(field.alias for _, field in _fields() if field.alias)
+
+
+# The model's settings in declaration order, for the README, example and Bicep checks.
+SETTING_SPECS: tuple[SettingSpec, ...] = tuple(_spec(field) for _, field in _fields())
+_SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
+
+
+def _settings_error(error: ValidationError) -> SettingsError:
+    """One message naming every missing or invalid setting."""
+    messages: list[str] = []
+    for item in error.errors(include_url=False):
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, SettingsError):
+            message = str(cause)
+        else:
+            name = next((str(part) for part in reversed(item["loc"]) if str(part) in _SPECS_BY_NAME), None)
+            if name is None:
+                message = f"Settings are invalid: {item['msg']}"
+            elif item["type"] == "missing":
+                message = f"Setting {name} is missing: {_SPECS_BY_NAME[name].description}"
+            else:
+                reason = str(cause) if isinstance(cause, ValueError) else item["msg"]
+                message = f"Setting {name} {reason}"
+        if message not in messages:
+            messages.append(message)
+    return SettingsError(" ".join(messages))
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise `SettingsError` naming the first bad one."""
-    env = os.environ if environ is None else environ
-
-    def raw(name: str) -> str | None:
-        value = env.get(name, "").strip()
-        if value.startswith("@Microsoft.KeyVault("):
-            # The platform leaves a reference it could not resolve as the literal text.
-            raise SettingsError(
-                f"Setting {name} is an unresolved Key Vault reference; check the app's access."
-            )
-        if value:
-            return value
-        return _SPECS_BY_NAME[name].default
-
-    def required(name: str) -> str:
-        value = raw(name)
-        if not value:
-            raise SettingsError(f"Setting {name} is missing: {_SPECS_BY_NAME[name].description}")
-        return value
-
-    storage = _storage(raw)
-    ca_bundle = raw("SLOTBRIDGE_CA_BUNDLE")
-    if ca_bundle and not os.path.isfile(ca_bundle):
-        raise SettingsError(f"Setting SLOTBRIDGE_CA_BUNDLE names {ca_bundle!r}, which is not a file.")
-    key_vault_url = raw("SLOTBRIDGE_KEY_VAULT_URL")
-    local_data_key = raw("SLOTBRIDGE_DATA_KEY")
-    if not key_vault_url and not local_data_key:
-        raise SettingsError(
-            "Setting SLOTBRIDGE_KEY_VAULT_URL is missing: the token-encryption data key comes from Key Vault "
-            "(or, for local development only, from SLOTBRIDGE_DATA_KEY)."
-        )
-    if local_data_key:
-        _base64_key("SLOTBRIDGE_DATA_KEY", local_data_key)
-    tenant = required("SLOTBRIDGE_TENANT")
-    if not tenant.replace("-", "").replace(".", "").isalnum():
-        raise SettingsError(
-            "Setting SLOTBRIDGE_TENANT must be common, organizations, consumers or a tenant id."
-        )
-    default_return = raw("SLOTBRIDGE_DEFAULT_RETURN_URL")
-    webhook = raw("SLOTBRIDGE_PRODUCT_WEBHOOK_URL")
-    return Settings(
-        storage=storage,
-        microsoft=MicrosoftSettings(
-            client_id=required("SLOTBRIDGE_CLIENT_ID"),
-            client_secret=required("SLOTBRIDGE_CLIENT_SECRET"),
-            tenant=tenant,
-            authority_host=_https_url("SLOTBRIDGE_AUTHORITY_HOST", required("SLOTBRIDGE_AUTHORITY_HOST")),
-            graph_base_url=_https_url("SLOTBRIDGE_GRAPH_BASE_URL", required("SLOTBRIDGE_GRAPH_BASE_URL")),
-            ca_bundle=ca_bundle,
-            graph_timeout_seconds=_positive_int(
-                "SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS", required("SLOTBRIDGE_GRAPH_TIMEOUT_SECONDS")
-            ),
-        ),
-        keys=KeySettings(
-            key_vault_url=_https_url("SLOTBRIDGE_KEY_VAULT_URL", key_vault_url) if key_vault_url else None,
-            data_key_secret_name=required("SLOTBRIDGE_DATA_KEY_SECRET_NAME"),
-            local_data_key=local_data_key,
-            api_keys=tuple(k.strip() for k in (raw("SLOTBRIDGE_API_KEYS") or "").split(",") if k.strip()),
-            user_token_key=_base64_key("SLOTBRIDGE_USER_TOKEN_KEY", raw("SLOTBRIDGE_USER_TOKEN_KEY")),
-            webhook_signing_key=_base64_key(
-                "SLOTBRIDGE_WEBHOOK_SIGNING_KEY", raw("SLOTBRIDGE_WEBHOOK_SIGNING_KEY")
-            ),
-        ),
-        table_prefix=_table_prefix("SLOTBRIDGE_TABLE_PREFIX", required("SLOTBRIDGE_TABLE_PREFIX")),
-        public_base_url=_public_url("SLOTBRIDGE_PUBLIC_BASE_URL", required("SLOTBRIDGE_PUBLIC_BASE_URL")),
-        allowed_origins=_origins("SLOTBRIDGE_ALLOWED_ORIGINS", raw("SLOTBRIDGE_ALLOWED_ORIGINS")),
-        default_return_url=(
-            _https_or_loopback_url("SLOTBRIDGE_DEFAULT_RETURN_URL", default_return)
-            if default_return
-            else None
-        ),
-        max_accounts_per_user=_positive_int(
-            "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", required("SLOTBRIDGE_MAX_ACCOUNTS_PER_USER")
-        ),
-        product_webhook_url=_https_or_loopback_url("SLOTBRIDGE_PRODUCT_WEBHOOK_URL", webhook)
-        if webhook
-        else None,
-        sync=SyncSettings(
-            client_state_key=_base64_key("SLOTBRIDGE_CLIENT_STATE_KEY", raw("SLOTBRIDGE_CLIENT_STATE_KEY")),
-            horizon_days=_positive_int(
-                "SLOTBRIDGE_SYNC_HORIZON_DAYS", required("SLOTBRIDGE_SYNC_HORIZON_DAYS")
-            ),
-            availability_source=_one_of(
-                "SLOTBRIDGE_AVAILABILITY_SOURCE",
-                required("SLOTBRIDGE_AVAILABILITY_SOURCE"),
-                ("cached", "live"),
-            ),
-            renewal_window_minutes=_positive_int(
-                "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES",
-                required("SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES"),
-            ),
-            renewal_schedule=_ncrontab(
-                "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
-                required("SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE"),
-            ),
-            reconcile_schedule=_ncrontab(
-                "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE", required("SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE")
-            ),
-            booking_housekeeping_schedule=_ncrontab(
-                "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
-                required("SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE"),
-            ),
-        ),
-    )
+    """Read and validate every setting; raise `SettingsError` naming each bad one."""
+    source = _Environment(Settings, os.environ if environ is None else environ)
+    try:
+        # pydantic-settings' documented hook for pre-built sources (its mypy plugin does not know it).
+        return Settings(_build_sources=((source,), {}))  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise _settings_error(error) from None
 
 
 def load_storage_settings(environ: Mapping[str, str] | None = None) -> StorageSettings:
     """Only the storage connection — what the Functions host itself needs (the dev host uses it)."""
     env = os.environ if environ is None else environ
-    return _storage(lambda name: env.get(name, "").strip() or None)
+    try:
+        return StorageSettings.model_validate({name: value for name, value in env.items() if value.strip()})
+    except ValidationError as error:
+        raise _settings_error(error) from None
 
 
 @functools.cache

@@ -1,47 +1,37 @@
 """A small in-process memo with a time-to-live, for reads on hot public paths (availability)
-where a few seconds of staleness is harmless: the booking path re-reads everything live."""
+where a few seconds of staleness is harmless: the booking path re-reads everything live.
+
+`ttl_memo(ttl_s)` is `cachetools.cached` over a bounded, thread-safe `TTLCache` (least recently
+used entries go first when it is full); `forget(memoized, *args)` drops one entry at once, for
+writers that must not wait out the TTL.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+import cachetools
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+CAPACITY = 5000
 
 
-class TtlMemo(Generic[K, V]):
-    def __init__(
-        self, ttl_s: float, capacity: int = 5000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.ttl_s = ttl_s
-        self._capacity = capacity
-        self._clock = clock
-        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
-        self._lock = threading.Lock()
+def ttl_memo(
+    ttl_s: float, capacity: int = CAPACITY, clock: Callable[[], float] = time.monotonic
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Remember a function's answer per arguments for `ttl_s` seconds (at most `capacity` answers).
+    The lock guards the cache only: a miss loads outside it, as concurrent readers of one key may."""
+    cache: cachetools.TTLCache[Any, Any] = cachetools.TTLCache(maxsize=capacity, ttl=ttl_s, timer=clock)
+    return cachetools.cached(cache, lock=threading.Lock())
 
-    def get(self, key: K, load: Callable[[], V]) -> V:
-        """The remembered value for `key` if younger than the TTL, else `load()` (remembered)."""
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and now - entry[0] < self.ttl_s:
-                return entry[1]
-        value = load()
-        with self._lock:
-            self._entries[key] = (now, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
-        return value
 
-    def discard(self, key: K) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+def forget(memoized: Callable[..., Any], *args: Any) -> None:
+    """Drop the answer `memoized(*args)` remembers, if any."""
+    wrapper: Any = memoized  # the attributes `cachetools.cached` puts on its wrapper
+    with wrapper.cache_lock:
+        wrapper.cache.pop(wrapper.cache_key(*args), None)

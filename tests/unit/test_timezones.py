@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import zoneinfo
 
 import pytest
+from tzlocal.windows_tz import win_tz
 
 from lib.core.errors import ValidationFailed
 from lib.core.timezones import (
@@ -44,10 +46,21 @@ def test_iana_names_pass_unchanged(iana: str) -> None:
 
 
 def test_the_table_is_complete_and_every_target_exists() -> None:
-    assert len(WINDOWS_TO_IANA) == 139  # every territory "001" entry of CLDR windowsZones
+    # every territory "001" entry of CLDR windowsZones (139 when the table was hand-kept; tzlocal's
+    # newer CLDR adds Alberta, British Columbia and Manitoba)
+    assert set(WINDOWS_TO_IANA) == set(win_tz)
+    assert len(WINDOWS_TO_IANA) >= 139
     known = zoneinfo.available_timezones()
     for iana in (WINDOWS_TO_IANA | RETIRED_WINDOWS_TO_IANA).values():
         assert iana in known, iana
+
+
+def test_targets_are_current_iana_names_not_backward_links() -> None:
+    zi = importlib.resources.files("tzdata").joinpath("zoneinfo/tzdata.zi").read_text(encoding="utf-8")
+    links = {line.split()[2] for line in zi.splitlines() if line.startswith("L ")}
+    # tz merged Reykjavik into Abidjan; CLDR and browsers keep the name, so the app does too.
+    still_named = {"Atlantic/Reykjavik"}
+    assert sorted(set(WINDOWS_TO_IANA.values()) & links - still_named) == []
 
 
 @pytest.mark.parametrize("name", ["Customized Time Zone", "Pacific Standard Tim", "", "Mars/Olympus"])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lib.core.ttl_memo import TtlMemo
+from lib.core.ttl_memo import forget as forget_memo
+from lib.core.ttl_memo import ttl_memo
 from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionStatus
 
@@ -48,9 +49,6 @@ class HostView:
         return ConnectionStatus.CONNECTED.value
 
 
-_memo: TtlMemo[str, HostView] = TtlMemo(TTL_S)
-
-
 def read_host_view(user_id: str) -> HostView:
     """The host's view read now (the booking path, which never trusts a memo)."""
     from lib.features.connections.repository import calendar_settings, user_connections
@@ -63,10 +61,11 @@ def read_host_view(user_id: str) -> HostView:
     )
 
 
+@ttl_memo(TTL_S)
 def host_view(user_id: str) -> HostView:
-    return _memo.get(user_id, lambda: read_host_view(user_id))
+    return read_host_view(user_id)
 
 
 def forget(user_id: str) -> None:
     """Call after changing a user's calendar settings or connections."""
-    _memo.discard(user_id)
+    forget_memo(host_view, user_id)

@@ -18,7 +18,7 @@ from lib.adapters.storage.keys import require_user_id
 from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
-from lib.core.ttl_memo import TtlMemo
+from lib.core.ttl_memo import forget, ttl_memo
 from lib.features.links.config import CalendarProvider, LinkConfig, link_config_from_json, parse_slug
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
 
@@ -62,11 +62,9 @@ def _require_may_manage(principal: Principal, hosts: frozenset[str]) -> None:
 
 # Links as public availability reads them, remembered briefly per process: booking pages ask far
 # more often than links change, and bookings load the link afresh. A put here forgets at once.
-public_links: TtlMemo[str, LinkConfig] = TtlMemo(5.0)
-
-
+@ttl_memo(5.0)
 def load_public_link(slug: str) -> LinkConfig:
-    return public_links.get(slug, lambda: load_link(slug))
+    return load_link(slug)
 
 
 def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -98,7 +96,7 @@ def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dic
     else:
         raise Conflict("The booking link kept changing while it was being saved; try again.")
     _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
-    public_links.discard(slug)
+    forget(load_public_link, slug)
     return config.to_json(), created
 
 

@@ -13,7 +13,15 @@ from lib.core.settings import KeySettings
 from tests.hostile import non_object_payloads, signed_token
 
 KEY = b"k" * 32
-KEYS = KeySettings(None, "n", None, ("backend-key",), KEY, None)
+# Only the keys authenticate() reads (model_construct: no data-key source needed here).
+KEYS = KeySettings.model_construct(
+    key_vault_url=None,
+    data_key_secret_name="n",
+    local_data_key=None,
+    api_keys=("backend-key",),
+    user_token_key=KEY,
+    webhook_signing_key=None,
+)
 
 
 def test_a_valid_token_names_its_user() -> None:
