@@ -39,13 +39,11 @@ class Availability(WireModel):
     def of(cls, found: LinkAvailability) -> Availability:
         query = found.query
         shown = render_slots(found.slots, query.viewer_time_zone)
-        return cls(
-            slug=found.slug,
+        return cls.from_attrs(
+            found,
             start=query.first_day,
             end=query.last_day,
             time_zone=query.viewer_time_zone,
-            link_time_zone=found.link_time_zone,
-            duration_minutes=found.duration_minutes,
             slots=[
                 OfferedSlot(start_utc=_utc(s.start_utc), end_utc=_utc(s.end_utc), start=v.start, end=v.end)
                 for s, v in zip(found.slots, shown, strict=True)

@@ -59,12 +59,7 @@ class ConnectStart(WireModel):
 
     @classmethod
     def of(cls, started: StartedConnect) -> ConnectStart:
-        return cls(
-            authorization_url=started.authorization_url,
-            admin_consent_url=started.admin_consent_url,
-            expires_at=started.expires_at,
-            mode=started.mode,
-        )
+        return cls.from_attrs(started)
 
 
 class MissingCalendar(WireModel):
@@ -79,16 +74,7 @@ class MissingCalendar(WireModel):
 
     @classmethod
     def of(cls, missing: calendar_health.MissingCalendar) -> MissingCalendar:
-        return cls(
-            connection_id=missing.connection_id,
-            calendar_id=missing.calendar_id,
-            name=missing.name,
-            account_email=missing.account_email,
-            check_for_conflicts=missing.check_for_conflicts,
-            add_bookings=missing.add_bookings,
-            code="calendar_missing",
-            since=missing.since,
-        )
+        return cls.from_attrs(missing, code="calendar_missing")
 
 
 class Connection(WireModel):
@@ -106,16 +92,12 @@ class Connection(WireModel):
     @classmethod
     def of(cls, view: ConnectionView) -> Connection:
         c = view.connection
-        return cls(
-            connection_id=c.connection_id,
+        return cls.from_attrs(
+            c,
             provider="microsoft",
-            status=c.status,
-            email=c.email,
-            display_name=c.display_name,
             account_type="personal" if c.is_personal else "work",
             scopes=sorted(c.scopes),
             connected_at=c.created_at,
-            needs_reconnect_since=c.needs_reconnect_since,
             missing_calendars=[MissingCalendar.of(m) for m in view.missing_calendars],
         )
 
@@ -170,17 +152,8 @@ class CalendarListItem(WireModel):
     @classmethod
     def of(cls, listed: ListedCalendar) -> CalendarListItem:
         cal = listed.calendar
-        return cls(
-            connection_id=cal.connection_id,
-            calendar_id=cal.calendar_id,
-            name=cal.name,
-            owner=CalendarOwner(name=cal.owner_name, address=cal.owner_address),
-            account_email=listed.account_email,
-            can_edit=cal.can_edit,
-            is_default=cal.is_default,
-            check_for_conflicts=listed.check_for_conflicts,
-            add_bookings=listed.add_bookings,
-        )
+        owner = CalendarOwner(name=cal.owner_name, address=cal.owner_address)
+        return cls.from_attrs(cal, listed, owner=owner)
 
 
 class UnavailableConnection(WireModel):

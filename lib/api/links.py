@@ -140,11 +140,4 @@ class PublicLink(WireModel):
 
     @classmethod
     def of(cls, config: LinkConfig) -> PublicLink:
-        return cls(
-            slug=config.slug,
-            title=config.title,
-            duration_minutes=config.rules.duration_minutes,
-            time_zone=config.rules.time_zone,
-            teams_meeting=config.teams_meeting,
-            assignment=config.assignment,
-        )
+        return cls.from_attrs(config, config.rules)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
@@ -25,3 +25,14 @@ class WireModel(BaseModel):
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    @classmethod
+    def from_attrs(cls, *sources: object, **fields: Any) -> Self:
+        """The model with each field given, or else read from the first source with an attribute
+        of its (snake_case) name; a field neither given nor found stays unset (absent)."""
+        values = dict(fields)
+        for name in cls.model_fields:
+            found = [s for s in sources if name not in values and hasattr(s, name)]
+            if found:
+                values[name] = getattr(found[0], name)
+        return cls.model_validate(values)
