@@ -12,7 +12,8 @@ bp = func.Blueprint()
 @bp.route(route="links/{slug}/availability", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def get_availability(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.availability import Availability
     from lib.features.availability.service import link_availability, parse_availability_query
 
     query = parse_availability_query(req.params)
-    return json_response(link_availability(req.route_params["slug"], query))
+    return json_response(Availability.of(link_availability(req.route_params["slug"], query)).wire())

@@ -1,6 +1,6 @@
 """Connections, calendars and calendar settings of a user (management routes), and the OAuth
-redirect URI. Handlers parse, call one lib service (imported on first use: not on the cold-start
-path of the Graph webhook), and answer."""
+redirect URI. Handlers parse, call one lib service and answer with an edge model (`lib.api.connections`);
+both are imported on first use, not on the cold-start path of the Graph webhook."""
 
 from __future__ import annotations
 
@@ -19,18 +19,14 @@ MAX_CALLBACK_BODY = 64 * 1024
 @bp.route(route="users/{userId}/connections", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def start_connection(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import ConnectRequest, ConnectStart
     from lib.features.connections import connect_flow
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
-    body = read_json(req) if req.get_body() else {}
-    started = connect_flow.start_connect(
-        user_id,
-        str(body.get("mode", "popup")),
-        body.get("returnUrl") if isinstance(body.get("returnUrl"), str) else None,
-        body.get("openerOrigin") if isinstance(body.get("openerOrigin"), str) else None,
-    )
-    return json_response(started.to_api(), status=201)
+    asked = ConnectRequest.parse(read_json(req) if req.get_body() else {})
+    started = connect_flow.start_connect(user_id, asked.mode, asked.return_url, asked.opener_origin)
+    return json_response(ConnectStart.of(started).wire(), status=201)
 
 
 @bp.route(route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -70,11 +66,13 @@ def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/connections", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_connections(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import Connection, Connections
     from lib.features.connections import lifecycle
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
-    return json_response({"connections": lifecycle.list_connections(user_id)})
+    views = lifecycle.list_connections(user_id)
+    return json_response(Connections(connections=[Connection.of(v) for v in views]).wire())
 
 
 @bp.route(
@@ -93,18 +91,21 @@ def delete_connection(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="users/{userId}/calendars", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import CalendarList
     from lib.features.connections import calendars
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
-    return json_response(calendars.list_calendars(user_id))
+    return json_response(CalendarList.of(calendars.list_calendars(user_id)).wire())
 
 
 @bp.route(route="users/{userId}/calendar-settings", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def put_calendar_settings(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import CalendarSettings
     from lib.features.connections import calendars
 
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
-    return json_response(calendars.update_calendar_settings(user_id, read_json(req)))
+    selection = calendars.parse_calendar_selection(read_json(req))
+    return json_response(CalendarSettings.of(calendars.update_calendar_settings(user_id, selection)).wire())

@@ -22,11 +22,13 @@ log = logging.getLogger("slotbridge.sync")
 )
 @api_handler
 def sync_now(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import SyncQueued
     from lib.features.sync import connection_events
 
-    user_id = req.route_params["userId"]
+    user_id, connection_id = req.route_params["userId"], req.route_params["connectionId"]
     principal_for_user(req, user_id)
-    return json_response(connection_events.sync_now(user_id, req.route_params["connectionId"]), status=202)
+    connection_events.sync_now(user_id, connection_id)
+    return json_response(SyncQueued(status="queued", connection_id=connection_id).wire(), status=202)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=GRAPH_NOTIFICATIONS_QUEUE, connection="AzureWebJobsStorage")

@@ -33,6 +33,7 @@ from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import clients as storage_clients
+from lib.api.availability import Availability
 from lib.core.settings import reset_settings_caches
 from lib.engine.busy_source import BusySource
 from lib.features.availability.cached_source import CachedBusySource, FreshnessReader
@@ -189,16 +190,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)
 
             def live() -> dict[str, Any]:
-                return link_availability(slug, query, source_factory=_live)
+                return Availability.of(link_availability(slug, query, source_factory=_live)).wire()
 
             def cached() -> dict[str, Any]:
                 switched.current = switched.own
-                return link_availability(slug, query, source_factory=_cached)
+                return Availability.of(link_availability(slug, query, source_factory=_cached)).wire()
 
             def cached_requests() -> dict[str, Any]:
                 switched.current = switched.requests
                 try:
-                    return link_availability(slug, query, source_factory=_cached)
+                    return Availability.of(link_availability(slug, query, source_factory=_cached)).wire()
                 finally:
                     switched.current = switched.own
 

@@ -44,6 +44,7 @@ from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.adapters.storage import storage_account
+from lib.api.availability import Availability
 from lib.core.settings import reset_settings_caches
 from lib.core.timezones import parse_iana_zone, windows_to_iana
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
@@ -237,10 +238,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)
 
             def naive() -> dict[str, Any]:
-                return link_availability(slug, query, source_factory=lambda link, _: _naive_source(link))
+                return Availability.of(
+                    link_availability(slug, query, source_factory=lambda link, _: _naive_source(link))
+                ).wire()
 
             def live() -> dict[str, Any]:
-                return link_availability(slug, query)
+                return Availability.of(link_availability(slug, query)).wire()
 
             def over_http() -> dict[str, Any]:
                 r = requests.get(

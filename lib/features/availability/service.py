@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.core.input_rules import day_in_range
@@ -36,7 +36,6 @@ from lib.core.parallel import map_concurrently, run_both
 from lib.core.timezones import parse_iana_zone
 from lib.engine.busy_source import BusySource, CalendarRef
 from lib.engine.local_time import start_of_local_day_utc
-from lib.engine.rendering import render_slot
 from lib.engine.round_robin import pool_free_slots
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot import Slot
@@ -57,6 +56,18 @@ MAX_HOSTS_READ_IN_PARALLEL = 8
 
 # The busy source for a link, given where the freshness of a host's calendars is read.
 SourceFactory = Callable[[LinkConfig, "FreshnessReader"], BusySource]
+
+
+@dataclass(frozen=True)
+class LinkAvailability:
+    """A link's free slots over the query's days, and the hosts (by position) not read."""
+
+    slug: str
+    query: AvailabilityQuery
+    link_time_zone: str
+    duration_minutes: int
+    slots: tuple[Slot, ...]
+    degraded_hosts: tuple[int, ...]  # complete when empty
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ def link_availability(
     *,
     now: datetime | None = None,
     source_factory: SourceFactory = _live_source,
-) -> dict[str, Any]:
+) -> LinkAvailability:
     link = load_public_link(slug)
     viewer_zone = parse_iana_zone(query.viewer_time_zone, field="timezone")
     now = now or datetime.now(UTC)
@@ -156,17 +167,9 @@ def link_availability(
     if readable:
         by_host = free_slots_by_host(rules, readable, window_start, window_end, now, candidates=candidates)
         slots = [pooled.slot for pooled in pool_free_slots(by_host)]
-    return {
-        "slug": link.slug,
-        "start": query.first_day.isoformat(),
-        "end": query.last_day.isoformat(),
-        "timeZone": query.viewer_time_zone,
-        "linkTimeZone": rules.time_zone,
-        "durationMinutes": rules.duration_minutes,
-        "slots": [_slot_json(slot, viewer_zone) for slot in slots],
-        "complete": not degraded,
-        "degradedHosts": [{"hostIndex": index} for index in degraded],
-    }
+    return LinkAvailability(
+        link.slug, query, rules.time_zone, rules.duration_minutes, tuple(slots), tuple(degraded)
+    )
 
 
 def _with_bookings(busy: HostBusyTime, booked: HostBookings | None) -> _HostOutcome:
@@ -199,20 +202,6 @@ def _read_bookings(
 
 def _host_key(index: int) -> str:
     return f"{index:04d}"
-
-
-def _slot_json(slot: Slot, viewer_zone: Any) -> dict[str, str]:
-    shown = render_slot(slot, viewer_zone)
-    return {
-        "startUtc": _utc(slot.start_utc),
-        "endUtc": _utc(slot.end_utc),
-        "start": shown.start,
-        "end": shown.end,
-    }
-
-
-def _utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _read_hosts(

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
@@ -137,27 +137,39 @@ def note_reads(user_id: str, missing: Iterable[CalendarKey], found: Iterable[Cal
             clear_missing(user_id, healed)
 
 
+@dataclass(frozen=True)
+class MissingCalendar:
+    """A chosen calendar Outlook no longer has: which one, of which account, what it was for."""
+
+    connection_id: str
+    calendar_id: str
+    name: str  # when it was chosen ("" if unknown)
+    account_email: str
+    check_for_conflicts: bool
+    add_bookings: bool
+    since: str  # stored as ISO text
+
+
 def missing_view(
     settings: CalendarSettingsRecord | None, connections: Iterable[ConnectionRecord]
-) -> list[dict[str, Any]]:
+) -> list[MissingCalendar]:
     """The missing calendars as the management API shows them (which calendar, what it was for)."""
     if settings is None:
         return []
     emails = {c.connection_id: c.email for c in connections}
-    out: list[dict[str, Any]] = []
+    out: list[MissingCalendar] = []
     for item in settings.missing_calendars:
         ref = _ref(item)
         used_for = roles(settings, ref)
         out.append(
-            {
-                "connectionId": ref[0],
-                "calendarId": ref[1],
-                "name": settings.calendar_names.get(name_key(*ref), ""),
-                "accountEmail": emails.get(ref[0], ""),
-                "checkForConflicts": "conflicts" in used_for,
-                "addBookings": "bookings" in used_for,
-                "code": CALENDAR_MISSING,
-                "since": item.get("since", ""),
-            }
+            MissingCalendar(
+                connection_id=ref[0],
+                calendar_id=ref[1],
+                name=settings.calendar_names.get(name_key(*ref), ""),
+                account_email=emails.get(ref[0], ""),
+                check_for_conflicts="conflicts" in used_for,
+                add_bookings="bookings" in used_for,
+                since=item.get("since", ""),
+            )
         )
     return out

@@ -14,6 +14,7 @@ from lib.core.errors import CalendarNotWritable, FieldError, SlotbridgeError, Va
 from lib.core.input_rules import text_fault
 from lib.engine.show_as_policy import ShowAs
 from lib.features.connections import calendar_health, hooks, host_view
+from lib.features.connections.calendar_health import MissingCalendar
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, user_connections
@@ -83,7 +84,23 @@ def default_calendar_settings(connection: ConnectionRecord) -> CalendarSettingsR
     )
 
 
-def list_calendars(user_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListedCalendar:
+    calendar: Calendar
+    account_email: str
+    check_for_conflicts: bool
+    add_bookings: bool
+
+
+@dataclass(frozen=True)
+class CalendarListing:
+    calendars: list[ListedCalendar]
+    unavailable: list[tuple[str, str]]  # (connection id, problem code)
+    missing: list[MissingCalendar]
+    blocking_show_as: list[str] | None
+
+
+def list_calendars(user_id: str) -> CalendarListing:
     """Every calendar of every connection with the user's two selection flags; connections that
     cannot be read are listed as unavailable with their problem code, and chosen calendars Outlook
     no longer has as missing (`calendar_missing`), not silently left out."""
@@ -91,37 +108,26 @@ def list_calendars(user_id: str) -> dict[str, Any]:
     connections = user_connections(user_id)
     conflicts = {_ref(c) for c in (settings.conflict_calendars if settings else [])}
     write = _ref(settings.write_calendar) if settings else None
-    calendars: list[dict[str, Any]] = []
-    unavailable: list[dict[str, str]] = []
+    calendars: list[ListedCalendar] = []
+    unavailable: list[tuple[str, str]] = []
     for connection in connections:
         if connection.status is ConnectionStatus.NEEDS_RECONNECT:
-            unavailable.append({"connectionId": connection.connection_id, "code": "needs_reconnect"})
+            unavailable.append((connection.connection_id, "needs_reconnect"))
             continue
         try:
             found = read_calendars(connection)
         except SlotbridgeError as error:
-            unavailable.append({"connectionId": connection.connection_id, "code": error.code})
+            unavailable.append((connection.connection_id, error.code))
             continue
-        for cal in found:
-            calendars.append(
-                {
-                    "connectionId": cal.connection_id,
-                    "calendarId": cal.calendar_id,
-                    "name": cal.name,
-                    "owner": {"name": cal.owner_name, "address": cal.owner_address},
-                    "accountEmail": connection.email,
-                    "canEdit": cal.can_edit,
-                    "isDefault": cal.is_default,
-                    "checkForConflicts": cal.ref in conflicts,
-                    "addBookings": cal.ref == write,
-                }
-            )
-    return {
-        "calendars": calendars,
-        "unavailable": unavailable,
-        "missing": calendar_health.missing_view(settings, connections),
-        "blockingShowAs": settings.blocking_show_as if settings else None,
-    }
+        calendars += [
+            ListedCalendar(cal, connection.email, cal.ref in conflicts, cal.ref == write) for cal in found
+        ]
+    return CalendarListing(
+        calendars,
+        unavailable,
+        calendar_health.missing_view(settings, connections),
+        settings.blocking_show_as if settings else None,
+    )
 
 
 def _parse_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, str] | None:
@@ -152,8 +158,18 @@ def _parse_blocking_show_as(value: Any, errors: list[FieldError]) -> list[str] |
     return sorted(set(value))
 
 
-def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Replace the user's conflict calendars (many) and write calendar (one, writable)."""
+@dataclass(frozen=True)
+class CalendarSelection:
+    """The user's choice: conflict calendars (many), the write calendar (one), and which showAs
+    values block time (None: the default policy). Calendars are (connection id, calendar id)."""
+
+    conflicts: list[tuple[str, str]]
+    write: tuple[str, str] | None
+    blocking_show_as: list[str] | None
+
+
+def parse_calendar_selection(body: dict[str, Any]) -> CalendarSelection:
+    """The `PUT .../calendar-settings` body, or `ValidationFailed` listing every bad field."""
     errors: list[FieldError] = []
     raw_conflicts = body.get("conflictCalendars")
     if not isinstance(raw_conflicts, list) or len(raw_conflicts) > MAX_CONFLICT_CALENDARS:
@@ -170,6 +186,14 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
     blocking = _parse_blocking_show_as(body.get("blockingShowAs"), errors)
     if errors:
         raise ValidationFailed("The calendar settings are not valid.", errors)
+    return CalendarSelection([ref for ref in conflicts if ref is not None], write, blocking)
+
+
+def update_calendar_settings(user_id: str, selection: CalendarSelection) -> CalendarSelection:
+    """Replace the user's calendar settings with `selection` (each calendar checked against
+    Outlook: it must exist, and the write calendar must be writable); returns what was stored."""
+    conflicts, write, blocking = selection.conflicts, selection.write, selection.blocking_show_as
+    errors: list[FieldError] = []
 
     known: dict[tuple[str, str], Calendar] = {}
     for connection in user_connections(user_id):
@@ -189,7 +213,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
             "Pick a calendar you can edit."
         )
 
-    unique = list(dict.fromkeys(ref for ref in conflicts if ref is not None))
+    unique = list(dict.fromkeys(conflicts))
     now = datetime.now(UTC)
     stored = [{"connectionId": c, "calendarId": k} for c, k in unique]
     write_ref = {"connectionId": write[0], "calendarId": write[1]} if write else None
@@ -222,7 +246,7 @@ def update_calendar_settings(user_id: str, body: dict[str, Any]) -> dict[str, An
         table.mutate(user_id, "settings", replace)
     host_view.forget(user_id)
     hooks.calendar_settings_saved.publish(user_id)
-    return {"conflictCalendars": stored, "writeCalendar": write_ref, "blockingShowAs": blocking}
+    return CalendarSelection(unique, write, blocking)
 
 
 def forget_connection_calendars(user_id: str, connection_id: str) -> None:

@@ -32,8 +32,7 @@ from lib.adapters.storage import storage_account
 from lib.adapters.storage.keys import encode_key
 from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordNotFound
 from lib.core.crypto import SealedValueInvalid, seal, unseal
-from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
-from lib.core.input_rules import text_fault
+from lib.core.errors import SlotbridgeError
 from lib.core.settings import get_settings
 from lib.features.connections import hooks, host_view
 from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
@@ -60,14 +59,6 @@ class ConnectStart:
     expires_at: datetime
     mode: ConnectMode
 
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "authorizationUrl": self.authorization_url,
-            "adminConsentUrl": self.admin_consent_url,
-            "expiresAt": self.expires_at.isoformat(),
-            "mode": self.mode.value,
-        }
-
 
 @dataclass(frozen=True)
 class CallbackOutcome:
@@ -93,23 +84,12 @@ def _flow_id(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def start_connect(user_id: str, mode: str, return_url: str | None, opener_origin: str | None) -> ConnectStart:
+def start_connect(
+    user_id: str, connect_mode: ConnectMode, return_url: str | None, opener_origin: str | None
+) -> ConnectStart:
+    """Begin the sign-in; a return URL or opener origin that is not allowed falls back quietly."""
     settings = get_settings()
     encode_key(user_id, what="userId")
-    # A URL that breaks the text rule is refused, not quietly replaced by the default.
-    unusable = [
-        FieldError(name, fault)
-        for name, value in (("returnUrl", return_url), ("openerOrigin", opener_origin))
-        if value is not None and (fault := text_fault(value)) is not None
-    ]
-    if unusable:
-        raise ValidationFailed("The connect request is not valid.", unusable)
-    try:
-        connect_mode = ConnectMode(mode)
-    except ValueError:
-        raise ValidationFailed(
-            "mode must be popup or redirect.", [FieldError("mode", "popup or redirect")]
-        ) from None
     safe_return = allowed_return_url(return_url, settings.allowed_origins) or settings.default_return_url
     opener = allowed_origin(opener_origin, settings.allowed_origins)
     if opener is None and safe_return is not None:

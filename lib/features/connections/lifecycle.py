@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
@@ -13,21 +14,27 @@ from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import AccountLinkRecord, ConnectionRecord
 from lib.features.connections.repository import calendar_settings, user_connections
 
+if TYPE_CHECKING:
+    from lib.features.connections.calendar_health import MissingCalendar
+
 log = logging.getLogger("slotbridge.connections")
 
 
-def list_connections(user_id: str) -> list[dict[str, Any]]:
-    """Each connection with the chosen calendars of its account that Outlook no longer has."""
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection with the chosen calendars of its account that Outlook no longer has."""
+
+    connection: ConnectionRecord
+    missing_calendars: list[MissingCalendar]
+
+
+def list_connections(user_id: str) -> list[ConnectionView]:
     from lib.features.connections.calendar_health import missing_view
 
     connections = user_connections(user_id)
     missing = missing_view(calendar_settings(user_id), connections) if connections else []
     return [
-        {
-            **c.to_api(),
-            "missingCalendars": [m for m in missing if m["connectionId"] == c.connection_id],
-        }
-        for c in connections
+        ConnectionView(c, [m for m in missing if m.connection_id == c.connection_id]) for c in connections
     ]
 
 

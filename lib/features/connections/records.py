@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from lib.adapters.storage.records import TableRecord
 
@@ -38,21 +38,6 @@ class ConnectionRecord(TableRecord):
     breakage_count: int = 0
     needs_reconnect_since: datetime | None = None
     last_error_code: str | None = None
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "connectionId": self.connection_id,
-            "provider": "microsoft",
-            "status": self.status.value,
-            "email": self.email,
-            "displayName": self.display_name,
-            "accountType": "personal" if self.is_personal else "work",
-            "scopes": sorted(self.scopes),
-            "connectedAt": self.created_at.isoformat(),
-            "needsReconnectSince": self.needs_reconnect_since.isoformat()
-            if self.needs_reconnect_since
-            else None,
-        }
 
 
 @dataclasses.dataclass(kw_only=True)

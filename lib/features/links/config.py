@@ -1,5 +1,5 @@
 """A booking link's configuration: the JSON of `PUT /links/{slug}`, validated with field-addressed
-errors, and its stored / management / public shapes.
+errors, and its stored shape (the management and public views are `lib.api.links`'s).
 
 Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level):
     {"title": "Intro call",
@@ -74,30 +74,6 @@ class LinkConfig:
     @property
     def host_ids(self) -> frozenset[str]:
         return frozenset(h.user_id for h in self.hosts)
-
-    def to_json(self) -> dict[str, Any]:
-        """The management view (`PUT` answer, `GET /links`)."""
-        return {
-            "slug": self.slug,
-            "title": self.title,
-            "assignment": self.assignment.value,
-            "hosts": [h.to_json() for h in self.hosts],
-            "teamsMeeting": self.teams_meeting,
-            "subjectTemplate": self.subject_template,
-            "location": self.location,
-            **link_rules_to_json(self.rules),
-        }
-
-    def to_public_json(self) -> dict[str, Any]:
-        """What an anonymous booking page may see: no host ids, no hours it does not need."""
-        return {
-            "slug": self.slug,
-            "title": self.title,
-            "durationMinutes": self.rules.duration_minutes,
-            "timeZone": self.rules.time_zone,
-            "teamsMeeting": self.teams_meeting,
-            "assignment": self.assignment.value,
-        }
 
     def to_record(self, now: datetime) -> BookingLinkRecord:
         return BookingLinkRecord(

@@ -10,8 +10,8 @@ Who may manage a link (decided here, documented in the README):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.keys import require_user_id
@@ -19,7 +19,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
-from lib.features.links.config import CalendarProvider, LinkConfig, link_config_from_json, parse_slug
+from lib.features.links.config import CalendarProvider, LinkConfig, parse_slug
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
 
 ROW = "link"
@@ -46,10 +46,6 @@ def load_link(slug: str) -> LinkConfig:
     return LinkConfig.from_record(record)
 
 
-def public_link(slug: str) -> dict[str, Any]:
-    return load_link(slug).to_public_json()
-
-
 def _require_may_manage(principal: Principal, hosts: frozenset[str]) -> None:
     if principal.is_backend:
         return
@@ -67,9 +63,9 @@ def load_public_link(slug: str) -> LinkConfig:
     return load_link(slug)
 
 
-def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Create or replace the link at `slug`; returns (management view, created?)."""
-    config = link_config_from_json(slug, body)
+def put_link(principal: Principal, config: LinkConfig) -> bool:
+    """Create or replace the link `config.slug`; True if it was created."""
+    slug = config.slug
     _require_may_manage(principal, config.host_ids)
     table = _links()
     previous_hosts: frozenset[str] = frozenset()
@@ -97,7 +93,7 @@ def put_link(principal: Principal, slug: str, body: dict[str, Any]) -> tuple[dic
         raise Conflict("The booking link kept changing while it was being saved; try again.")
     _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
     forget(load_public_link, slug)
-    return config.to_json(), created
+    return created
 
 
 def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> None:
@@ -110,7 +106,15 @@ def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> 
             index.delete(stale)
 
 
-def list_links(principal: Principal, host_user_id: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ManagedLink:
+    """A link as its manager sees it: with each host's calendar status, (userId, status) in host order."""
+
+    config: LinkConfig
+    host_status: tuple[tuple[str, str], ...]
+
+
+def list_links(principal: Principal, host_user_id: str | None = None) -> list[ManagedLink]:
     """Links, by slug: every link for the backend (or those `host_user_id` hosts); a user's own."""
     if not principal.is_backend:
         if host_user_id is not None:
@@ -128,19 +132,16 @@ def list_links(principal: Principal, host_user_id: str | None = None) -> list[di
             config = LinkConfig.from_record(record)
             if host_user_id in config.host_ids:  # the index may lag a change of hosts
                 configs.append(config)
-    return [{**c.to_json(), "hostStatus": _host_status(c)} for c in sorted(configs, key=lambda c: c.slug)]
+    return [ManagedLink(c, _host_status(c)) for c in sorted(configs, key=lambda c: c.slug)]
 
 
-def _host_status(config: LinkConfig) -> list[dict[str, str]]:
+def _host_status(config: LinkConfig) -> tuple[tuple[str, str], ...]:
     """Each host's calendar status for the link's manager: `connected`, `not_connected`,
     `needs_reconnect`, `calendar_missing`, or `none` (provider none: weekly hours only). The
     anonymous availability answer never says this; the link's manager may know."""
     from lib.features.connections.host_view import host_view
 
-    return [
-        {
-            "userId": h.user_id,
-            "status": "none" if h.provider is CalendarProvider.NONE else host_view(h.user_id).status,
-        }
+    return tuple(
+        (h.user_id, "none" if h.provider is CalendarProvider.NONE else host_view(h.user_id).status)
         for h in config.hosts
-    ]
+    )

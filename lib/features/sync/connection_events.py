@@ -59,7 +59,7 @@ def on_disconnecting(user_id: str, connection_id: str) -> None:
         sync_requests.forget_connection(connection)
 
 
-def sync_now(user_id: str, connection_id: str) -> dict[str, str]:
+def sync_now(user_id: str, connection_id: str) -> None:
     """`POST .../sync`: a full re-read of the connection's conflict calendars, queued."""
     connection = storage_account().table(ConnectionRecord).find(user_id, connection_id)
     if connection is None:
@@ -76,4 +76,3 @@ def sync_now(user_id: str, connection_id: str) -> dict[str, str]:
             verify_subscriptions=True,
         )
     )
-    return {"status": "queued", "connectionId": connection_id}

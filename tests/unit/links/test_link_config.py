@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lib.api.links import PublicLink
 from lib.core.errors import ValidationFailed
 from lib.features.availability.service import MAX_RANGE_DAYS, parse_availability_query
 from lib.features.links.config import (
@@ -55,7 +56,7 @@ def test_record_round_trip_and_public_view_hides_hosts() -> None:
     )
     again = LinkConfig.from_record(config.to_record(datetime.now(UTC)))
     assert again == config
-    public = config.to_public_json()
+    public = PublicLink.of(config).wire()
     assert "hosts" not in public and "u1" not in str(public)
     assert public["teamsMeeting"] is True and public["timeZone"] == "Europe/Berlin"
 

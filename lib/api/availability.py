@@ -1,0 +1,57 @@
+"""`GET /links/{slug}/availability` at the edge: the query (validated by
+`parse_availability_query`, whose messages are the contract's) and the Availability answer, slots
+rendered in the viewer's zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from lib.api.wire import DateTimeText, WireModel
+from lib.engine.rendering import render_slots
+from lib.features.availability.service import LinkAvailability
+
+
+class OfferedSlot(WireModel):
+    start_utc: DateTimeText
+    end_utc: DateTimeText
+    start: DateTimeText  # in the viewer's zone, with its offset
+    end: DateTimeText
+
+
+class DegradedHost(WireModel):
+    host_index: int = Field(ge=0)
+
+
+class Availability(WireModel):
+    slug: str
+    start: dt.date
+    end: dt.date
+    time_zone: str
+    link_time_zone: str
+    duration_minutes: int
+    slots: list[OfferedSlot]
+    complete: bool
+    degraded_hosts: list[DegradedHost]
+
+    @classmethod
+    def of(cls, found: LinkAvailability) -> Availability:
+        query = found.query
+        shown = render_slots(found.slots, query.viewer_time_zone)
+        return cls.from_attrs(
+            found,
+            start=query.first_day,
+            end=query.last_day,
+            time_zone=query.viewer_time_zone,
+            slots=[
+                OfferedSlot(start_utc=_utc(s.start_utc), end_utc=_utc(s.end_utc), start=v.start, end=v.end)
+                for s, v in zip(found.slots, shown, strict=True)
+            ],
+            complete=not found.degraded_hosts,
+            degraded_hosts=[DegradedHost(host_index=i) for i in found.degraded_hosts],
+        )
+
+
+def _utc(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

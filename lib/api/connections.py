@@ -1,0 +1,184 @@
+"""Connections, calendars and calendar settings at the edge (`/users/{userId}/...`), and "Sync
+now". Bodies are validated by the existing rules (their messages are the contract's); these models
+describe them and build the answers from the connection feature's typed values."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from lib.api.wire import DateTimeText, IsoDateTime, WireModel
+from lib.core.errors import FieldError, ValidationFailed
+from lib.core.input_rules import text_fault
+from lib.engine.show_as_policy import ShowAs
+from lib.features.connections import calendar_health
+from lib.features.connections.calendars import (
+    MAX_CONFLICT_CALENDARS,
+    CalendarListing,
+    CalendarSelection,
+    ListedCalendar,
+)
+from lib.features.connections.connect_flow import ConnectStart as StartedConnect
+from lib.features.connections.lifecycle import ConnectionView
+from lib.features.connections.records import ConnectionStatus, ConnectMode
+
+
+class ConnectRequest(WireModel):
+    """The optional body of `POST /users/{userId}/connections`."""
+
+    mode: ConnectMode = ConnectMode.POPUP
+    # Absent (not null) when not given; text only.
+    return_url: str | SkipJsonSchema[None] = None  # used only if its origin is allowed
+    opener_origin: str | SkipJsonSchema[None] = None  # the postMessage target (must be allowed)
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> ConnectRequest:
+        """Non-text URLs count as absent; a URL that breaks the text rule, or an unknown mode, is
+        refused (`ValidationFailed`) rather than quietly replaced by the default."""
+        urls = {name: body.get(name) for name in ("returnUrl", "openerOrigin")}
+        texts = {name: value for name, value in urls.items() if isinstance(value, str)}
+        unusable = [FieldError(n, fault) for n, v in texts.items() if (fault := text_fault(v)) is not None]
+        if unusable:
+            raise ValidationFailed("The connect request is not valid.", unusable)
+        try:
+            mode = ConnectMode(str(body.get("mode", ConnectMode.POPUP.value)))
+        except ValueError:
+            raise ValidationFailed(
+                "mode must be popup or redirect.", [FieldError("mode", "popup or redirect")]
+            ) from None
+        return cls(mode=mode, return_url=texts.get("returnUrl"), opener_origin=texts.get("openerOrigin"))
+
+
+class ConnectStart(WireModel):
+    authorization_url: str
+    admin_consent_url: str
+    expires_at: IsoDateTime
+    mode: ConnectMode
+
+    @classmethod
+    def of(cls, started: StartedConnect) -> ConnectStart:
+        return cls.from_attrs(started)
+
+
+class MissingCalendar(WireModel):
+    connection_id: str
+    calendar_id: str
+    name: str
+    account_email: str = ""
+    check_for_conflicts: bool
+    add_bookings: bool
+    code: Literal["calendar_missing"]
+    since: DateTimeText
+
+    @classmethod
+    def of(cls, missing: calendar_health.MissingCalendar) -> MissingCalendar:
+        return cls.from_attrs(missing, code="calendar_missing")
+
+
+class Connection(WireModel):
+    connection_id: str
+    provider: Literal["microsoft"]
+    status: ConnectionStatus
+    email: str
+    display_name: str = ""
+    account_type: Literal["work", "personal"]
+    scopes: list[str]
+    connected_at: IsoDateTime
+    needs_reconnect_since: IsoDateTime | None = None
+    missing_calendars: list[MissingCalendar] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, view: ConnectionView) -> Connection:
+        c = view.connection
+        return cls.from_attrs(
+            c,
+            provider="microsoft",
+            account_type="personal" if c.is_personal else "work",
+            scopes=sorted(c.scopes),
+            connected_at=c.created_at,
+            missing_calendars=[MissingCalendar.of(m) for m in view.missing_calendars],
+        )
+
+
+class Connections(WireModel):
+    connections: list[Connection]
+
+
+class CalendarRef(WireModel):
+    connection_id: str
+    calendar_id: str
+
+    @classmethod
+    def of(cls, ref: tuple[str, str]) -> CalendarRef:
+        return cls(connection_id=ref[0], calendar_id=ref[1])
+
+
+class CalendarSettings(WireModel):
+    """The body of `PUT .../calendar-settings` and its answer (what was stored)."""
+
+    conflict_calendars: list[CalendarRef] = Field(max_length=MAX_CONFLICT_CALENDARS)
+    write_calendar: CalendarRef | None = None
+    blocking_show_as: list[ShowAs] | None = None
+
+    @classmethod
+    def of(cls, selection: CalendarSelection) -> CalendarSettings:
+        return cls(
+            conflict_calendars=[CalendarRef.of(ref) for ref in selection.conflicts],
+            write_calendar=CalendarRef.of(selection.write) if selection.write else None,
+            blocking_show_as=[ShowAs(s) for s in selection.blocking_show_as]
+            if selection.blocking_show_as is not None
+            else None,
+        )
+
+
+class CalendarOwner(WireModel):
+    name: str = ""
+    address: str = ""
+
+
+class CalendarListItem(WireModel):
+    connection_id: str
+    calendar_id: str
+    name: str
+    owner: CalendarOwner
+    account_email: str = ""
+    can_edit: bool
+    is_default: bool
+    check_for_conflicts: bool
+    add_bookings: bool
+
+    @classmethod
+    def of(cls, listed: ListedCalendar) -> CalendarListItem:
+        cal = listed.calendar
+        owner = CalendarOwner(name=cal.owner_name, address=cal.owner_address)
+        return cls.from_attrs(cal, listed, owner=owner)
+
+
+class UnavailableConnection(WireModel):
+    connection_id: str
+    code: str
+
+
+class CalendarList(WireModel):
+    blocking_show_as: list[str] | None = None
+    calendars: list[CalendarListItem]
+    unavailable: list[UnavailableConnection]
+    missing: list[MissingCalendar]
+
+    @classmethod
+    def of(cls, listing: CalendarListing) -> CalendarList:
+        return cls(
+            blocking_show_as=listing.blocking_show_as,
+            calendars=[CalendarListItem.of(c) for c in listing.calendars],
+            unavailable=[UnavailableConnection(connection_id=i, code=c) for i, c in listing.unavailable],
+            missing=[MissingCalendar.of(m) for m in listing.missing],
+        )
+
+
+class SyncQueued(WireModel):
+    """The 202 answer of "Sync now": the re-read is queued."""
+
+    status: Literal["queued"]
+    connection_id: str
