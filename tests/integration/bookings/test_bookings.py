@@ -463,7 +463,7 @@ def _left_pending(
 def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_event(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.features.bookings.service import release_stale_pending
+    from lib.features.bookings.release import release_stale_pending
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # The retry's event write is slow; the reconciler's timer fires meanwhile.
@@ -488,7 +488,7 @@ def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_
 def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_then_books_afresh(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.features.bookings.service import release_stale_pending
+    from lib.features.bookings.release import release_stale_pending
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # The reconciler's look for an orphan event is slow; the client retries meanwhile.
