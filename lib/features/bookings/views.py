@@ -56,6 +56,9 @@ class Document(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+Absent = str | None  # a part the document leaves out when None
+
+
 class BookingWarning(Document):
     code: str
     message: str
@@ -76,14 +79,16 @@ class BookingView(Document):
     time_zone: str
     join_url: str | None  # None: no Teams meeting
     warnings: tuple[BookingWarning, ...]
-    attendee_time_zone: str | None = None
-    attendee_start: str | None = None
-    attendee_end: str | None = None
-    created_at: str | None = None
-    confirmed_at: str | None = None
-    rescheduled_at: str | None = None
-    cancelled_at: str | None = None
-    cancelled_in_outlook_at: str | None = None
+    # The attendee's zone and the times in it, when the request named one.
+    attendee_time_zone: Absent = None
+    attendee_start: Absent = None
+    attendee_end: Absent = None
+    # When each step happened (UTC), for the steps the booking went through.
+    created_at: Absent = None
+    confirmed_at: Absent = None
+    rescheduled_at: Absent = None
+    cancelled_at: Absent = None
+    cancelled_in_outlook_at: Absent = None
     history: tuple[dict[str, Any], ...] = ()
 
     @classmethod
