@@ -2,8 +2,11 @@
 `Idempotency-Key`), and `POST /bookings/{id}/reschedule` / `POST /bookings/{id}/cancel`,
 authorized by the booking's manage token (`Authorization: Bearer <token>` or the body's `token`);
 the booking housekeeping timer (`SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE`).
-Handlers parse, call one lib service, and answer. The services are imported on first use, so
-that a cold start answering a Graph handshake does not load them."""
+Handlers parse into the edge models (`lib.api.bookings`), call one use case, and answer its
+model; the status is chosen here. A body is parsed when the use case asks (after the link is found,
+or the caller authorized), so a request with several faults is answered as it always was. The use
+cases are imported on first use, so that a cold start answering a Graph handshake does not load
+them."""
 
 from __future__ import annotations
 
@@ -17,48 +20,56 @@ bp = func.Blueprint()
 @bp.route(route="links/{slug}/bookings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def create_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.features.bookings import service
-    from lib.features.bookings.validation import MAX_BODY_BYTES
+    from lib.api.bookings import MAX_BODY_BYTES, BookingAnswer, BookingBody
+    from lib.features.bookings.create import create_booking
+    from lib.features.bookings.validation import body_fingerprint, parse_idempotency_key
 
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
-    status, answer = service.create_booking(
-        req.route_params["slug"], body, req.headers.get("Idempotency-Key")
+    key = parse_idempotency_key(req.headers.get("Idempotency-Key"))
+    created = create_booking(
+        req.route_params["slug"], lambda: BookingBody.from_json(body).request(), key, body_fingerprint(body)
     )
-    return json_response(answer, status=status)
+    # 201 for a booking made, and for its replay under the same Idempotency-Key (the first answer again).
+    return json_response(BookingAnswer.of(created).document(), status=201)
 
 
 @bp.route(route="bookings/{bookingId}/reschedule", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.features.bookings import service
-    from lib.features.bookings.validation import MAX_BODY_BYTES, manage_token_from
+    from lib.api.bookings import MAX_BODY_BYTES, BookingAnswer, RescheduleBody
+    from lib.features.bookings.manage import reschedule
+    from lib.features.bookings.validation import manage_token_from
 
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     token = manage_token_from(req.headers, body)
-    return json_response(service.reschedule(req.route_params["bookingId"], token, body))
+    moved = reschedule(req.route_params["bookingId"], token, lambda: RescheduleBody.from_json(body).start)
+    return json_response(BookingAnswer.of(moved).document())
 
 
 @bp.route(route="bookings/{bookingId}/cancel", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.features.bookings import service
-    from lib.features.bookings.validation import MAX_BODY_BYTES, manage_token_from
+    from lib.api.bookings import MAX_BODY_BYTES, BookingAnswer, CancelBody
+    from lib.features.bookings.manage import cancel
+    from lib.features.bookings.validation import manage_token_from
 
     raw = req.get_body() or b""
     body = read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
     token = manage_token_from(req.headers, body)
-    return json_response(service.cancel(req.route_params["bookingId"], token, body))
+    cancelled = cancel(req.route_params["bookingId"], token, lambda: CancelBody.from_json(body))
+    return json_response(BookingAnswer.of(cancelled).document())
 
 
 @bp.route(route="bookings/{bookingId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def get_booking(req: func.HttpRequest) -> func.HttpResponse:
     # What the manage page shows; the token only in the Authorization header (never a query).
-    from lib.features.bookings import service
+    from lib.api.bookings import BookingAnswer
+    from lib.features.bookings.manage import get_booking
     from lib.features.bookings.validation import manage_token_from
 
     token = manage_token_from(req.headers, {})
-    return json_response(service.get_booking(req.route_params["bookingId"], token))
+    return json_response(BookingAnswer.of(get_booking(req.route_params["bookingId"], token)).document())
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE%")

@@ -22,7 +22,15 @@ HEAVY = (
     "azure.keyvault.secrets",
     "azure.identity",
     "lib.adapters.graph",
-    "lib.features.bookings.service",
+    # pydantic itself loads at start-up (the settings model validates every setting then); the
+    # edge models are the handlers' to import.
+    "lib.api.bookings",
+    "lib.api.links",
+    "lib.api.connections",
+    "lib.api.availability",
+    "lib.features.bookings.create",
+    "lib.features.bookings.manage",
+    "lib.features.bookings.release",
     "lib.features.availability.service",
     "lib.features.connections.connect_flow",
     "lib.features.health",

@@ -14,7 +14,7 @@ log = logging.getLogger("slotbridge.bookings.housekeeping")
 
 
 def run() -> None:
-    from lib.features.bookings.service import delete_late_events, release_stale_pending
+    from lib.features.bookings.release import delete_late_events, release_stale_pending
 
     run_steps(
         log,

@@ -3,8 +3,8 @@
 A claim is an insert-only row (scope = "link|<slug>", key = the header): the first request to
 insert it runs; a repeat finds it and
 - gets the stored result if the first one finished and the body is the same (SHA-256 of its
-  canonical JSON) - the 201 again, manage token included (sealed in the row under the data key,
-  since the booking itself keeps only the token's hash);
+  canonical JSON) - the same booking again, manage token included (sealed in the row under the
+  data key, since the booking itself keeps only the token's hash);
 - gets 422 `idempotency_key_reused` if the body differs;
 - gets 409 `request_in_progress` while the first one runs;
 - resumes the first one if its outcome was unknown (`Unresolved`: an event write Graph may or may
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,21 +27,17 @@ from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordNotFound, Table
 from lib.core.errors import IdempotencyKeyReused, RequestInProgress, SlotbridgeError
 from lib.features.bookings.records import IdempotencyRecord, IdempotencyState
+from lib.features.bookings.views import BookingView, CreatedBooking
 
 log = logging.getLogger("slotbridge.bookings.idempotency")
 
 STALE_CLAIM = timedelta(minutes=6)  # longer than the functions timeout (5 minutes)
 RETENTION = timedelta(hours=24)
 _CLAIM_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class StoredResult:
-    status: int
-    body: dict[str, Any]
-
-
-Outcome = tuple[int, dict[str, Any], str | None]  # status, body, manage token to seal
+# The stored row's `response_status` of a finished booking: the format rows have always had
+# (a client error's row holds the problem's status and `{"problem": ...}`), kept so that rows
+# stored before typed results replay, and rows stored now stay readable by the code before.
+_STORED_CREATED = 201
 
 
 class Unresolved(Exception):
@@ -68,20 +63,20 @@ def run_once(
     scope: str,
     key: str,
     body_sha256: str,
-    work: Callable[[], Outcome],
-    resume: Callable[[dict[str, str], str | None], Outcome],
-) -> StoredResult:
+    work: Callable[[], CreatedBooking],
+    resume: Callable[[dict[str, str], str | None], CreatedBooking],
+) -> CreatedBooking:
     """Run `work` once per (scope, key); after an `Unresolved` outcome, `resume` instead."""
     table = _table()
     claim = _claim(table, scope, key, body_sha256)
-    if isinstance(claim, StoredResult):
+    if isinstance(claim, CreatedBooking):
         return claim
     resuming = claim.resume_with is not None
     try:
         if claim.resume_with is not None:
-            status, body, secret = resume(dict(claim.resume_with), _unsealed_token(claim))
+            result = resume(dict(claim.resume_with), _unsealed_token(claim))
         else:
-            status, body, secret = work()
+            result = work()
     except Unresolved as unresolved:
         _park(table, claim, unresolved.resume_with, unresolved.secret)
         raise unresolved.error from None
@@ -101,13 +96,13 @@ def run_once(
         else:
             _abandon(table, claim)
         raise
-    _finish(table, claim, status, body, secret)
-    return StoredResult(status, body)
+    _finish(table, claim, _STORED_CREATED, result.booking.document(), result.manage_token)
+    return result
 
 
 def _claim(
     table: Table[IdempotencyRecord], scope: str, key: str, body_sha256: str
-) -> IdempotencyRecord | StoredResult:
+) -> IdempotencyRecord | CreatedBooking:
     now = datetime.now(UTC)
     for _ in range(_CLAIM_ATTEMPTS):
         record = IdempotencyRecord(
@@ -171,20 +166,22 @@ def _seal_token(record: IdempotencyRecord, secret: str | None) -> str | None:
     return seal(secret.encode(), data_keys().current(), _associated_data(record))
 
 
-def _replay(record: IdempotencyRecord) -> StoredResult:
+def _replay(record: IdempotencyRecord) -> CreatedBooking:
     body = dict(record.response_body or {})
     status = record.response_status or 500
     if "problem" in body and status >= 400:
         problem = dict(body["problem"])
         raise _StoredProblem(problem)
+    booking = BookingView.from_document(body)
     token = _unsealed_token(record)
-    if token is not None:
-        from lib.core.settings import get_settings
-        from lib.features.bookings.manage_tokens import manage_url
+    if token is None:
+        return CreatedBooking(booking, None, None)
+    from lib.core.settings import get_settings
+    from lib.features.bookings.manage_tokens import manage_url
 
-        body["manageToken"] = token
-        body["manageUrl"] = manage_url(get_settings().public_base_url, str(body.get("bookingId", "")), token)
-    return StoredResult(status, body)
+    return CreatedBooking(
+        booking, token, manage_url(get_settings().public_base_url, booking.booking_id, token)
+    )
 
 
 class _StoredProblem(SlotbridgeError):
@@ -210,7 +207,7 @@ def _finish(
 ) -> None:
     claim.state = IdempotencyState.DONE
     claim.response_status = status
-    claim.response_body = {k: v for k, v in body.items() if k not in ("manageToken", "manageUrl")}
+    claim.response_body = body  # the booking's document: the manage token only sealed, below
     claim.sealed_manage_token = _seal_token(claim, secret)
     claim.resume_with = None
     try:

@@ -155,6 +155,62 @@ def test_the_same_idempotency_key_answers_the_first_result(
     assert invalid.status_code == 400 and invalid.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
+def test_a_result_stored_before_typed_results_still_replays(devhost: DevHost, host: Host) -> None:
+    # A claim row exactly as the code before the typed booking view wrote it: the booking's answer
+    # (every optional part present) without the manage token, which is sealed apart.
+    from datetime import UTC, datetime
+
+    from lib.adapters.keyvault import data_keys
+    from lib.core.crypto import seal
+    from lib.features.bookings.records import IdempotencyRecord, IdempotencyState
+    from lib.features.bookings.validation import body_fingerprint
+
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    body = booking_body(at(next_monday(), 9), email="legacy@example.com")
+    stored = {
+        "bookingId": "0b7c1a52-6a51-4c39-9d1e-6f1c0b1f2a33",
+        "slug": slug,
+        "status": "confirmed",
+        "startUtc": "2030-01-07T09:00:00Z",
+        "endUtc": "2030-01-07T09:30:00Z",
+        "start": "2030-01-07T10:00:00+01:00",
+        "end": "2030-01-07T10:30:00+01:00",
+        "timeZone": "Europe/Berlin",
+        "joinUrl": None,
+        "warnings": [{"code": "no_calendar_event", "message": "an old message"}],
+        "attendeeTimeZone": "America/New_York",
+        "attendeeStart": "2030-01-07T04:00:00-05:00",
+        "attendeeEnd": "2030-01-07T04:30:00-05:00",
+        "createdAt": "2030-01-01T08:00:00Z",
+        "confirmedAt": "2030-01-01T08:00:01Z",
+        "history": [{"at": "2030-01-01T09:00:00Z", "by": "attendee"}],
+    }
+    scope, key, now = f"link|{slug}", "legacy-key", datetime.now(UTC)
+    storage_account().table(IdempotencyRecord).create(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            body_sha256=body_fingerprint(body),
+            state=IdempotencyState.DONE,
+            created_at=now,
+            claimed_at=now,
+            response_status=201,
+            response_body=stored,
+            sealed_manage_token=seal(
+                b"legacy-token", data_keys().current(), f"idempotency|{scope}|{key}".encode()
+            ),
+        )
+    )
+
+    again = book(devhost, slug, body=body, key=key)
+
+    assert again.status_code == 201, again.text
+    answer = again.json()
+    assert answer.pop("manageToken") == "legacy-token"
+    assert answer.pop("manageUrl").endswith(f"/api/book/manage/{stored['bookingId']}?token=legacy-token")
+    assert answer == stored
+
+
 def test_a_concurrent_duplicate_is_told_the_request_is_in_progress(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
@@ -463,7 +519,7 @@ def _left_pending(
 def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_event(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.features.bookings.service import release_stale_pending
+    from lib.features.bookings.release import release_stale_pending
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # The retry's event write is slow; the reconciler's timer fires meanwhile.
@@ -488,7 +544,7 @@ def test_the_reconciler_leaves_a_pending_booking_alone_while_a_retry_writes_its_
 def test_a_retry_while_the_reconciler_releases_the_booking_is_told_to_try_again_then_books_afresh(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.features.bookings.service import release_stale_pending
+    from lib.features.bookings.release import release_stale_pending
 
     slug, body, pending = _left_pending(devhost, admin, host)
     # The reconciler's look for an orphan event is slow; the client retries meanwhile.

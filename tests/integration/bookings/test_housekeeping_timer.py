@@ -11,7 +11,7 @@ import pytest
 from devstack.funchost import DevHost
 from lib.adapters.storage import storage_account
 from lib.features.bookings.records import BookingRecord, BookingStatus, SlotLockRecord
-from lib.features.bookings.service import STALE_PENDING
+from lib.features.bookings.release import STALE_PENDING
 from tests.integration.availability.helpers import next_monday
 
 from .helpers import at, book, new_link

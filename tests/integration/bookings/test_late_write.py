@@ -139,7 +139,7 @@ def test_a_late_event_write_keeps_the_booking_pending_and_a_same_key_retry_finis
 def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_can_manage_it(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.features.bookings.service import STALE_PENDING, release_stale_pending
+    from lib.features.bookings.release import STALE_PENDING, release_stale_pending
 
     _, _, pending = _left_pending(devhost, admin, host, 14, GRAPH_TIMEOUT_S + 2)
     [event] = _wait_for_events(admin, host, 1)  # the invitation reached the attendee
@@ -170,7 +170,7 @@ def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_c
 def test_an_event_landing_after_the_reconciler_gave_up_is_deleted_by_a_later_sweep(
     devhost: DevHost, admin: SandboxAdmin, host: Host
 ) -> None:
-    from lib.features.bookings.service import delete_late_events, release_stale_pending
+    from lib.features.bookings.release import delete_late_events, release_stale_pending
 
     slug, monday, pending = _left_pending(devhost, admin, host, 15, GRAPH_TIMEOUT_S + 5)
     assert events(admin, host.email) == []  # still on its way
@@ -196,7 +196,7 @@ def test_a_late_event_whose_slot_someone_else_holds_now_is_deleted_and_the_booki
     import uuid
 
     from lib.features.bookings import locks
-    from lib.features.bookings.service import STALE_PENDING, release_stale_pending
+    from lib.features.bookings.release import STALE_PENDING, release_stale_pending
 
     _, _, pending = _left_pending(devhost, admin, host, 16, GRAPH_TIMEOUT_S + 1)
     [late] = _wait_for_events(admin, host, 1)  # the invitation reached the attendee

@@ -252,7 +252,7 @@ def test_round_robin_books_the_free_host_booked_least_recently(
 def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: DevHost) -> None:
     from datetime import UTC, datetime
 
-    from lib.features.bookings import locks, service
+    from lib.features.bookings import locks, release
     from lib.features.bookings.manage_tokens import token_hash
 
     user = new_user()
@@ -281,8 +281,8 @@ def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: 
     locks.acquire(user, stuck.booking_id, start, locks.cells(*span))  # then the worker "crashed"
     assert book(devhost, slug, at(monday, 10)).json()["code"] == "slot_unavailable"
 
-    assert service.release_stale_pending(now=now + timedelta(minutes=5)) == 0  # not stale yet
-    assert service.release_stale_pending(now=now + timedelta(minutes=11)) >= 1
+    assert release.release_stale_pending(now=now + timedelta(minutes=5)) == 0  # not stale yet
+    assert release.release_stale_pending(now=now + timedelta(minutes=11)) >= 1
 
     assert storage_account().table(BookingRecord).get(stuck.booking_id, "booking").status.value == "failed"
     assert book(devhost, slug, at(monday, 10)).status_code == 201

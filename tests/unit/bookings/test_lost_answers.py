@@ -10,7 +10,7 @@ import pytest
 
 from lib.adapters.graph import GraphAccessDenied, GraphOutcomeUnknown, GraphUnavailable
 from lib.core.errors import CalendarNotWritable
-from lib.features.bookings import service
+from lib.features.bookings import host_calendar
 from lib.features.connections.records import ConnectionRecord
 from lib.providers.microsoft import outlook_event
 
@@ -37,11 +37,11 @@ class FakeGraph:
         return {"value": self.found}
 
 
-def _target() -> service._WriteTarget:
+def _target() -> host_calendar.WriteTarget:
     connection = ConnectionRecord(
         user_id="u", connection_id="c", account_id="a", email="h@contoso.com", created_at=NOW, updated_at=NOW
     )
-    return service._WriteTarget(connection, "cal-1")
+    return host_calendar.WriteTarget(connection, "cal-1")
 
 
 def _content() -> outlook_event.EventContent:
@@ -49,8 +49,8 @@ def _content() -> outlook_event.EventContent:
 
 
 def _write(monkeypatch: pytest.MonkeyPatch, graph: FakeGraph) -> outlook_event.WrittenEvent:
-    monkeypatch.setattr(service, "_graph", lambda connection: graph)
-    return service._write_event(_target(), "b-1", _content())
+    monkeypatch.setattr(host_calendar, "graph", lambda connection: graph)
+    return host_calendar.write_event(_target(), "b-1", _content())
 
 
 def test_an_unknown_outcome_finds_the_event_by_its_tag(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,7 +70,7 @@ def test_no_event_behind_an_unknown_outcome_fails_the_booking(monkeypatch: pytes
 
 
 def test_a_lookup_that_fails_too_keeps_the_outcome_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(service._OutcomeUnknown):
+    with pytest.raises(host_calendar.OutcomeUnknown):
         _write(monkeypatch, FakeGraph(GraphUnavailable("down"), [], get_error=GraphUnavailable("down")))
 
 

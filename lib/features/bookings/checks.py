@@ -1,0 +1,79 @@
+"""Whether a booking may have its time: the slot is one the link offers, the host's daily cap
+holds, and the host's conflict calendars, re-read live, are free."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from lib.core.errors import OutlookUnavailable, SlotUnavailable
+from lib.engine.busy import blocked_spans
+from lib.engine.link_rules import LinkRules
+from lib.engine.show_as_policy import ShowAsPolicy
+from lib.engine.slot_engine import free_slots
+from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
+
+log = logging.getLogger("slotbridge.bookings")
+
+
+def is_offered(rules: LinkRules, start_utc: datetime, now: datetime) -> bool:
+    """Whether the link's hours offer a slot starting at `start_utc` (grid, weekly hours, date
+    overrides, minimum notice, horizon) - busy time and the daily cap are checked per host."""
+    slots = free_slots(rules, [], start_utc, start_utc + timedelta(minutes=1), now)
+    return any(slot.start_utc == start_utc for slot in slots)
+
+
+def require_offered(rules: LinkRules, start_utc: datetime, now: datetime) -> None:
+    if not is_offered(rules, start_utc, now):
+        raise SlotUnavailable("This time is not offered by the booking link. Please pick one of its slots.")
+
+
+def check_daily_cap(rules: LinkRules, host_user_id: str, start_utc: datetime) -> None:
+    """With this booking's lock held: more live bookings that local day than the cap -> refuse."""
+    if rules.daily_cap is None:
+        return
+    day_start, day_end = local_day_window(start_utc, rules.time_zone)
+    counts = bookings_per_local_date(host_user_id, rules.time_zone, day_start, day_end)
+    if sum(counts.values()) > rules.daily_cap:
+        raise SlotUnavailable("The host is fully booked that day. Please pick another day.")
+
+
+def live_check(
+    rules: LinkRules,
+    host_user_id: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    ignore: tuple[datetime, datetime] | None = None,
+) -> None:
+    """Re-read the host's conflict calendars now; busy -> `SlotUnavailable`; unreadable ->
+    `OutlookUnavailable` (never book blind)."""
+    from lib.engine.busy_source import CalendarRef
+    from lib.features.connections.host_view import read_host_view
+    from lib.features.connections.mailboxes import live_busy_source
+
+    view = read_host_view(host_user_id)
+    settings = view.connected_settings
+    if settings is None:
+        # As availability: a host with no Microsoft account connected has no time to offer (a
+        # lasting state, so not "try again later"; in a pool the next host is tried).
+        log.info("booking: host is not connected")
+        raise SlotUnavailable("This time is not available. Please pick another time.")
+    refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
+    if not refs:
+        return
+    before = timedelta(minutes=rules.buffer_before_minutes)
+    after = timedelta(minutes=rules.buffer_after_minutes)
+    source = live_busy_source(rules.time_zone)
+    host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
+    if not host_busy.readable:
+        log.warning("booking: host calendars unreadable (%s)", ",".join(host_busy.errors))
+        raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")
+    try:
+        policy = ShowAsPolicy.from_names(settings.blocking_show_as)
+    except ValueError:
+        policy = ShowAsPolicy()
+    intervals = [i for i in host_busy.intervals if ignore is None or (i.start_utc, i.end_utc) != ignore]
+    for span_start, span_end in blocked_spans(intervals, policy, widen_before=after, widen_after=before):
+        if span_start < end_utc and span_end > start_utc:
+            raise SlotUnavailable("The host is no longer free at this time. Please pick another time.")

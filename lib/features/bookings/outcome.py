@@ -1,0 +1,96 @@
+"""How a booking in flight ends: `confirm` (its event indexed and audited), `fail` (its slot given
+back; a booking whose event write had an unknown outcome is watched for a late event), and
+`hold_locks`, which makes sure it still holds its slot before its event is written or adopted."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from lib.adapters.storage import storage_account
+from lib.core.errors import SlotbridgeError
+from lib.features.bookings import audit, locks
+from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
+from lib.features.bookings.store import bookings
+from lib.providers.microsoft import outlook_event
+
+log = logging.getLogger("slotbridge.bookings")
+
+# After such a booking failed, how long housekeeping still deletes an event landing with its tag
+# (Graph gives up on a request long before; this bounds the look-ups).
+LATE_EVENT_WATCH = timedelta(hours=24)
+
+
+def confirm(
+    record: BookingRecord,
+    written: outlook_event.WrittenEvent | None,
+    *,
+    operation: str = "create",
+    code: str | None = None,
+) -> BookingRecord:
+    confirmed_at = datetime.now(UTC)
+    record.status = BookingStatus.CONFIRMED
+    record.confirmed_at = record.updated_at = confirmed_at
+    record.operation_until = None  # a resume's lease ends with this write
+    if written is not None:
+        record.event_id, record.join_url = written.event_id, written.join_url
+    bookings().update(record)
+    if written is not None and record.connection_id:
+        _index_event(record.connection_id, written.event_id, record.booking_id)
+        audit.record(record.booking_id, operation, "ok", event_id=written.event_id, code=code)
+    return record
+
+
+def _index_event(connection_id: str, event_id: str, booking_id: str) -> None:
+    try:
+        storage_account().table(BookingEventRecord).put(
+            BookingEventRecord(
+                connection_id=connection_id,
+                event_id=event_id,
+                booking_id=booking_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+    except SlotbridgeError as error:
+        log.warning("booking %s: event index not stored (%s)", booking_id, error.code)
+
+
+def mark_failed(record: BookingRecord, now: datetime, *, write_unknown: bool) -> None:
+    record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
+    if write_unknown and record.transaction_id:
+        record.late_event_watch_until = now + LATE_EVENT_WATCH
+    bookings().update(record)
+
+
+def fail(record: BookingRecord, code: str, *, write_unknown: bool = False) -> None:
+    """Release the locks and mark the booking `failed`; `write_unknown`: an earlier event write
+    of it had an unknown outcome, so an event may still land - booking housekeeping watches for it."""
+    try:
+        locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)
+        now = datetime.now(UTC)
+        mark_failed(record, now, write_unknown=write_unknown)
+    except Exception as error:
+        log.warning(
+            "booking %s: failure not recorded (%s); housekeeping retries",
+            record.booking_id,
+            type(error).__name__,
+        )
+    log.info("booking %s failed: %s", record.booking_id, code)
+
+
+def hold_locks(record: BookingRecord) -> None:
+    """Make sure the booking still holds every cell of its span before its event is written: a
+    release that failed half-way (cells deleted, the booking not yet marked) may have freed them.
+    Cells someone else took since -> `SlotUnavailable`."""
+    cells = locks.cells(record.lock_start_utc, record.lock_end_utc)
+    held = {
+        row.cell_start
+        for row in locks.held(record.host_user_id, record.lock_start_utc, record.lock_end_utc)
+        if row.booking_id == record.booking_id
+    }
+    missing = [cell for cell in cells if cell not in held]
+    if missing:
+        log.warning(
+            "booking %s: %d of its cells were released; taking them again", record.booking_id, len(missing)
+        )
+        locks.acquire(record.host_user_id, record.booking_id, record.start_utc, missing)
