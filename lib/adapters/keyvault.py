@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.core.crypto import DataKey, DataKeyProvider, DataKeyUnavailable, decode_key_material
+from lib.core.crypto import (
+    DataKey,
+    DataKeyProvider,
+    DataKeyUnavailable,
+    StaticDataKeyProvider,
+    decode_key_material,
+)
 from lib.core.settings import get_settings, settings_cached
 
 LOCAL_KEY_VERSION = "local"
@@ -46,8 +52,6 @@ class KeyVaultDataKeyProvider(DataKeyProvider):
 @settings_cached
 def data_keys() -> DataKeyProvider:
     """The process's data key provider, chosen by settings."""
-    from lib.core.crypto import StaticDataKeyProvider
-
     settings = get_settings()
     if settings.keys.key_vault_url:
         from azure.identity import DefaultAzureCredential

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.adapters.storage.queues import QueueWriter
 from lib.adapters.storage.records import TableRecord
-from lib.adapters.storage.tables import Table
+from lib.adapters.storage.tables import Table, translated_errors
 from lib.core.settings import StorageSettings, get_settings, settings_cached
 
 if TYPE_CHECKING:
@@ -48,8 +48,6 @@ class StorageAccount:
 
     def ping(self) -> None:
         """One cheap round trip to Table Storage; raises `StorageUnavailable` if it does not answer."""
-        from lib.adapters.storage.tables import translated_errors
-
         with translated_errors("storage"):
             next(iter(self.table_service.list_tables(results_per_page=1)), None)
 

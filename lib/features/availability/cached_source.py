@@ -24,8 +24,12 @@ from typing import TYPE_CHECKING
 
 from lib.core.errors import SlotbridgeError
 from lib.core.parallel import map_concurrently
+from lib.core.settings import get_settings
 from lib.engine.busy import BusyInterval, require_aware
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
+from lib.features.connections.host_view import host_view
+from lib.features.sync import busy_cache
+from lib.features.sync.sync_state import calendar_freshness, is_fresh
 
 if TYPE_CHECKING:
     from lib.features.sync.sync_state import CalendarFreshness
@@ -42,14 +46,10 @@ FreshnessReader = Callable[[str], "Sequence[CalendarFreshness]"]
 
 def read_freshness(user_id: str) -> list[CalendarFreshness]:
     """The freshness rows of every calendar of the host (one request to its partition)."""
-    from lib.features.sync.sync_state import calendar_freshness
-
     return list(calendar_freshness().query(partition=user_id))
 
 
 def _connected(user_id: str) -> frozenset[str]:
-    from lib.features.connections.host_view import host_view
-
     return host_view(user_id).connected
 
 
@@ -91,9 +91,6 @@ class CachedBusySource:
     def _from_cache(
         self, user_id: str, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
     ) -> dict[CalendarRef, CalendarBusy]:
-        from lib.features.sync import busy_cache
-        from lib.features.sync.sync_state import is_fresh
-
         now = self._clock()
         try:
             connected = self._connected(user_id)
@@ -177,8 +174,6 @@ _MEMO = _WindowMemo()
 
 def with_cache(live: BusySource, freshness: FreshnessReader) -> BusySource:
     """The source availability uses: the cached one over `live`, unless settings say `live`."""
-    from lib.core.settings import get_settings
-
     if get_settings().sync.availability_source == "live":
         return live
     return CachedBusySource(live, freshness=freshness)

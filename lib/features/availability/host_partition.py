@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from lib.adapters.storage.tables import KindQuery, read_together
+from lib.features.bookings import locks
+from lib.features.sync.sync_state import calendar_freshness
+
 if TYPE_CHECKING:
     from lib.features.bookings.records import SlotLockRecord
     from lib.features.sync.sync_state import CalendarFreshness
@@ -29,10 +33,6 @@ class HostPartition:
 
 def read_host_partition(user_id: str, locks_from: datetime, locks_to: datetime) -> HostPartition:
     """The host's calendar freshness rows and its lock rows with cells in [locks_from, locks_to)."""
-    from lib.adapters.storage.tables import KindQuery, read_together
-    from lib.features.bookings import locks
-    from lib.features.sync.sync_state import calendar_freshness
-
     freshness, held = read_together(
         user_id, [KindQuery(calendar_freshness()), locks.held_query(locks_from, locks_to)]
     )

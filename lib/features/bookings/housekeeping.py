@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 
 from lib.core.housekeeping import run_steps
+from lib.features.bookings.release import delete_late_events, release_stale_pending
 
 log = logging.getLogger("slotbridge.bookings.housekeeping")
 
 
 def run() -> None:
-    from lib.features.bookings.release import delete_late_events, release_stale_pending
-
     run_steps(
         log,
         (

@@ -23,9 +23,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lib.adapters.keyvault import data_keys
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordNotFound, Table
-from lib.core.errors import IdempotencyKeyReused, RequestInProgress, SlotbridgeError
+from lib.core.crypto import seal, unseal
+from lib.core.errors import IdempotencyKeyReused, Problem, RequestInProgress, SlotbridgeError
+from lib.core.settings import get_settings
+from lib.features.bookings.manage_tokens import manage_url
 from lib.features.bookings.records import IdempotencyRecord, IdempotencyState
 from lib.features.bookings.views import BookingView, CreatedBooking
 
@@ -82,8 +86,6 @@ def run_once(
         raise unresolved.error from None
     except SlotbridgeError as error:
         if error.status < 500:
-            from lib.core.errors import Problem
-
             _finish(table, claim, error.status, {"problem": Problem.from_error(error).to_dict()}, None)
         elif resuming:
             _park(table, claim, dict(claim.resume_with or {}), _unsealed_token(claim))
@@ -151,8 +153,6 @@ def _claim(
 def _unsealed_token(record: IdempotencyRecord) -> str | None:
     if not record.sealed_manage_token:
         return None
-    from lib.adapters.keyvault import data_keys
-    from lib.core.crypto import unseal
 
     return unseal(record.sealed_manage_token, data_keys(), _associated_data(record)).decode()
 
@@ -160,8 +160,6 @@ def _unsealed_token(record: IdempotencyRecord) -> str | None:
 def _seal_token(record: IdempotencyRecord, secret: str | None) -> str | None:
     if secret is None:
         return None
-    from lib.adapters.keyvault import data_keys
-    from lib.core.crypto import seal
 
     return seal(secret.encode(), data_keys().current(), _associated_data(record))
 
@@ -176,8 +174,6 @@ def _replay(record: IdempotencyRecord) -> CreatedBooking:
     token = _unsealed_token(record)
     if token is None:
         return CreatedBooking(booking, None, None)
-    from lib.core.settings import get_settings
-    from lib.features.bookings.manage_tokens import manage_url
 
     return CreatedBooking(
         booking, token, manage_url(get_settings().public_base_url, booking.booking_id, token)

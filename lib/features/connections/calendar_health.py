@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
+from lib.core.crypto import calendar_digest
 from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections import host_view
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord
@@ -56,8 +57,6 @@ def roles(settings: CalendarSettingsRecord, ref: CalendarKey) -> list[str]:
 
 def mark_missing(user_id: str, connection_id: str, calendar_id: str) -> None:
     """Outlook answered 404 for a chosen calendar: flag it (once) and tell the product (once)."""
-    from lib.core.crypto import calendar_digest
-
     table = storage_account().table(CalendarSettingsRecord)
     ref = (connection_id, calendar_id)
     current = table.find(user_id, "settings")

@@ -35,7 +35,9 @@ from lib.core.crypto import SealedValueInvalid, seal, unseal
 from lib.core.errors import SlotbridgeError
 from lib.core.settings import get_settings
 from lib.features.connections import hooks, host_view
+from lib.features.connections.calendars import default_calendar_settings
 from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
+from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import (
     AccountLinkRecord,
     CalendarSettingsRecord,
@@ -226,7 +228,6 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
         raise InvalidSignInState("Microsoft's answer did not identify an account. Start again.")
     account_id = str(accounts[0]["home_account_id"])
     connection = _link(user_id, account_id, claims, sorted(granted_scopes(result)))
-    from lib.features.connections.graph_access import token_vault
 
     token_vault().store(connection.connection_id, cache)
     _ensure_default_calendar_settings(connection)
@@ -298,8 +299,6 @@ def _link(user_id: str, account_id: str, claims: dict[str, Any], scopes: list[st
 
 def _ensure_default_calendar_settings(connection: ConnectionRecord) -> None:
     """A user's first connection: its primary calendar is both checked for conflicts and written to."""
-    from lib.features.connections.calendars import default_calendar_settings
-
     table = storage_account().table(CalendarSettingsRecord)
     if table.find(connection.user_id, "settings") is not None:
         return

@@ -14,6 +14,7 @@ from lib.core.ttl_memo import forget as forget_memo
 from lib.core.ttl_memo import ttl_memo
 from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionStatus
+from lib.features.connections.repository import calendar_settings, user_connections
 
 TTL_S = 5.0
 # The status (and availability's reason) of a host with no Microsoft account connected.
@@ -51,8 +52,6 @@ class HostView:
 
 def read_host_view(user_id: str) -> HostView:
     """The host's view read now (the booking path, which never trusts a memo)."""
-    from lib.features.connections.repository import calendar_settings, user_connections
-
     connections = user_connections(user_id)
     return HostView(
         calendar_settings(user_id),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
 from lib.features.connections import hooks, host_view
+from lib.features.connections.calendar_health import missing_view
 from lib.features.connections.calendars import forget_connection_calendars
 from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import AccountLinkRecord, ConnectionRecord
@@ -29,8 +30,6 @@ class ConnectionView:
 
 
 def list_connections(user_id: str) -> list[ConnectionView]:
-    from lib.features.connections.calendar_health import missing_view
-
     connections = user_connections(user_id)
     missing = missing_view(calendar_settings(user_id), connections) if connections else []
     return [

@@ -8,6 +8,9 @@ import logging
 
 from lib.adapters.storage import storage_account
 from lib.core.housekeeping import run_steps
+from lib.features.bookings.idempotency import sweep_expired
+from lib.features.bookings.locks import sweep_past
+from lib.features.connections.connect_flow import sweep_expired_flows
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.sync import requests_queue
 from lib.features.sync.messages import SyncRequest, SyncScope
@@ -39,10 +42,6 @@ def housekeeping() -> None:
     """What else the backstop timer cleans up, cheap and in no hurry: abandoned sign-in flows,
     expired idempotency claims and slot locks of cells a week past. Bookings stuck `pending` and
     late booking events have their own, frequent timer (`lib.features.bookings.housekeeping`)."""
-    from lib.features.bookings.idempotency import sweep_expired
-    from lib.features.bookings.locks import sweep_past
-    from lib.features.connections.connect_flow import sweep_expired_flows
-
     run_steps(
         log,
         (

@@ -19,6 +19,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
+from lib.features.connections.host_view import host_view
 from lib.features.links.config import CalendarProvider, LinkConfig, parse_slug
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
 
@@ -139,8 +140,6 @@ def _host_status(config: LinkConfig) -> tuple[tuple[str, str], ...]:
     """Each host's calendar status for the link's manager: `connected`, `not_connected`,
     `needs_reconnect`, `calendar_missing`, or `none` (provider none: weekly hours only). The
     anonymous availability answer never says this; the link's manager may know."""
-    from lib.features.connections.host_view import host_view
-
     return tuple(
         (h.user_id, "none" if h.provider is CalendarProvider.NONE else host_view(h.user_id).status)
         for h in config.hosts

@@ -23,6 +23,8 @@ from lib.features.connections import calendar_health
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord
 from lib.features.sync import changes, delta_sync, subscriptions
+from lib.features.sync.messages import MAX_RECHECK_EVENTS, SyncRequest, SyncScope
+from lib.features.sync.requests_queue import enqueue
 from lib.features.sync.sync_state import (
     CalendarKey,
     CalendarSyncRecord,
@@ -118,9 +120,6 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
 def queue_rechecks(published: changes.CalendarChanges, event_ids: tuple[str, ...]) -> None:
     """Events a listener could not handle go to the `sync-requests` queue, to be reported again
     (a short delay first: the Graph or storage trouble behind it is often a passing storm)."""
-    from lib.features.sync.messages import MAX_RECHECK_EVENTS, SyncRequest, SyncScope
-    from lib.features.sync.requests_queue import enqueue
-
     for first in range(0, len(event_ids), MAX_RECHECK_EVENTS):
         enqueue(
             SyncRequest(

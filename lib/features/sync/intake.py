@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib.adapters.storage import storage_account
+from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
 from lib.core.errors import FieldError, ValidationFailed
 from lib.core.input_rules import text_fault
 from lib.core.json_body import parse_json_object
@@ -58,9 +60,6 @@ def validation_token(params: Mapping[str, str]) -> str | None:
 
 
 def _send_to_queue(notice: GraphNotice) -> None:
-    from lib.adapters.storage import storage_account
-    from lib.adapters.storage.queues import GRAPH_NOTIFICATIONS_QUEUE
-
     storage_account().queues.send(GRAPH_NOTIFICATIONS_QUEUE, notice.to_json())
 
 

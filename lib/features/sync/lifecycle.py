@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from lib.adapters.graph import GraphNotFound
+from lib.adapters.storage.tables import RecordNotFound
 from lib.core.settings import get_settings
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord
@@ -67,8 +68,6 @@ def note_renewed(key: CalendarKey, subscription_id: str, expires: datetime) -> N
             return None
         current.subscription_expires_at = expires
         return current
-
-    from lib.adapters.storage.tables import RecordNotFound
 
     try:
         mutate_state(key, apply)

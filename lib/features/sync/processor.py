@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 
 from lib.adapters.storage import storage_account
+from lib.core.crypto import calendar_digest
 from lib.core.errors import NeedsReconnect
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.sync import calendar_worker, lifecycle
 from lib.features.sync.messages import GraphNotice, NoticeKind
+from lib.features.sync.subscriptions import subscription_records
 from lib.features.sync.sync_state import CalendarKey, CalendarSyncRecord, WorkRequest, find_state
 
 log = logging.getLogger("slotbridge.sync.processor")
@@ -23,9 +25,6 @@ def state_for(notice: GraphNotice) -> CalendarSyncRecord | None:
     says whose calendar it is (the clientState names only connection and calendar digest, and the
     state is kept in the host's partition); a subscription already replaced or removed has none,
     and the calendar's current subscription announces its changes."""
-    from lib.core.crypto import calendar_digest
-    from lib.features.sync.subscriptions import subscription_records
-
     record = subscription_records().find(notice.subscription_id, "subscription")
     if (
         record is None

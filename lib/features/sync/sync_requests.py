@@ -19,7 +19,7 @@ from lib.core.settings import get_settings
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, user_connections
-from lib.features.sync import busy_cache, calendar_worker, subscriptions
+from lib.features.sync import busy_cache, calendar_worker, changes, subscriptions
 from lib.features.sync.client_state import current_key, key_fingerprint
 from lib.features.sync.messages import SyncRequest, SyncScope
 from lib.features.sync.sync_state import (
@@ -177,8 +177,6 @@ class RecheckPending(OutlookUnavailable):
 
 
 def _recheck(connection: ConnectionRecord, request: SyncRequest) -> dict[str, str]:
-    from lib.features.sync import changes
-
     assert request.calendar_id is not None  # guaranteed by SyncRequest.from_body
     again = changes.publish(
         changes.CalendarChanges(

@@ -29,7 +29,8 @@ from typing import ClassVar, NamedTuple
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.records import HOST_TABLE_KIND, TableRecord
-from lib.adapters.storage.tables import AlreadyExists, Table
+from lib.adapters.storage.tables import AlreadyExists, RecordNotFound, Table
+from lib.core.crypto import calendar_digest
 
 LEASE_DURATION = timedelta(seconds=120)
 MUTATE_ATTEMPTS = 40  # a burst of notifications hits one row from up to batchSize workers
@@ -163,8 +164,6 @@ class WorkRequest:
 
 def ensure_state(key: CalendarKey) -> CalendarSyncRecord:
     """The calendar's state row, created (wanting a subscription and a full sync) if missing."""
-    from lib.core.crypto import calendar_digest
-
     found = find_state(key)
     if found is not None:
         return found
@@ -264,8 +263,6 @@ def release_after_failure(key: CalendarKey, owner: str, error_code: str) -> None
         current.last_error = error_code
         current.updated_at = now
         return current
-
-    from lib.adapters.storage.tables import RecordNotFound
 
     try:
         mutate_state(key, apply)
