@@ -20,36 +20,36 @@ bp = func.Blueprint()
 @bp.route(route="links/{slug}/bookings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def create_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.api.bookings import MAX_BODY_BYTES, BookingAnswer, BookingBody
+    from lib.api.bookings import MAX_BODY_BYTES, BookingCreated, BookingInput
     from lib.features.bookings.create import create_booking
     from lib.features.bookings.validation import body_fingerprint, parse_idempotency_key
 
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     key = parse_idempotency_key(req.headers.get("Idempotency-Key"))
     created = create_booking(
-        req.route_params["slug"], lambda: BookingBody.from_json(body).request(), key, body_fingerprint(body)
+        req.route_params["slug"], lambda: BookingInput.from_json(body).request(), key, body_fingerprint(body)
     )
     # 201 for a booking made, and for its replay under the same Idempotency-Key (the first answer again).
-    return json_response(BookingAnswer.of(created).document(), status=201)
+    return json_response(BookingCreated.created(created).wire(), status=201)
 
 
 @bp.route(route="bookings/{bookingId}/reschedule", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.api.bookings import MAX_BODY_BYTES, BookingAnswer, RescheduleBody
+    from lib.api.bookings import MAX_BODY_BYTES, Booking, RescheduleBody
     from lib.features.bookings.manage import reschedule
     from lib.features.bookings.validation import manage_token_from
 
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     token = manage_token_from(req.headers, body)
     moved = reschedule(req.route_params["bookingId"], token, lambda: RescheduleBody.from_json(body).start)
-    return json_response(BookingAnswer.of(moved).document())
+    return json_response(Booking.of(moved).wire())
 
 
 @bp.route(route="bookings/{bookingId}/cancel", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.api.bookings import MAX_BODY_BYTES, BookingAnswer, CancelBody
+    from lib.api.bookings import MAX_BODY_BYTES, Booking, CancelBody
     from lib.features.bookings.manage import cancel
     from lib.features.bookings.validation import manage_token_from
 
@@ -57,19 +57,19 @@ def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
     token = manage_token_from(req.headers, body)
     cancelled = cancel(req.route_params["bookingId"], token, lambda: CancelBody.from_json(body))
-    return json_response(BookingAnswer.of(cancelled).document())
+    return json_response(Booking.of(cancelled).wire())
 
 
 @bp.route(route="bookings/{bookingId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def get_booking(req: func.HttpRequest) -> func.HttpResponse:
     # What the manage page shows; the token only in the Authorization header (never a query).
-    from lib.api.bookings import BookingAnswer
+    from lib.api.bookings import Booking
     from lib.features.bookings.manage import get_booking
     from lib.features.bookings.validation import manage_token_from
 
     token = manage_token_from(req.headers, {})
-    return json_response(BookingAnswer.of(get_booking(req.route_params["bookingId"], token)).document())
+    return json_response(Booking.of(get_booking(req.route_params["bookingId"], token)).wire())
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE%")

@@ -8,7 +8,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from lib.api.wire import DateTimeText, WireModel
+from lib.core.wire import DateTimeText, WireModel
 from lib.engine.rendering import render_slots
 from lib.features.availability.service import LinkAvailability
 

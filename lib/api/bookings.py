@@ -3,19 +3,24 @@
 
 Bodies are parsed by the bookings feature's own rules (`lib.features.bookings.validation`), whose
 problem codes, messages and `errors[]` are the contract; the models carry what they parsed. The
-answer is the feature's `BookingView` with the manage token and link a new booking adds."""
+answers are the feature's `BookingView` (`Booking`), and with the manage token and link a new
+booking adds (`BookingCreated`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
+from lib.core.wire import WireModel
 from lib.features.bookings.validation import (
     MAX_BODY_BYTES,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_NOTES_LENGTH,
     Attendee,
     BookingRequest,
     check_cancel_body,
@@ -24,28 +29,38 @@ from lib.features.bookings.validation import (
 )
 from lib.features.bookings.views import BookingView, CreatedBooking
 
-__all__ = ["MAX_BODY_BYTES", "BookingAnswer", "BookingBody", "CancelBody", "RescheduleBody"]
+__all__ = ["MAX_BODY_BYTES", "Booking", "BookingCreated", "BookingInput", "CancelBody", "RescheduleBody"]
+
+# Free text of an attendee's: line breaks and tabs kept; null is taken as none.
+FreeText = Annotated[str | None, Field(max_length=MAX_NOTES_LENGTH)]
+# The manage token in a body (`Authorization: Bearer` is the other place; `manage_token_from`).
+Token = str | SkipJsonSchema[None]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+class _Body(WireModel):
+    # The validators refuse a field they do not know.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class AttendeeBody(_Body):
-    name: str
-    email: str
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    email: Annotated[
+        str,
+        Field(max_length=MAX_EMAIL_LENGTH),
+        WithJsonSchema({"type": "string", "format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+    ]
 
 
-class BookingBody(_Body):
+class BookingInput(_Body):
     """`POST /links/{slug}/bookings`: `start` (UTC), the attendee, their zone, notes."""
 
     start: datetime
     attendee: AttendeeBody
-    timezone: str | None
-    notes: str
+    timezone: str | None = None
+    notes: FreeText = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BookingBody:
+    def from_json(cls, data: Mapping[str, Any]) -> BookingInput:
         parsed = parse_booking_request(data)
         return cls(
             start=parsed.start_utc,
@@ -56,14 +71,15 @@ class BookingBody(_Body):
 
     def request(self) -> BookingRequest:
         return BookingRequest(
-            self.start, Attendee(self.attendee.name, self.attendee.email), self.timezone, self.notes
+            self.start, Attendee(self.attendee.name, self.attendee.email), self.timezone, self.notes or ""
         )
 
 
 class RescheduleBody(_Body):
-    """`POST /bookings/{id}/reschedule`: the new `start` (UTC); the manage token is read apart."""
+    """`POST /bookings/{id}/reschedule`: the new `start` (UTC) and perhaps the manage token."""
 
     start: datetime
+    token: Token = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RescheduleBody:
@@ -71,9 +87,10 @@ class RescheduleBody(_Body):
 
 
 class CancelBody(_Body):
-    """`POST /bookings/{id}/cancel`: an optional `reason` (checked, not kept)."""
+    """`POST /bookings/{id}/cancel`: an optional `reason` (checked, not kept), perhaps the token."""
 
-    reason: str | None = None
+    token: Token = None
+    reason: FreeText = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CancelBody:
@@ -82,14 +99,22 @@ class CancelBody(_Body):
         return cls(reason=reason if isinstance(reason, str) else None)
 
 
-class BookingAnswer(BookingView):
-    """The booking answer: the booking, and for a booking just made its manage token and link."""
-
-    manage_token: str | None = None
-    manage_url: str | None = None
+class Booking(BookingView):
+    """The answer of `GET /bookings/{id}`, reschedule and cancel."""
 
     @classmethod
-    def of(cls, booking: BookingView | CreatedBooking) -> BookingAnswer:
-        if isinstance(booking, BookingView):
-            return cls(**dict(booking))
-        return cls(**dict(booking.booking), manage_token=booking.manage_token, manage_url=booking.manage_url)
+    def of(cls, booking: BookingView) -> Booking:
+        return cls.answer(booking.wire())
+
+
+class BookingCreated(Booking):
+    """A booking just made: the booking, and its manage token and link (shown this once)."""
+
+    manage_token: str
+    manage_url: str
+
+    @classmethod
+    def created(cls, created: CreatedBooking) -> BookingCreated:
+        # A result replayed without its token (none could be kept) answers without it.
+        secret = {"manage_token": created.manage_token, "manage_url": created.manage_url}
+        return cls.answer(created.booking.wire() | {k: v for k, v in secret.items() if v is not None})

@@ -9,9 +9,9 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from lib.api.wire import DateTimeText, IsoDateTime, WireModel
 from lib.core.errors import FieldError, ValidationFailed
 from lib.core.input_rules import text_fault
+from lib.core.wire import DateTimeText, IsoDateTime, WireModel
 from lib.engine.show_as_policy import ShowAs
 from lib.features.connections import calendar_health
 from lib.features.connections.calendars import (

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from lib.api.wire import WireModel
+from lib.core.wire import WireModel
 from lib.engine.link_rules_json import link_rules_to_json
 from lib.features.links.config import (
     DEFAULT_SUBJECT_TEMPLATE,
@@ -109,7 +109,7 @@ class Link(LinkInput):
         }
         if host_status is not None:
             fields["hostStatus"] = host_status
-        return cls.model_validate(fields)
+        return cls.answer(fields)
 
 
 class Links(WireModel):

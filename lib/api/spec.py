@@ -6,7 +6,7 @@ answer). `normalise` reduces a JSON schema to what the contract promises - prope
 nullability, required, enums, formats, bounds, patterns, closed objects - with `$ref`s and `allOf`
 resolved, so descriptions and examples may live in the spec only. tests/unit/contract/
 test_models_match_spec.py fails when a model and the spec drift apart. Another area joins by adding
-its models to `REQUESTS` / `ANSWERS` (or an inline answer to `CONTRACT`)."""
+its models to `REQUESTS` / `ANSWERS` (or an inline request or answer to `CONTRACT`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
-from lib.api import availability, connections, links
+from lib.api import availability, bookings, connections, links
 
 # The keys a schema's contract is made of; everything else (title, description, default,
 # example...) is documentation.
@@ -48,21 +48,31 @@ def answer(route: str, method: str, model: type[BaseModel]) -> ContractSchema:
     return ContractSchema(model, "serialization", where)
 
 
+def request(route: str, method: str, model: type[BaseModel]) -> ContractSchema:
+    """A model that is a route's inline request body."""
+    where = ("paths", route, method, "requestBody", "content", "application/json", "schema")
+    return ContractSchema(model, "validation", where)
+
+
 # Request bodies (read as input) and answers (as written), by area; another area adds its own.
 REQUESTS: list[type[BaseModel]] = [
     *(links.TimeRange, links.LinkHost, links.LinkInput),
     *(connections.ConnectRequest, connections.CalendarRef, connections.CalendarSettings),
+    bookings.BookingInput,
 ]
 ANSWERS: list[type[BaseModel]] = [
     *(links.Link, links.PublicLink, availability.Availability),
     *(connections.ConnectStart, connections.Connection, connections.MissingCalendar),
     *(connections.CalendarList, connections.SyncQueued),
+    *(bookings.Booking, bookings.BookingCreated),
 ]
 CONTRACT: list[ContractSchema] = [
     *(component(model, "validation") for model in REQUESTS),
     *(component(model, "serialization") for model in ANSWERS),
     answer("/links", "get", links.Links),
     answer("/users/{userId}/connections", "get", connections.Connections),
+    request("/bookings/{bookingId}/reschedule", "post", bookings.RescheduleBody),
+    request("/bookings/{bookingId}/cancel", "post", bookings.CancelBody),
 ]
 
 

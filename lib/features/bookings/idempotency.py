@@ -98,7 +98,7 @@ def run_once(
         else:
             _abandon(table, claim)
         raise
-    _finish(table, claim, _STORED_CREATED, result.booking.document(), result.manage_token)
+    _finish(table, claim, _STORED_CREATED, result.booking.wire(), result.manage_token)
     return result
 
 

@@ -1,21 +1,23 @@
 """What a booking's answer shows: the booking as a typed value (`BookingView`), its times formatted
 for the host's and the attendee's zones, and the result of a create (`CreatedBooking`).
 
-`BookingView` defines the booking's document once (camelCase keys; absent parts left out, but
-`joinUrl` always there): the edge's answer model (`lib.api.bookings`) extends it, and an
-`Idempotency-Key` claim stores it (`document` / `BookingView.from_document`), so results stored
-before typed results replay unchanged."""
+`BookingView` defines the booking's document once, as a wire model (lib/core/wire.py: camelCase
+keys; a part the booking does not have is left unset, so absent; `joinUrl` always there): the
+edge's answer models (`lib.api.bookings`) extend it, and an `Idempotency-Key` claim stores its
+`wire()` form (`BookingView.from_document` reads it back), so results stored before typed results
+replay unchanged."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 from lib.core.timezones import parse_iana_zone
+from lib.core.wire import DateTimeText, WireModel
 from lib.features.bookings.records import BookingRecord
 
 WARNINGS = {
@@ -35,66 +37,54 @@ def _iso_in(instant: datetime, zone_name: str) -> str:
     return instant.astimezone(parse_iana_zone(zone_name)).isoformat(timespec="seconds")
 
 
-def _optional_utc(instant: datetime | None) -> str | None:
-    return iso_utc(instant) if instant is not None else None
-
-
-class Document(BaseModel):
-    """A frozen value whose document has camelCase keys and leaves out absent (None) parts, except
-    those named in `ALWAYS`, and empty `history`."""
-
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
-    ALWAYS: ClassVar[frozenset[str]] = frozenset()
-
-    @model_serializer(mode="wrap")
-    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        out: dict[str, Any] = handler(self)
-        always = {to_camel(name) for name in self.ALWAYS}
-        return {k: v for k, v in out.items() if k in always or v not in (None, [], ())}
-
-    def document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
-
-
-Absent = str | None  # a part the document leaves out when None
-
-
-class BookingWarning(Document):
-    code: str
+class BookingWarning(WireModel):
+    # A code a stored booking carries is answered as it is; the spec lists today's codes.
+    code: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(WARNINGS)})]
     message: str
 
 
-class BookingView(Document):
+class HistoryEntry(WireModel):
+    """A move of the booking, as `manage.reschedule` and `outlook_sync` record it."""
+
+    at: DateTimeText | SkipJsonSchema[None] = None
+    by: Literal["attendee", "outlook"] | SkipJsonSchema[None] = None
+    from_start_utc: DateTimeText | SkipJsonSchema[None] = None
+    from_end_utc: DateTimeText | SkipJsonSchema[None] = None
+    to_start_utc: DateTimeText | SkipJsonSchema[None] = None
+    to_end_utc: DateTimeText | SkipJsonSchema[None] = None
+
+
+class BookingView(WireModel):
     """A booking as its answer shows it."""
 
-    ALWAYS: ClassVar[frozenset[str]] = frozenset({"join_url", "warnings"})
+    model_config = ConfigDict(frozen=True)
 
-    booking_id: str
+    booking_id: Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
     slug: str
-    status: str
-    start_utc: str
-    end_utc: str
-    start: str
-    end: str
+    status: Literal["confirmed", "cancelled", "cancelled_in_outlook"]
+    start_utc: DateTimeText
+    end_utc: DateTimeText
+    start: DateTimeText  # in the link's zone
+    end: DateTimeText
     time_zone: str
     join_url: str | None  # None: no Teams meeting
     warnings: tuple[BookingWarning, ...]
     # The attendee's zone and the times in it, when the request named one.
-    attendee_time_zone: Absent = None
-    attendee_start: Absent = None
-    attendee_end: Absent = None
+    attendee_time_zone: str | SkipJsonSchema[None] = None
+    attendee_start: DateTimeText | SkipJsonSchema[None] = None
+    attendee_end: DateTimeText | SkipJsonSchema[None] = None
     # When each step happened (UTC), for the steps the booking went through.
-    created_at: Absent = None
-    confirmed_at: Absent = None
-    rescheduled_at: Absent = None
-    cancelled_at: Absent = None
-    cancelled_in_outlook_at: Absent = None
-    history: tuple[dict[str, Any], ...] = ()
+    created_at: DateTimeText | SkipJsonSchema[None] = None
+    confirmed_at: DateTimeText | SkipJsonSchema[None] = None
+    rescheduled_at: DateTimeText | SkipJsonSchema[None] = None
+    cancelled_at: DateTimeText | SkipJsonSchema[None] = None
+    cancelled_in_outlook_at: DateTimeText | SkipJsonSchema[None] = None
+    history: tuple[HistoryEntry, ...] | SkipJsonSchema[None] = None
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> BookingView:
-        """A view from its `document()` (as an `Idempotency-Key` claim stored it)."""
-        return cls.model_validate(document)
+        """A view from its `wire()` form (as an `Idempotency-Key` claim stored it)."""
+        return cls.answer(document)
 
 
 @dataclass(frozen=True)
@@ -109,24 +99,32 @@ class CreatedBooking:
 
 def view_of(record: BookingRecord) -> BookingView:
     zone = record.attendee_time_zone
-    return BookingView(
-        booking_id=record.booking_id,
-        slug=record.slug,
-        status=record.status.value,
-        start_utc=iso_utc(record.start_utc),
-        end_utc=iso_utc(record.end_utc),
-        start=_iso_in(record.start_utc, record.time_zone),
-        end=_iso_in(record.end_utc, record.time_zone),
-        time_zone=record.time_zone,
-        join_url=record.join_url,
-        warnings=tuple(BookingWarning(code=c, message=WARNINGS.get(c, c)) for c in record.warnings),
-        attendee_time_zone=zone or None,
-        attendee_start=_iso_in(record.start_utc, zone) if zone else None,
-        attendee_end=_iso_in(record.end_utc, zone) if zone else None,
-        created_at=_optional_utc(record.created_at),
-        confirmed_at=_optional_utc(record.confirmed_at),
-        rescheduled_at=_optional_utc(record.rescheduled_at),
-        cancelled_at=_optional_utc(record.cancelled_at),
-        cancelled_in_outlook_at=_optional_utc(record.cancelled_in_outlook_at),
-        history=tuple(record.history),
-    )
+    moments = {
+        "created_at": record.created_at,
+        "confirmed_at": record.confirmed_at,
+        "rescheduled_at": record.rescheduled_at,
+        "cancelled_at": record.cancelled_at,
+        "cancelled_in_outlook_at": record.cancelled_in_outlook_at,
+    }
+    fields: dict[str, Any] = {
+        "booking_id": record.booking_id,
+        "slug": record.slug,
+        "status": record.status.value,
+        "start_utc": iso_utc(record.start_utc),
+        "end_utc": iso_utc(record.end_utc),
+        "start": _iso_in(record.start_utc, record.time_zone),
+        "end": _iso_in(record.end_utc, record.time_zone),
+        "time_zone": record.time_zone,
+        "join_url": record.join_url,
+        "warnings": [{"code": c, "message": WARNINGS.get(c, c)} for c in record.warnings],
+        **{name: iso_utc(at) for name, at in moments.items() if at is not None},
+    }
+    if zone:
+        fields |= {
+            "attendee_time_zone": zone,
+            "attendee_start": _iso_in(record.start_utc, zone),
+            "attendee_end": _iso_in(record.end_utc, zone),
+        }
+    if record.history:
+        fields["history"] = record.history
+    return BookingView.answer(fields)

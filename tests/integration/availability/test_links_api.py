@@ -8,7 +8,10 @@ from typing import Any
 import requests
 
 from devstack.funchost import DevHost
+from lib.adapters.storage import storage_account
 from lib.core.auth import issue_user_token
+from lib.features.links.config import MAX_TITLE_LENGTH
+from lib.features.links.records import BookingLinkRecord
 from tests.fixtures.devhost import USER_TOKEN_KEY
 from tests.integration.connect.helpers import BACKEND
 
@@ -152,3 +155,24 @@ def test_who_may_manage_which_link(devhost: DevHost) -> None:
     # Removing Bob from the pool removes it from his list.
     put_link(devhost, team, link_body([(alice, "microsoft")]))
     assert listed(_as_user(bob)) == []
+
+
+def test_a_link_stored_before_a_bound_tightened_still_answers(devhost: DevHost) -> None:
+    """Answers are not re-validated against today's bounds: a link kept with a title longer than
+    today's maximum (saved before the rule tightened) is still listed and shown."""
+    slug, user = new_slug(), new_user()
+    assert put_link(devhost, slug, link_body([(user, "microsoft")]))
+    long_title = "T" * (MAX_TITLE_LENGTH + 50)
+
+    def lengthen(current: BookingLinkRecord) -> BookingLinkRecord:
+        current.title = long_title
+        return current
+
+    storage_account().table(BookingLinkRecord).mutate(slug, "link", lengthen)
+
+    listed = requests.get(f"{devhost.api_url}/links?userId={user}", headers=BACKEND, timeout=30)
+    assert listed.status_code == 200, listed.text
+    assert [link["title"] for link in listed.json()["links"]] == [long_title]
+    shown = requests.get(f"{devhost.api_url}/links/{slug}", timeout=30)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["title"] == long_title
