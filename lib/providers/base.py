@@ -29,9 +29,6 @@ from typing import Protocol
 from lib.core.errors import SlotbridgeError
 from lib.engine.busy_source import BusySource
 
-MAX_SUBJECT_LENGTH = 255
-_PLACEHOLDER = re.compile(r"\{(title|attendeeName)\}")
-
 
 @dataclass(frozen=True)
 class EventContent:
@@ -64,6 +61,10 @@ class TaggedEvent:
     start_utc: datetime | None
     end_utc: datetime | None
     is_cancelled: bool
+
+
+MAX_SUBJECT_LENGTH = 255
+_PLACEHOLDER = re.compile(r"\{(title|attendeeName)\}")
 
 
 def render_subject(template: str, title: str, attendee_name: str) -> str:
