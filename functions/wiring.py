@@ -1,16 +1,24 @@
 """Who listens to whom: the one place where a feature is told of another's news (the hooks of
-`lib.core.hooks`). `function_app.py` calls `install()` once at start-up.
+`lib.core.hooks`), and which calendar provider answers for which provider name
+(`lib.providers.registry`). `function_app.py` calls `install()` once at start-up.
 
 Each listener imports its feature when it first runs, not here: a cold start that only answers
 Graph's validation handshake must not load the sync or bookings services (the cold-start test
-names these imports)."""
+names these imports). Likewise each provider is built when first asked for, not here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lib.features.connections import hooks as connection_hooks
 from lib.features.sync import changes
+from lib.providers import microsoft, registry
+from lib.providers import none as no_calendar
+
+if TYPE_CHECKING:
+    from lib.providers.base import CalendarProvider
+    from lib.providers.microsoft.provider import MicrosoftProvider
 
 
 def _sync_on_connected(ref: connection_hooks.ConnectionRef) -> None:
@@ -41,7 +49,27 @@ def _bookings_follow_outlook(calendar_changes: changes.CalendarChanges) -> Seque
     return outlook_sync.on_calendar_changes(calendar_changes)
 
 
+def _microsoft_provider() -> MicrosoftProvider:
+    """Graph, acting as connections' stored accounts."""
+    from lib.features.connections.mailboxes import microsoft_provider
+
+    return microsoft_provider()
+
+
+def _no_calendar_provider() -> CalendarProvider:
+    """Weekly hours only."""
+    from lib.providers.none.provider import NoCalendarProvider
+
+    return NoCalendarProvider()
+
+
+def install_providers() -> None:
+    registry.install(microsoft.NAME, _microsoft_provider)
+    registry.install(no_calendar.NAME, _no_calendar_provider)
+
+
 def install() -> None:
+    install_providers()
     connection_hooks.connected.listen(_sync_on_connected)
     connection_hooks.calendar_settings_saved.listen(_sync_on_settings_saved)
     connection_hooks.disconnecting.listen(_sync_on_disconnecting)

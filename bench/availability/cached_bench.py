@@ -32,13 +32,14 @@ from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
+from functions.wiring import install_providers
 from lib.adapters.storage import clients as storage_clients
 from lib.api.availability import Availability
 from lib.core.settings import reset_settings_caches
 from lib.engine.busy_source import BusySource
 from lib.features.availability.cached_source import CachedBusySource, FreshnessReader
 from lib.features.availability.service import AvailabilityQuery, link_availability
-from lib.features.connections.mailboxes import live_busy_source
+from lib.features.connections.mailboxes import microsoft_provider
 from lib.features.links.config import LinkConfig
 
 # A pause before each timed answer, so the previous one's leftovers (the sandbox's threads
@@ -47,7 +48,7 @@ SETTLE_S = 0.05
 
 
 def _live(link: LinkConfig, _freshness: FreshnessReader) -> BusySource:
-    return live_busy_source(link.rules.time_zone)
+    return microsoft_provider().busy_source(link.rules.time_zone)
 
 
 def _cached(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
@@ -159,6 +160,7 @@ def _run(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    install_providers()  # the in-process services ask the provider registry
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=5)
     parser.add_argument("--calendars", type=int, default=2)

@@ -43,6 +43,7 @@ from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
+from functions.wiring import install_providers
 from lib.adapters.storage import storage_account
 from lib.api.availability import Availability
 from lib.core.settings import reset_settings_caches
@@ -217,6 +218,7 @@ def _measure(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    install_providers()  # the in-process services ask the provider registry
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=5)
     parser.add_argument("--calendars", type=int, default=2)

@@ -785,7 +785,10 @@ def booking_housekeeping_after_the_window() -> tuple[int, int]:
     outcomes (`STALE_PENDING`) has passed - which a short soak does not wait for: pending bookings
     adopt their late event or are released, events landing for failed ones are deleted.
     (resolved, deleted)."""
+    from functions.wiring import install_providers
     from lib.features.bookings.release import STALE_PENDING, delete_late_events, release_stale_pending
+
+    install_providers()  # the in-process housekeeping asks the provider registry
 
     resolved = release_stale_pending(now=datetime.now(UTC) + STALE_PENDING)
     return resolved, delete_late_events()

@@ -23,6 +23,7 @@ HEAVY = (
     "azure.keyvault.secrets",
     "azure.identity",
     "lib.adapters.graph",
+    "lib.providers.microsoft.provider",
     # pydantic itself loads at start-up (the settings model validates every setting then); the
     # edge models are the handlers' to import.
     "lib.api.bookings",

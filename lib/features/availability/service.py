@@ -1,13 +1,14 @@
 """`GET /links/{slug}/availability`: the slots a booking page offers, with busy time fetched from a
-`BusySource` (live Graph today) and the pure slot engine doing the rest.
+`BusySource` (the busy cache, else the host's provider read live) and the pure slot engine doing
+the rest.
 
 Steps: validate the query (dates in order, at most 62 days, a known viewer time zone); load the
 link; compute the open candidate slots (hours, notice, horizon) with no busy time - none means no
-Graph call at all; read the busy time of every `microsoft` host concurrently, only over the span
-the candidates and buffers need; leave out every host that could not be read (fail closed: their
-time is not offered, and the answer lists them); subtract; union over a round-robin pool. A host's
-bookings and the freshness of its calendars come from one request to its partition
-(`HostPartitions`).
+calendar read at all; read the busy time of every host whose provider reads calendars (`microsoft`,
+not `none`) concurrently, only over the span the candidates and buffers need; leave out every
+host that could not be read (fail closed: their time is not offered, and the answer lists them);
+subtract; union over a round-robin pool. A host's bookings and the freshness of its calendars come
+from one request to its partition (`HostPartitions`).
 
 Disclosure: the route is anonymous, so host user ids and e-mail addresses never appear in the
 answer. A degraded host is named by its position in the link's host list (`hostIndex`), which the
@@ -25,7 +26,7 @@ learns nothing about why. The log and the management view (`GET /links`, `hostSt
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -34,15 +35,17 @@ from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.core.input_rules import day_in_range
 from lib.core.parallel import map_concurrently, run_both
 from lib.core.timezones import parse_iana_zone
-from lib.engine.busy_source import BusySource, CalendarRef
+from lib.engine.busy_source import BusySource, CalendarRef, HostBusy
 from lib.engine.local_time import start_of_local_day_utc
 from lib.engine.round_robin import pool_free_slots
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot import Slot
 from lib.engine.slot_engine import HostBusyTime, free_slots_by_host, open_candidates
 from lib.features.connections.host_view import NOT_CONNECTED
-from lib.features.links.config import CalendarProvider, LinkConfig, LinkHost
+from lib.features.links.config import LinkConfig, LinkHost
 from lib.features.links.service import load_public_link
+from lib.providers.base import CalendarProvider
+from lib.providers.registry import provider_for
 
 if TYPE_CHECKING:
     from lib.features.availability.cached_source import FreshnessReader
@@ -112,11 +115,30 @@ def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
     return AvailabilityQuery(days["start"], days["end"], str(zone))
 
 
+class _HostsLiveSource:
+    """Each host's calendars read live by the host's own provider."""
+
+    def __init__(self, link: LinkConfig) -> None:
+        self._sources = {
+            host.user_id: _provider(host).busy_source(link.rules.time_zone)
+            for host in link.hosts
+            if _provider(host).reads_calendars
+        }
+
+    def busy(
+        self, user_id: str, calendars: Sequence[CalendarRef], start_utc: datetime, end_utc: datetime
+    ) -> HostBusy:
+        return self._sources[user_id].busy(user_id, calendars, start_utc, end_utc)
+
+
+def _provider(host: LinkHost) -> CalendarProvider:
+    return provider_for(host.provider)
+
+
 def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
     from lib.features.availability.cached_source import with_cache
-    from lib.features.connections.mailboxes import live_busy_source
 
-    return with_cache(live_busy_source(link.rules.time_zone), freshness)
+    return with_cache(_HostsLiveSource(link), freshness)
 
 
 @dataclass(frozen=True)
@@ -218,14 +240,14 @@ def _read_hosts(
     from lib.features.bookings.host_bookings import lock_rows_span
 
     partitions = HostPartitions(*lock_rows_span(*_bookings_span(window_start, window_end)))
-    needs_source = any(h.provider is CalendarProvider.MICROSOFT for h in link.hosts)
+    needs_source = any(_provider(h).reads_calendars for h in link.hosts)
     source = source_factory(link, partitions.freshness) if needs_source else None
 
     def read(item: tuple[int, LinkHost]) -> tuple[int, _HostOutcome]:
         index, host = item
 
         def calendars() -> _HostOutcome:
-            if host.provider is CalendarProvider.NONE or source is None:
+            if not _provider(host).reads_calendars or source is None:
                 return _HostOutcome(HostBusyTime([]))
             return _read_host(source, host.user_id, start_utc, end_utc)
 

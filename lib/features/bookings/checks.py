@@ -12,6 +12,7 @@ from lib.engine.link_rules import LinkRules
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot_engine import free_slots
 from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
+from lib.providers.base import CalendarProvider
 
 log = logging.getLogger("slotbridge.bookings")
 
@@ -39,6 +40,7 @@ def check_daily_cap(rules: LinkRules, host_user_id: str, start_utc: datetime) ->
 
 
 def live_check(
+    provider: CalendarProvider,
     rules: LinkRules,
     host_user_id: str,
     start_utc: datetime,
@@ -46,11 +48,14 @@ def live_check(
     *,
     ignore: tuple[datetime, datetime] | None = None,
 ) -> None:
-    """Re-read the host's conflict calendars now; busy -> `SlotUnavailable`; unreadable ->
-    `OutlookUnavailable` (never book blind)."""
+    """Re-read the host's conflict calendars now, live from its `provider`; busy ->
+    `SlotUnavailable`; unreadable -> `OutlookUnavailable` (never book blind). A provider that
+    reads no calendars has nothing to check."""
     from lib.engine.busy_source import CalendarRef
     from lib.features.connections.host_view import read_host_view
-    from lib.features.connections.mailboxes import live_busy_source
+
+    if not provider.reads_calendars:
+        return
 
     view = read_host_view(host_user_id)
     settings = view.connected_settings
@@ -64,7 +69,7 @@ def live_check(
         return
     before = timedelta(minutes=rules.buffer_before_minutes)
     after = timedelta(minutes=rules.buffer_after_minutes)
-    source = live_busy_source(rules.time_zone)
+    source = provider.busy_source(rules.time_zone)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
         log.warning("booking: host calendars unreadable (%s)", ",".join(host_busy.errors))

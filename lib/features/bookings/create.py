@@ -23,10 +23,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from lib.adapters.graph import GraphError
 from lib.adapters.storage.tables import Table
 from lib.core.errors import (
-    CalendarNotWritable,
     NeedsReconnect,
     OutlookUnavailable,
     SlotbridgeError,
@@ -41,7 +39,8 @@ from lib.features.bookings.host_calendar import (
     WriteTarget,
     connection_of,
     event_content,
-    graph,
+    event_writer,
+    host_provider,
     note_written,
     write_event,
     write_target,
@@ -53,9 +52,9 @@ from lib.features.bookings.records import LIVE_STATUSES, BookingRecord, BookingS
 from lib.features.bookings.store import bookings
 from lib.features.bookings.validation import BookingRequest
 from lib.features.bookings.views import CreatedBooking, view_of
-from lib.features.links.config import CalendarProvider, LinkConfig, LinkHost
+from lib.features.links.config import LinkConfig, LinkHost
 from lib.features.links.service import load_link
-from lib.providers.microsoft import outlook_event
+from lib.providers.base import WrittenEvent
 
 log = logging.getLogger("slotbridge.bookings")
 
@@ -156,13 +155,14 @@ def _resume(
         # housekeeping means it is being released: the next retry books afresh.
         with operation(record, held=being_released):
             try:
-                client = graph(connection)
-                written = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
+                written = event_writer(connection).find_by_tag(target.calendar_id, booking_id)
                 if written is None:
                     # Graph never made it: check the time again (the host's calendar may have
                     # changed since) and write it now, under our slot locks.
                     hold_locks(record)
-                    live_check(link.rules, record.host_user_id, record.start_utc, record.end_utc)
+                    live_check(
+                        target.provider, link.rules, record.host_user_id, record.start_utc, record.end_utc
+                    )
                     teams = link.teams_meeting and not connection.is_personal
                     written = write_event(
                         target, booking_id, event_content(link, request, booking_id, token, teams)
@@ -222,7 +222,7 @@ def _book_with_host(
         notes=request.notes,
         connection_id=target.connection.connection_id if target else None,
         calendar_id=target.calendar_id if target else None,
-        transaction_id=outlook_event.transaction_id(booking_id) if target else None,
+        transaction_id=target.provider.write_id(booking_id) if target else None,
         lock_start_utc=lock_start,
         lock_end_utc=lock_end,
         manage_token_sha256=token_hash(token),
@@ -237,12 +237,13 @@ def _book_with_host(
     except BaseException:
         _forget(table, record)
         raise
+    writing = False  # failures of the event write itself are audited
     try:
         check_daily_cap(rules, host.user_id, start)
-        if host.provider is CalendarProvider.MICROSOFT:
-            live_check(rules, host.user_id, start, end)
-        written: outlook_event.WrittenEvent | None = None
+        live_check(host_provider(host), rules, host.user_id, start, end)
+        written: WrittenEvent | None = None
         if target is not None:
+            writing = True
             written = write_event(target, booking_id, event_content(link, request, booking_id, token, teams))
     except OutcomeUnknown as unknown:
         audit.record(booking_id, "create", "unknown", code=unknown.error.code)
@@ -252,7 +253,7 @@ def _book_with_host(
     except BaseException as error:
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
         fail(record, code)
-        if isinstance(error, GraphError | CalendarNotWritable | WriteCalendarMissing):
+        if writing and isinstance(error, SlotbridgeError):
             audit.record(booking_id, "create", "failed", code=code)
         raise
     confirmed = confirm(record, written)

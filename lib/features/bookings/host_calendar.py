@@ -1,6 +1,8 @@
-"""The host's calendar a booking is written to: the write target, a Graph client for it, the
-event's content, and the event write - with its unknown-outcome handling (an answer lost and the
-event not found by its tag: it may still land, `OutcomeUnknown`)."""
+"""The host's calendar a booking is written to: the write target, the event writer of its
+account (asked of the account's provider), the event's content, and the event write - with its
+unknown-outcome handling (an answer lost and the event not found by its tag: it may still land,
+`OutcomeUnknown`). The provider says what failed (`lib.providers.base`); this module says what
+that means for a booking."""
 
 from __future__ import annotations
 
@@ -8,14 +10,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from lib.adapters.graph import (
-    GraphAccessDenied,
-    GraphClient,
-    GraphError,
-    GraphNotFound,
-    GraphUnavailable,
-    calendar_gone,
-)
 from lib.adapters.storage import storage_account
 from lib.core.errors import (
     CalendarNotWritable,
@@ -29,8 +23,20 @@ from lib.features.bookings.manage_tokens import manage_url
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
-from lib.features.links.config import CalendarProvider, LinkConfig, LinkHost
-from lib.providers.microsoft import outlook_event
+from lib.features.links.config import LinkConfig, LinkHost
+from lib.providers.base import (
+    AccountUnreachable,
+    CalendarGone,
+    CalendarProvider,
+    EventContent,
+    EventWriter,
+    WriteRefused,
+    WriteUnconfirmed,
+    WrittenEvent,
+    render_body,
+    render_subject,
+)
+from lib.providers.registry import provider_for
 
 log = logging.getLogger("slotbridge.bookings")
 
@@ -40,9 +46,17 @@ class WriteTarget:
     connection: ConnectionRecord
     calendar_id: str
 
+    @property
+    def provider(self) -> CalendarProvider:
+        return provider_for(self.connection.provider)
+
+
+def host_provider(host: LinkHost) -> CalendarProvider:
+    return provider_for(host.provider)
+
 
 def write_target(host: LinkHost) -> WriteTarget | None:
-    if host.provider is CalendarProvider.NONE:
+    if not host_provider(host).reads_calendars:
         return None
     settings = storage_account().table(CalendarSettingsRecord).find(host.user_id, "settings")
     if settings is None or not settings.write_calendar:
@@ -55,12 +69,11 @@ def write_target(host: LinkHost) -> WriteTarget | None:
     return WriteTarget(connection, settings.write_calendar["calendarId"])
 
 
-def graph(connection: ConnectionRecord) -> GraphClient:
-    from lib.features.connections.graph_access import graph_for
-
+def event_writer(connection: ConnectionRecord) -> EventWriter:
+    """The booking events of the connection's account, asked of its provider."""
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:
         raise NeedsReconnect("The host's Microsoft account needs to be reconnected.")
-    return graph_for(connection)
+    return provider_for(connection.provider).events(connection.user_id, connection.connection_id)
 
 
 def connection_of(record: BookingRecord) -> ConnectionRecord | None:
@@ -69,27 +82,27 @@ def connection_of(record: BookingRecord) -> ConnectionRecord | None:
     return storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
 
 
-def event_client(record: BookingRecord) -> GraphClient | None:
-    """A Graph client for the booking's event (None: it has none, or its connection is gone)."""
+def booking_events(record: BookingRecord) -> EventWriter | None:
+    """The writer of the booking's event (None: it has none, or its connection is gone)."""
     if not record.event_id:
         return None
     connection = connection_of(record)
-    return graph(connection) if connection is not None else None
+    return event_writer(connection) if connection is not None else None
 
 
-def pending_event_client(record: BookingRecord) -> GraphClient | None:
-    """A Graph client for the booking's write calendar, if it can be read now."""
+def pending_events(record: BookingRecord) -> EventWriter | None:
+    """The writer of the booking's write calendar, if it can be reached now."""
     if not record.calendar_id:
         return None
     connection = connection_of(record)
     if connection is None or connection.status is not ConnectionStatus.CONNECTED:
         return None
-    return graph(connection)
+    return event_writer(connection)
 
 
 class OutcomeUnknown(Exception):
-    """The event write may have happened (or may still happen: Graph can carry out a write whose
-    answer the app stopped waiting for) and the lookup by tag did not find it."""
+    """The event write may have happened (or may still happen: a calendar service can carry out a
+    write whose answer the app stopped waiting for) and the lookup by tag did not find it."""
 
     def __init__(self, error: SlotbridgeError) -> None:
         super().__init__(error.detail)
@@ -97,48 +110,42 @@ class OutcomeUnknown(Exception):
         self.error = error if error.status == 503 else OutlookUnavailable(error.detail)
 
 
-def write_event(
-    target: WriteTarget, booking_id: str, content: outlook_event.EventContent
-) -> outlook_event.WrittenEvent:
+def write_event(target: WriteTarget, booking_id: str, content: EventContent) -> WrittenEvent:
     from lib.features.connections import calendar_health
 
-    client = graph(target.connection)
+    events = event_writer(target.connection)
     try:
-        written = outlook_event.create(client, target.calendar_id, booking_id, content)
-    except GraphAccessDenied:
+        return events.create(target.calendar_id, booking_id, content)
+    except WriteRefused:
         raise CalendarNotWritable(
             "The host's booking calendar is read-only for their account; the booking was not made."
         ) from None
-    except GraphError as error:
-        if calendar_gone(error):
-            # POST /me/calendars/{id}/events answered ErrorItemNotFound: the calendar is gone.
-            calendar_health.mark_missing(target.connection.user_id, *_calendar_key(target))
-            raise WriteCalendarMissing(
-                "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
-                "The host must pick another calendar in their settings."
-            ) from None
-        if isinstance(error, GraphNotFound):
-            # A 404 about the mailbox, not the calendar (e.g. MailboxNotEnabledForRESTAPI): nothing
-            # was written, and the calendar is not flagged; a pool tries its next host.
-            log.warning("booking %s: the host's mailbox answered 404 %s", booking_id, error.graph_code)
-            raise OutlookUnavailable(
-                "The host's Outlook mailbox cannot be reached right now; the booking was not made."
-            ) from None
-        if not (isinstance(error, GraphUnavailable) or error.maybe_applied):
-            raise
-        # The POST (re-sent with its transactionId) may have landed: look for our tag.
+    except CalendarGone:
+        calendar_health.mark_missing(target.connection.user_id, *_calendar_key(target))
+        raise WriteCalendarMissing(
+            "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
+            "The host must pick another calendar in their settings."
+        ) from None
+    except AccountUnreachable as unreachable:
+        # Nothing was written, and the calendar is not flagged; a pool tries its next host.
+        log.warning("booking %s: the host's mailbox answered 404 %s", booking_id, unreachable.reason)
+        raise OutlookUnavailable(
+            "The host's Outlook mailbox cannot be reached right now; the booking was not made."
+        ) from None
+    except WriteUnconfirmed as unconfirmed:
+        error = unconfirmed.problem
+        # The write (re-sent with its write id) may have landed: look for our tag.
         try:
-            found = outlook_event.find_by_tag(client, target.calendar_id, booking_id)
+            found = events.find_by_tag(target.calendar_id, booking_id)
         except SlotbridgeError:
             raise OutcomeUnknown(error) from None
         if found is None:
-            if error.maybe_applied:
+            if unconfirmed.maybe_applied:
                 # Not there yet is not never: a write whose answer was lost can land later.
                 raise OutcomeUnknown(error) from None
-            raise
-        log.info("booking %s: event found by its tag after %s", booking_id, error.graph_code)
+            raise error from None
+        log.info("booking %s: event found by its tag after %s", booking_id, unconfirmed.reason)
         return found
-    return written
 
 
 def _calendar_key(target: WriteTarget) -> tuple[str, str]:
@@ -161,11 +168,11 @@ def note_written(target: WriteTarget | None) -> None:
 
 def event_content(
     link: LinkConfig, request: BookingRequest, booking_id: str, token: str, teams: bool
-) -> outlook_event.EventContent:
+) -> EventContent:
     start = request.start_utc
-    return outlook_event.EventContent(
-        subject=outlook_event.render_subject(link.subject_template, link.title, request.attendee.name),
-        body_text=outlook_event.render_body(
+    return EventContent(
+        subject=render_subject(link.subject_template, link.title, request.attendee.name),
+        body_text=render_body(
             link.title, manage_url(get_settings().public_base_url, booking_id, token), request.notes
         ),
         start_utc=start,

@@ -10,24 +10,25 @@ stranger is answered 404/401 whatever the body holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
-from lib.adapters.graph import GraphClient, GraphError, GraphGone, GraphNotFound
 from lib.adapters.storage.tables import ConcurrentUpdate
-from lib.core.errors import Conflict, NeedsReconnect, NotFound
+from lib.core.errors import Conflict, NeedsReconnect, NotFound, SlotbridgeError
 from lib.features.bookings import audit, locks
 from lib.features.bookings.checks import check_daily_cap, live_check, require_offered
-from lib.features.bookings.host_calendar import event_client
+from lib.features.bookings.host_calendar import booking_events, connection_of, host_provider
 from lib.features.bookings.lease import operation
 from lib.features.bookings.manage_tokens import require_token
 from lib.features.bookings.records import BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings, load
 from lib.features.bookings.views import BookingView, iso_utc, view_of
-from lib.features.links.config import CalendarProvider
+from lib.features.connections.records import DEFAULT_PROVIDER
+from lib.features.links.config import LinkHost
 from lib.features.links.service import load_link
-from lib.providers.microsoft import outlook_event
+from lib.providers.base import CalendarProvider, EventGone, EventWriter
+from lib.providers.registry import provider_for
 
 
 def _authorized(booking_id: str, token: str | None) -> BookingRecord:
@@ -65,10 +66,7 @@ def reschedule(
     if (start, end) == (record.start_utc, record.end_utc):
         return view_of(record)
     require_offered(rules, start, now)
-    provider = next(
-        (h.provider for h in link.hosts if h.user_id == record.host_user_id),
-        CalendarProvider.MICROSOFT if record.connection_id else CalendarProvider.NONE,
-    )
+    provider = _provider_of(link.hosts, record)
     new_lock_start, new_lock_end = locks.lock_span(
         start, end, rules.buffer_before_minutes, rules.buffer_after_minutes
     )
@@ -78,23 +76,31 @@ def reschedule(
         locks.acquire(record.host_user_id, booking_id, start, new_cells - old_cells, now)
         try:
             check_daily_cap(rules, record.host_user_id, start)
-            if provider is CalendarProvider.MICROSOFT:
-                live_check(rules, record.host_user_id, start, end, ignore=(record.start_utc, record.end_utc))
-            client = event_client(record)
-            if record.event_id and client is None:
+            if provider is not None:
+                live_check(
+                    provider,
+                    rules,
+                    record.host_user_id,
+                    start,
+                    end,
+                    ignore=(record.start_utc, record.end_utc),
+                )
+            events = booking_events(record)
+            if record.event_id and events is None:
                 raise NeedsReconnect(
                     "The host's calendar is no longer connected; the booking cannot be moved."
                 )
-            if client is not None and record.event_id:
-                _require_ours(client, record, "reschedule")
+            if events is not None and record.event_id:
+                _require_ours(events, record, "reschedule")
                 try:
-                    outlook_event.patch_times(client, record.event_id, start, end, rules.time_zone)
-                except (GraphNotFound, GraphGone):
+                    events.patch_times(record.event_id, start, end, rules.time_zone)
+                except EventGone:
                     _event_gone(record, "reschedule")  # deleted in Outlook since it was read back
-        except BaseException as error:
+                except SlotbridgeError as error:
+                    _write_failed(record, "reschedule", error)
+                    raise
+        except BaseException:
             locks.release(record.host_user_id, booking_id, new_cells - old_cells)
-            if record.event_id and isinstance(error, GraphError):
-                audit.record(booking_id, "reschedule", "failed", event_id=record.event_id, code=error.code)
             raise
         moved_at = datetime.now(UTC)
         record.history = [
@@ -120,9 +126,31 @@ def reschedule(
     return view_of(record)
 
 
-def _require_ours(client: GraphClient, record: BookingRecord, operation: str) -> None:
+def _provider_of(hosts: Sequence[LinkHost], record: BookingRecord) -> CalendarProvider | None:
+    """The provider whose calendars the booking's host is checked against: the host's on the link,
+    or - a host since taken off the link - that of the account holding the booking's event (None:
+    the booking has none, so nothing to check)."""
+    host = next((h for h in hosts if h.user_id == record.host_user_id), None)
+    if host is not None:
+        return host_provider(host)
+    if not record.connection_id:
+        return None
+    connection = connection_of(record)
+    # A disconnected account is still checked for: its host's other calendars may be busy.
+    return provider_for(connection.provider if connection is not None else DEFAULT_PROVIDER)
+
+
+def _write_failed(record: BookingRecord, operation: str, error: SlotbridgeError) -> None:
+    audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code=error.code)
+
+
+def _require_ours(events: EventWriter, record: BookingRecord, operation: str) -> None:
     assert record.event_id is not None
-    tagged = outlook_event.read_tagged(client, record.event_id)
+    try:
+        tagged = events.read_tagged(record.event_id)
+    except SlotbridgeError as error:
+        _write_failed(record, operation, error)
+        raise
     if tagged is None:
         _event_gone(record, operation)
     if tagged.tag != record.booking_id:
@@ -157,16 +185,16 @@ def cancel(booking_id: str, token: str | None, check_request: Callable[[], objec
         raise Conflict(f"This booking is {record.status.value} and cannot be cancelled.")
     with operation(record):
         outcome, code = "ok", None
-        client = event_client(record)
-        if record.event_id and client is None:
+        events = booking_events(record)
+        if record.event_id and events is None:
             outcome, code = "skipped", "not_connected"
-        elif client is not None and record.event_id:
-            tagged = outlook_event.read_tagged(client, record.event_id)
+        elif events is not None and record.event_id:
+            tagged = events.read_tagged(record.event_id)
             if tagged is None:
                 outcome, code = "ok", "already_gone"
             elif tagged.tag != record.booking_id:
                 outcome, code = "skipped", "not_ours"
-            elif not outlook_event.delete(client, record.event_id):
+            elif not events.delete(record.event_id):
                 outcome, code = "ok", "already_gone"
         now = datetime.now(UTC)
         record.status = BookingStatus.CANCELLED

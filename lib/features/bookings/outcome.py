@@ -12,7 +12,7 @@ from lib.core.errors import SlotbridgeError
 from lib.features.bookings import audit, locks
 from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings
-from lib.providers.microsoft import outlook_event
+from lib.providers.base import WrittenEvent
 
 log = logging.getLogger("slotbridge.bookings")
 
@@ -23,7 +23,7 @@ LATE_EVENT_WATCH = timedelta(hours=24)
 
 def confirm(
     record: BookingRecord,
-    written: outlook_event.WrittenEvent | None,
+    written: WrittenEvent | None,
     *,
     operation: str = "create",
     code: str | None = None,

@@ -1,6 +1,7 @@
 """Two-way booking sync: after each sync round the calendar worker publishes which events of a
 calendar changed or went away (`lib.features.sync.changes`); this listener looks those event ids up in the
-event -> booking index and, for booking events only, reads the event back from Graph:
+event -> booking index and, for booking events only, reads the event back through its account's
+provider:
 - gone (404/410) or cancelled -> the booking becomes `cancelled_in_outlook`, its locks are
   released, and the product gets a `booking.cancelled_in_outlook` outbox message;
 - moved (start or end differ) -> the booking takes the event's times (history `by: outlook`), its
@@ -27,7 +28,6 @@ from lib.core.errors import SlotbridgeError, SlotUnavailable
 from lib.features.bookings import audit, locks
 from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
 from lib.features.sync.changes import CalendarChanges
-from lib.providers.microsoft import outlook_event
 
 log = logging.getLogger("slotbridge.bookings.sync")
 
@@ -113,7 +113,7 @@ class _OperationInProgress(Exception):
 
 
 def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
-    from lib.features.connections.graph_access import graph_for
+    from lib.features.bookings.host_calendar import event_writer
     from lib.features.connections.records import ConnectionRecord
 
     booking = _without_operation(entry.booking_id)
@@ -122,17 +122,14 @@ def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
     connection = storage_account().table(ConnectionRecord).find(changes.user_id, changes.connection_id)
     if connection is None:
         return
-    tagged = outlook_event.read_tagged(graph_for(connection), entry.event_id)
+    tagged = event_writer(connection).read_tagged(entry.event_id)
     if tagged is None or tagged.is_cancelled:
         mark_cancelled_in_outlook(booking)
         return
     if tagged.tag is not None and tagged.tag != booking.booking_id:
         return
-    from lib.providers.microsoft.graph_events import MalformedEvent, parse_graph_datetime
-
-    try:
-        start, end = parse_graph_datetime(tagged.start), parse_graph_datetime(tagged.end)
-    except MalformedEvent:
+    start, end = tagged.start_utc, tagged.end_utc
+    if start is None or end is None:
         log.warning("booking %s: its event's times are unreadable", booking.booking_id)
         return
     if (start, end) != (booking.start_utc, booking.end_utc) and end > start:

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import Conflict, SlotbridgeError, SlotUnavailable
 from lib.features.bookings import audit, locks
-from lib.features.bookings.host_calendar import pending_event_client
+from lib.features.bookings.host_calendar import pending_events
 from lib.features.bookings.lease import operation
 from lib.features.bookings.outcome import confirm, hold_locks, mark_failed
 from lib.features.bookings.records import BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings
-from lib.providers.microsoft import outlook_event
 
 log = logging.getLogger("slotbridge.bookings")
 
@@ -52,15 +51,15 @@ def release_stale_pending(*, now: datetime | None = None, older_than: timedelta 
 
 
 def _resolve_pending(record: BookingRecord, now: datetime) -> None:
-    client = pending_event_client(record)
-    if client is not None and record.calendar_id is not None:
-        found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
+    events = pending_events(record)
+    if events is not None and record.calendar_id is not None:
+        found = events.find_by_tag(record.calendar_id, record.booking_id)
         if found is not None:
             try:
                 hold_locks(record)  # a release that failed half-way may have freed some cells
             except SlotUnavailable:
                 # Someone else has (part of) the slot now: the invitation cannot stand.
-                outlook_event.delete(client, found.event_id)
+                events.delete(found.event_id)
                 audit.record(
                     record.booking_id, "release", "ok", event_id=found.event_id, code="late_event_deleted"
                 )
@@ -85,11 +84,11 @@ def delete_late_events(*, now: datetime | None = None) -> int:
         parameters={"status": BookingStatus.FAILED.value, "now": now},
     ):
         try:
-            client = pending_event_client(record)
-            if client is None or record.calendar_id is None:
+            events = pending_events(record)
+            if events is None or record.calendar_id is None:
                 continue
-            found = outlook_event.find_by_tag(client, record.calendar_id, record.booking_id)
-            if found is not None and outlook_event.delete(client, found.event_id):
+            found = events.find_by_tag(record.calendar_id, record.booking_id)
+            if found is not None and events.delete(found.event_id):
                 audit.record(
                     record.booking_id, "release", "ok", event_id=found.event_id, code="late_event_deleted"
                 )

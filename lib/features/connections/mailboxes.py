@@ -1,5 +1,7 @@
-"""Reading a host's calendars live, as connections allows: a Graph client only for a stored,
-connected account, and what the read found out about the calendars recorded as their health."""
+"""Acting as a host's accounts, as connections allows, for the calendar providers: a Graph client
+only for a stored, connected account, and what a read found out about the calendars recorded as
+their health. `microsoft_provider()` is the Microsoft provider with these injected (providers never
+import features); `functions/wiring.py` installs it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from lib.features.connections import calendar_health
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionStatus
 from lib.features.connections.repository import find_connection
-from lib.providers.microsoft.live_busy import LiveBusySource
+from lib.providers.microsoft.provider import MicrosoftProvider
 
 
 def mailbox_client(user_id: str, connection_id: str) -> GraphClient:
@@ -31,7 +33,5 @@ def _report_health(user_id: str, missing: list[CalendarRef], found: list[Calenda
     )
 
 
-def live_busy_source(fallback_time_zone: str) -> LiveBusySource:
-    """The live busy source for hosts' conflict calendars (`fallback_time_zone`: the link's zone,
-    for all-day events of a mailbox whose own zone cannot be read)."""
-    return LiveBusySource(fallback_time_zone, client_for=mailbox_client, report_health=_report_health)
+def microsoft_provider() -> MicrosoftProvider:
+    return MicrosoftProvider(client_for=mailbox_client, report_health=_report_health)

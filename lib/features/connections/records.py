@@ -9,6 +9,10 @@ from datetime import datetime
 from typing import ClassVar
 
 from lib.adapters.storage.records import TableRecord
+from lib.providers import microsoft
+
+# The provider of accounts stored before connections named one (Microsoft: the only kind there was).
+DEFAULT_PROVIDER = microsoft.NAME
 
 
 class ConnectionStatus(enum.StrEnum):
@@ -29,6 +33,7 @@ class ConnectionRecord(TableRecord):
     display_name: str = ""
     tenant_id: str = ""
     is_personal: bool = False
+    provider: str = DEFAULT_PROVIDER  # the account's calendar provider (`lib.providers.registry`)
     status: ConnectionStatus = ConnectionStatus.CONNECTED
     scopes: list[str] = dataclasses.field(default_factory=list)
     created_at: datetime

@@ -20,8 +20,9 @@ from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
 from lib.features.connections.host_view import host_view
-from lib.features.links.config import CalendarProvider, LinkConfig, parse_slug
+from lib.features.links.config import LinkConfig, LinkHost, parse_slug
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
+from lib.providers.registry import provider_for
 
 ROW = "link"
 _PUT_ATTEMPTS = 4
@@ -140,7 +141,10 @@ def _host_status(config: LinkConfig) -> tuple[tuple[str, str], ...]:
     """Each host's calendar status for the link's manager: `connected`, `not_connected`,
     `needs_reconnect`, `calendar_missing`, or `none` (provider none: weekly hours only). The
     anonymous availability answer never says this; the link's manager may know."""
-    return tuple(
-        (h.user_id, "none" if h.provider is CalendarProvider.NONE else host_view(h.user_id).status)
-        for h in config.hosts
-    )
+
+    def status(host: LinkHost) -> str:
+        provider = provider_for(host.provider)
+        # A host whose provider reads no calendars has no calendar status: its provider's name says it.
+        return host_view(host.user_id).status if provider.reads_calendars else provider.name
+
+    return tuple((h.user_id, status(h)) for h in config.hosts)

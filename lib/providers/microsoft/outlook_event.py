@@ -10,60 +10,23 @@ re-sent after a lost answer returns the first event instead of creating a second
 
 from __future__ import annotations
 
-import logging
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from lib.adapters.graph import GraphClient, GraphGone, GraphNotFound
 from lib.core.timezones import WINDOWS_TO_IANA, parse_iana_zone
-
-log = logging.getLogger("slotbridge.bookings.outlook")
+from lib.providers.base import EventContent, TaggedEvent, WrittenEvent
+from lib.providers.microsoft.graph_events import MalformedEvent, parse_graph_datetime
 
 SLOTBRIDGE_PROPERTY_GUID = "6f2a1c3e-8d2b-4b7e-9f51-3a7c0e5d9b21"
 BOOKING_ID_PROPERTY = f"String {{{SLOTBRIDGE_PROPERTY_GUID}}} Name SlotbridgeBookingId"
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _IANA_TO_WINDOWS = {iana: windows for windows, iana in reversed(list(WINDOWS_TO_IANA.items()))}
-_PLACEHOLDER = re.compile(r"\{(title|attendeeName)\}")
-MAX_SUBJECT_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class EventContent:
-    subject: str
-    body_text: str
-    start_utc: datetime
-    end_utc: datetime
-    time_zone: str  # IANA (the link's)
-    attendee_name: str
-    attendee_email: str
-    location: str
-    teams: bool
-
-
-@dataclass(frozen=True)
-class WrittenEvent:
-    event_id: str
-    join_url: str | None
 
 
 def transaction_id(booking_id: str) -> str:
     return f"slotbridge-{booking_id}"
-
-
-def render_subject(template: str, title: str, attendee_name: str) -> str:
-    values = {"title": title, "attendeeName": attendee_name}
-    subject = _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
-    return subject[:MAX_SUBJECT_LENGTH]
-
-
-def render_body(link_title: str, manage_url: str, notes: str) -> str:
-    lines = [f"{link_title} - booked through Slotbridge.", "", f"Reschedule or cancel: {manage_url}"]
-    if notes:
-        lines += ["", "Notes from the attendee:", notes]
-    return "\n".join(lines)
 
 
 def graph_time(instant: datetime, time_zone: str) -> dict[str, str]:
@@ -142,15 +105,6 @@ def find_by_tag(client: GraphClient, calendar_id: str, booking_id: str) -> Writt
     return None
 
 
-@dataclass(frozen=True)
-class TaggedEvent:
-    event_id: str
-    tag: str | None
-    start: Any
-    end: Any
-    is_cancelled: bool
-
-
 def read_tagged(client: GraphClient, event_id: str) -> TaggedEvent | None:
     """The event's times and our tag (None: no tag, not ours); None if the event is gone."""
     try:
@@ -168,7 +122,11 @@ def read_tagged(client: GraphClient, event_id: str) -> TaggedEvent | None:
     for prop in item.get("singleValueExtendedProperties") or []:
         if isinstance(prop, dict) and str(prop.get("id", "")).lower() == BOOKING_ID_PROPERTY.lower():
             tag = str(prop.get("value"))
-    return TaggedEvent(event_id, tag, item.get("start"), item.get("end"), bool(item.get("isCancelled")))
+    try:
+        start, end = parse_graph_datetime(item.get("start")), parse_graph_datetime(item.get("end"))
+    except MalformedEvent:
+        return TaggedEvent(event_id, tag, None, None, bool(item.get("isCancelled")))
+    return TaggedEvent(event_id, tag, start, end, bool(item.get("isCancelled")))
 
 
 def patch_times(

@@ -16,13 +16,8 @@ from lib.features.bookings.validation import (
     parse_booking_request,
     parse_idempotency_key,
 )
-from lib.providers.microsoft.outlook_event import (
-    BOOKING_ID_PROPERTY,
-    EventContent,
-    event_json,
-    graph_time,
-    render_subject,
-)
+from lib.providers.base import EventContent, render_subject
+from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY, event_json, graph_time
 
 
 def utc(text: str) -> datetime:
