@@ -41,7 +41,10 @@ from lib.engine.round_robin import pool_free_slots
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot import Slot
 from lib.engine.slot_engine import HostBusyTime, free_slots_by_host, open_candidates
-from lib.features.connections.host_view import NOT_CONNECTED
+from lib.features.availability.cached_source import with_cache
+from lib.features.availability.host_partition import HostPartitions
+from lib.features.bookings.host_bookings import host_bookings, lock_rows_span
+from lib.features.connections.host_view import NOT_CONNECTED, host_view
 from lib.features.links.config import LinkConfig, LinkHost
 from lib.features.links.service import load_public_link
 from lib.providers.base import CalendarProvider
@@ -136,8 +139,6 @@ def _provider(host: LinkHost) -> CalendarProvider:
 
 
 def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
-    from lib.features.availability.cached_source import with_cache
-
     return with_cache(_HostsLiveSource(link), freshness)
 
 
@@ -212,8 +213,6 @@ def _bookings_span(window_start: datetime, window_end: datetime) -> tuple[dateti
 def _read_bookings(
     link: LinkConfig, index: int, partitions: HostPartitions, window_start: datetime, window_end: datetime
 ) -> HostBookings | None:
-    from lib.features.bookings.host_bookings import host_bookings
-
     try:
         rows = partitions.get(link.hosts[index].user_id).locks
         return host_bookings(rows, link.rules.time_zone, *_bookings_span(window_start, window_end))
@@ -236,9 +235,6 @@ def _read_hosts(
 ) -> dict[int, _HostOutcome]:
     """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
     read concurrently, and within a host its calendars and its bookings at once."""
-    from lib.features.availability.host_partition import HostPartitions
-    from lib.features.bookings.host_bookings import lock_rows_span
-
     partitions = HostPartitions(*lock_rows_span(*_bookings_span(window_start, window_end)))
     needs_source = any(_provider(h).reads_calendars for h in link.hosts)
     source = source_factory(link, partitions.freshness) if needs_source else None
@@ -263,8 +259,6 @@ def _read_hosts(
 
 
 def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:
-    from lib.features.connections.host_view import host_view
-
     try:
         view = host_view(user_id)
     except Exception as error:  # storage trouble: fail closed for this host

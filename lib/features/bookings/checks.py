@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 from lib.core.errors import OutlookUnavailable, SlotUnavailable
 from lib.engine.busy import blocked_spans
+from lib.engine.busy_source import CalendarRef
 from lib.engine.link_rules import LinkRules
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot_engine import free_slots
 from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
+from lib.features.connections.host_view import read_host_view
 from lib.providers.base import CalendarProvider
 
 log = logging.getLogger("slotbridge.bookings")
@@ -51,9 +53,6 @@ def live_check(
     """Re-read the host's conflict calendars now, live from its `provider`; busy ->
     `SlotUnavailable`; unreadable -> `OutlookUnavailable` (never book blind). A provider that
     reads no calendars has nothing to check."""
-    from lib.engine.busy_source import CalendarRef
-    from lib.features.connections.host_view import read_host_view
-
     if not provider.reads_calendars:
         return
 

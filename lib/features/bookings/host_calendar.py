@@ -22,6 +22,7 @@ from lib.core.settings import get_settings
 from lib.features.bookings.manage_tokens import manage_url
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
+from lib.features.connections import calendar_health
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.features.links.config import LinkConfig, LinkHost
 from lib.providers.base import (
@@ -111,8 +112,6 @@ class OutcomeUnknown(Exception):
 
 
 def write_event(target: WriteTarget, booking_id: str, content: EventContent) -> WrittenEvent:
-    from lib.features.connections import calendar_health
-
     events = event_writer(target.connection)
     try:
         return events.create(target.calendar_id, booking_id, content)
@@ -156,8 +155,6 @@ def note_written(target: WriteTarget | None) -> None:
     """The write calendar took an event: not missing (any more). Bookkeeping only, run after the
     booking is confirmed and never failing it - the invitation is out; a booking turned `failed`
     now would leave it without a booking."""
-    from lib.features.connections import calendar_health
-
     if target is None:
         return
     try:

@@ -21,6 +21,7 @@ from lib.features.bookings.checks import check_daily_cap, live_check, require_of
 from lib.features.bookings.host_calendar import booking_events, connection_of, host_provider
 from lib.features.bookings.lease import operation
 from lib.features.bookings.manage_tokens import require_token
+from lib.features.bookings.outlook_sync import mark_cancelled_in_outlook
 from lib.features.bookings.records import BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings, load
 from lib.features.bookings.views import BookingView, iso_utc, view_of
@@ -164,8 +165,6 @@ def _event_gone(record: BookingRecord, operation: str) -> NoReturn:
     """The host deleted the booking's event in Outlook. The change hook may not have got to this
     booking yet (this operation holds its lease, or the deletion came before the booking was
     confirmed), so the booking ends here as the hook would end it, and the attendee is told."""
-    from lib.features.bookings.outlook_sync import mark_cancelled_in_outlook
-
     audit.record(record.booking_id, operation, "failed", event_id=record.event_id, code="event_gone")
     try:
         mark_cancelled_in_outlook(record)

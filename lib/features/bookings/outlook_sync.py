@@ -26,8 +26,13 @@ from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import ConcurrentUpdate
 from lib.core.errors import SlotbridgeError, SlotUnavailable
 from lib.features.bookings import audit, locks
+from lib.features.bookings.host_calendar import event_writer
 from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
+from lib.features.connections.records import ConnectionRecord
+from lib.features.outbox import service as outbox
+from lib.features.sync.busy_cache import busy_rows
 from lib.features.sync.changes import CalendarChanges
+from lib.features.sync.sync_state import CalendarKey, find_state
 
 log = logging.getLogger("slotbridge.bookings.sync")
 
@@ -78,9 +83,6 @@ def _events_out_of_step(changes: CalendarChanges) -> list[str]:
     recheck that never got to run (the grant broke before it, or it was poisoned) would leave the
     booking out of step for good, because no later round reports that change again. The full
     resync that reconnecting (or `missed`, or Sync now) runs is when they are compared."""
-    from lib.features.sync.busy_cache import busy_rows
-    from lib.features.sync.sync_state import CalendarKey, find_state
-
     state = find_state(CalendarKey(changes.user_id, changes.connection_id, changes.calendar_id))
     if state is None or state.window_end is None:
         return []
@@ -113,9 +115,6 @@ class _OperationInProgress(Exception):
 
 
 def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
-    from lib.features.bookings.host_calendar import event_writer
-    from lib.features.connections.records import ConnectionRecord
-
     booking = _without_operation(entry.booking_id)
     if booking is None or booking.status is not BookingStatus.CONFIRMED or booking.event_id != entry.event_id:
         return
@@ -155,8 +154,6 @@ def _without_operation(booking_id: str) -> BookingRecord | None:
 def mark_cancelled_in_outlook(booking: BookingRecord) -> None:
     """The host deleted (or cancelled) the booking's event in Outlook: the booking is over, its
     locks are released and the product is told. Also used by a reschedule that finds the event gone."""
-    from lib.features.outbox import service as outbox
-
     now = datetime.now(UTC)
     booking.status = BookingStatus.CANCELLED_IN_OUTLOOK
     booking.cancelled_in_outlook_at = booking.updated_at = now
@@ -173,8 +170,6 @@ def mark_cancelled_in_outlook(booking: BookingRecord) -> None:
 
 
 def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) -> None:
-    from lib.features.outbox import service as outbox
-
     now = datetime.now(UTC)
     before = (booking.start_utc, booking.end_utc)
     old_cells = set(locks.cells(booking.lock_start_utc, booking.lock_end_utc))
