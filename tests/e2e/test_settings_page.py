@@ -27,6 +27,14 @@ pytestmark = pytest.mark.e2e
 expect: Any = pytest.importorskip("playwright.sync_api").expect
 
 
+def connect_in_popup(page: Any, email: str, action: str = "Accept") -> None:
+    """Connect Outlook from the settings page: the pop-up opens on the click, and the account
+    signs in there (or cancels)."""
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Outlook").click()
+    sign_in_in(popup_info.value, email, action=action)
+
+
 def test_a_blocked_popup_falls_back_to_a_full_redirect_and_ends_connected(
     devhost: DevHost, admin: SandboxAdmin, context: Any
 ) -> None:
@@ -64,9 +72,7 @@ def test_a_cancelled_sign_in_says_nothing_was_connected(
     user, email = new_user(), unique_email("cancels", "contoso.example")
     admin.add_account(email, kind="work")
     page.goto(settings_url(devhost, user))
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name="Connect Outlook").click()
-    sign_in_in(popup_info.value, email, action="Cancel")
+    connect_in_popup(page, email, action="Cancel")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("The Microsoft sign-in was cancelled, so nothing was connected.")
     expect(page.locator("#connected")).to_be_hidden()
@@ -79,9 +85,7 @@ def test_an_organisation_that_needs_admin_approval_gets_the_approval_link(
     user, email = new_user(), unique_email("needs-admin", "fabrikam.example")
     admin.add_account(email, kind="work", admin_approval_required=True)
     page.goto(settings_url(devhost, user))
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name="Connect Outlook").click()
-    sign_in_in(popup_info.value, email)
+    connect_in_popup(page, email)
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("administrator must approve")
     expect(alert.get_by_role("link", name="Approval link for your administrator")).to_have_attribute(
@@ -102,9 +106,7 @@ def test_the_administrators_approval_lands_on_a_page_that_says_it_worked_then_th
 
     page = open_context(DESKTOP).new_page()
     page.goto(settings_url(devhost, user))
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name="Connect Outlook").click()
-    sign_in_in(popup_info.value, email)
+    connect_in_popup(page, email)
     link = page.get_by_role("alert").get_by_role("link", name="Approval link for your administrator")
     approval_url = link.get_attribute("href")
 
@@ -119,9 +121,7 @@ def test_the_administrators_approval_lands_on_a_page_that_says_it_worked_then_th
     shot(admin_page, "admin-consent-approved")
 
     # Back in the settings page, the user connects.
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name="Connect Outlook").click()
-    sign_in_in(popup_info.value, email)
+    connect_in_popup(page, email)
     expect(page.locator("#connected")).to_contain_text(f"{email} is connected")
     assert [c["status"] for c in connections(devhost, user)] == ["connected"]
     admin_page.close()  # the last screen (the screenshot) is the connected settings page
@@ -143,9 +143,7 @@ def test_each_sign_in_failure_reads_as_what_to_do_not_an_expired_session(
     user, email = new_user(), unique_email("fails", "contoso.example")
     admin.add_account(email, kind="work", sign_in_failure=aadsts)
     page.goto(settings_url(devhost, user))
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name="Connect Outlook").click()
-    sign_in_in(popup_info.value, email)
+    connect_in_popup(page, email)
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text(sentence)
     expect(alert).not_to_contain_text("expired")
