@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from lib.adapters.storage import storage_account
 from lib.core.errors import (
     CalendarNotWritable,
     NeedsReconnect,
@@ -23,7 +22,8 @@ from lib.features.bookings.manage_tokens import manage_url
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
 from lib.features.connections import calendar_health
-from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
+from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.repository import calendar_settings, find_connection
 from lib.features.links.config import LinkConfig, LinkHost
 from lib.providers.base import (
     AccountUnreachable,
@@ -59,12 +59,10 @@ def host_provider(host: LinkHost) -> CalendarProvider:
 def write_target(host: LinkHost) -> WriteTarget | None:
     if not host_provider(host).reads_calendars:
         return None
-    settings = storage_account().table(CalendarSettingsRecord).find(host.user_id, "settings")
+    settings = calendar_settings(host.user_id)
     if settings is None or not settings.write_calendar:
         return None
-    connection = (
-        storage_account().table(ConnectionRecord).find(host.user_id, settings.write_calendar["connectionId"])
-    )
+    connection = find_connection(host.user_id, settings.write_calendar["connectionId"])
     if connection is None:
         return None
     return WriteTarget(connection, settings.write_calendar["calendarId"])
@@ -80,7 +78,7 @@ def event_writer(connection: ConnectionRecord) -> EventWriter:
 def connection_of(record: BookingRecord) -> ConnectionRecord | None:
     if not record.connection_id:
         return None
-    return storage_account().table(ConnectionRecord).find(record.host_user_id, record.connection_id)
+    return find_connection(record.host_user_id, record.connection_id)
 
 
 def booking_events(record: BookingRecord) -> EventWriter | None:

@@ -28,7 +28,7 @@ from lib.core.errors import SlotbridgeError, SlotUnavailable
 from lib.features.bookings import audit, locks
 from lib.features.bookings.host_calendar import event_writer
 from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
-from lib.features.connections.records import ConnectionRecord
+from lib.features.connections.repository import find_connection
 from lib.features.outbox import service as outbox
 from lib.features.sync.busy_cache import busy_rows
 from lib.features.sync.changes import CalendarChanges
@@ -118,7 +118,7 @@ def _follow(changes: CalendarChanges, entry: BookingEventRecord) -> None:
     booking = _without_operation(entry.booking_id)
     if booking is None or booking.status is not BookingStatus.CONFIRMED or booking.event_id != entry.event_id:
         return
-    connection = storage_account().table(ConnectionRecord).find(changes.user_id, changes.connection_id)
+    connection = find_connection(changes.user_id, changes.connection_id)
     if connection is None:
         return
     tagged = event_writer(connection).read_tagged(entry.event_id)

@@ -14,6 +14,11 @@ def user_connections(user_id: str) -> list[ConnectionRecord]:
     )
 
 
+def all_connections() -> list[ConnectionRecord]:
+    """Every connection of every user (the timers' sweeps)."""
+    return list(storage_account().table(ConnectionRecord).query())
+
+
 def find_connection(user_id: str, connection_id: str) -> ConnectionRecord | None:
     return storage_account().table(ConnectionRecord).find(user_id, connection_id)
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 
-from lib.adapters.storage import storage_account
 from lib.core.housekeeping import run_steps
 from lib.features.bookings.idempotency import sweep_expired
 from lib.features.bookings.locks import sweep_past
 from lib.features.connections.connect_flow import sweep_expired_flows
-from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.records import ConnectionStatus
+from lib.features.connections.repository import all_connections
 from lib.features.sync import requests_queue
 from lib.features.sync.messages import SyncRequest, SyncScope
 
@@ -20,7 +20,7 @@ log = logging.getLogger("slotbridge.sync.reconcile")
 
 def enqueue_all() -> int:
     count = 0
-    for connection in storage_account().table(ConnectionRecord).query():
+    for connection in all_connections():
         if connection.status is not ConnectionStatus.CONNECTED:
             continue
         requests_queue.enqueue(

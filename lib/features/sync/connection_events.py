@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import NeedsReconnect
-from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.records import ConnectionStatus
+from lib.features.connections.repository import find_connection
 from lib.features.sync import requests_queue, sync_requests
 from lib.features.sync.messages import SyncRequest, SyncScope
 
@@ -54,14 +54,14 @@ def on_conflict_calendars_changed(user_id: str) -> None:
 def on_disconnecting(user_id: str, connection_id: str) -> None:
     """Before a connection's tokens are wiped: its subscriptions deleted (best effort), its sync
     state and busy cache wiped."""
-    connection = storage_account().table(ConnectionRecord).find(user_id, connection_id)
+    connection = find_connection(user_id, connection_id)
     if connection is not None:
         sync_requests.forget_connection(connection)
 
 
 def sync_now(user_id: str, connection_id: str) -> None:
     """`POST .../sync`: a full re-read of the connection's conflict calendars, queued."""
-    connection = storage_account().table(ConnectionRecord).find(user_id, connection_id)
+    connection = find_connection(user_id, connection_id)
     if connection is None:
         raise RecordNotFound("No such connection for this user.")
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from lib.adapters.storage import storage_account
 from lib.core.crypto import calendar_digest
 from lib.core.errors import NeedsReconnect
-from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.records import ConnectionStatus
+from lib.features.connections.repository import find_connection
 from lib.features.sync import calendar_worker, lifecycle
 from lib.features.sync.messages import GraphNotice, NoticeKind
 from lib.features.sync.subscriptions import subscription_records
@@ -45,7 +45,7 @@ def process_notice(notice: GraphNotice) -> str:
             "Notice for a calendar that is not synced (subscription %s); ignored", notice.subscription_id
         )
         return "unknown_calendar"
-    connection = storage_account().table(ConnectionRecord).find(state.user_id, state.connection_id)
+    connection = find_connection(state.user_id, state.connection_id)
     if connection is None or connection.status is ConnectionStatus.NEEDS_RECONNECT:
         return "paused"
     try:

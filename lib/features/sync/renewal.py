@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lib.adapters.graph import GraphNotFound
-from lib.adapters.storage import storage_account
 from lib.core.errors import NeedsReconnect
 from lib.core.settings import get_settings
 from lib.features.connections.graph_access import graph_for
-from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.records import ConnectionStatus
+from lib.features.connections.repository import find_connection
 from lib.features.sync import requests_queue, subscriptions
 from lib.features.sync.lifecycle import note_renewed
 from lib.features.sync.messages import SyncRequest, SyncScope
@@ -39,9 +39,8 @@ def renew_expiring(now: datetime | None = None) -> RenewalReport:
     now = now or datetime.now(UTC)
     limit = now + timedelta(minutes=get_settings().sync.renewal_window_minutes)
     report = RenewalReport()
-    connections = storage_account().table(ConnectionRecord)
     for record in subscriptions.expiring_before(limit):
-        connection = connections.find(record.user_id, record.connection_id)
+        connection = find_connection(record.user_id, record.connection_id)
         if connection is None:
             subscriptions.forget(record.subscription_id)  # its connection is gone
             continue

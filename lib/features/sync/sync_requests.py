@@ -12,13 +12,12 @@ import logging
 from typing import Any
 
 from lib.adapters.graph import GraphClient, GraphError
-from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import ConcurrentUpdate, RecordNotFound
 from lib.core.errors import NeedsReconnect, OutlookUnavailable
 from lib.core.settings import get_settings
 from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
-from lib.features.connections.repository import calendar_settings, user_connections
+from lib.features.connections.repository import calendar_settings, find_connection, user_connections
 from lib.features.sync import busy_cache, calendar_worker, changes, subscriptions
 from lib.features.sync.client_state import current_key, key_fingerprint
 from lib.features.sync.messages import SyncRequest, SyncScope
@@ -35,12 +34,11 @@ log = logging.getLogger("slotbridge.sync.requests")
 
 def process(request: SyncRequest) -> dict[str, Any]:
     """Do what the request asks; raises (after doing what it could) when something is worth a retry."""
-    table = storage_account().table(ConnectionRecord)
     if request.scope is SyncScope.USER:
         connections = user_connections(request.user_id)
     else:
         assert request.connection_id is not None
-        found = table.find(request.user_id, request.connection_id)
+        found = find_connection(request.user_id, request.connection_id)
         connections = [found] if found is not None else []
     results: dict[str, Any] = {}
     failure: Exception | None = None
