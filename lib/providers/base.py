@@ -8,10 +8,12 @@ What a provider answers for:
 - a live `BusySource` over hosts' conflict calendars (fail closed, see `lib.engine.busy_source`);
 - an `EventWriter` for one connected account: the booking's event created (idempotently: the
   booking id is its tag and its write id), found by that tag, read back (whose booking it is),
-  moved and deleted.
+  moved and deleted;
+- its `Accounts` (`lib.providers.accounts`): signing an account in, keeping its tokens, listing
+  its calendars.
 
-Accounts and tokens are not a provider's to keep: connections stores them and gives a provider
-what it needs to act as an account by injection (`lib.features.connections.mailboxes`).
+Accounts are not a provider's to keep: connections stores them and gives a provider what it needs
+to act as an account by injection (`lib.features.connections.mailboxes`).
 
 Failures: where a feature decides something on a failure, the provider raises one of the
 `ProviderFailure`s below, carrying the service's own error (`problem`) for the case the feature
@@ -28,6 +30,7 @@ from typing import Protocol
 
 from lib.core.errors import SlotbridgeError
 from lib.engine.busy_source import BusySource
+from lib.providers.accounts import Accounts
 
 
 @dataclass(frozen=True)
@@ -166,4 +169,8 @@ class CalendarProvider(Protocol):
     def events(self, user_id: str, connection_id: str) -> EventWriter:
         """The booking events of the user's connected account (raises `NotFound` or
         `NeedsReconnect` when the account cannot be acted as)."""
+        ...
+
+    def accounts(self) -> Accounts:
+        """Signing accounts in and listing their calendars (provider `none` refuses: `NotFound`)."""
         ...

@@ -99,6 +99,14 @@ class SignInFailed(SlotbridgeError):
     title = "Sign-in failed"
 
 
+class InvalidSignInState(SlotbridgeError):
+    """Missing, unknown, expired, tampered or replayed OAuth state: nothing is exchanged."""
+
+    code = "validation_error"
+    status = 400
+    title = "This sign-in link is not valid"
+
+
 class IdentityUnavailable(OutlookUnavailable):
     title = "Microsoft sign-in is unavailable"
 

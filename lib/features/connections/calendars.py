@@ -1,4 +1,5 @@
-"""A user's calendars across connections, read live from Graph, and their calendar settings."""
+"""A user's calendars across connections, read live by each connection's provider, and their
+calendar settings."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lib.adapters.graph import GraphError
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import AlreadyExists
 from lib.core.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
@@ -15,13 +15,13 @@ from lib.core.input_rules import text_fault
 from lib.engine.show_as_policy import ShowAs
 from lib.features.connections import calendar_health, hooks, host_view
 from lib.features.connections.calendar_health import MissingCalendar
-from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, user_connections
+from lib.providers.accounts import AccountCalendar
+from lib.providers.registry import provider_for
 
 log = logging.getLogger("slotbridge.calendars")
 
-CALENDAR_FIELDS = "id,name,owner,canEdit,isDefaultCalendar,color"
 MAX_CONFLICT_CALENDARS = 50
 
 
@@ -40,16 +40,15 @@ class Calendar:
         return (self.connection_id, self.calendar_id)
 
     @classmethod
-    def from_graph(cls, connection_id: str, item: dict[str, Any]) -> Calendar:
-        owner = item.get("owner") or {}
+    def of(cls, connection_id: str, found: AccountCalendar) -> Calendar:
         return cls(
             connection_id=connection_id,
-            calendar_id=str(item["id"]),
-            name=str(item.get("name", "")),
-            owner_name=str(owner.get("name", "")),
-            owner_address=str(owner.get("address", "")),
-            can_edit=bool(item.get("canEdit", False)),
-            is_default=bool(item.get("isDefaultCalendar", False)),
+            calendar_id=found.calendar_id,
+            name=found.name,
+            owner_name=found.owner_name,
+            owner_address=found.owner_address,
+            can_edit=found.can_edit,
+            is_default=found.is_default,
         )
 
 
@@ -58,28 +57,26 @@ def _ref(value: dict[str, str] | None) -> tuple[str, str] | None:
 
 
 def read_calendars(connection: ConnectionRecord) -> list[Calendar]:
-    client = graph_for(connection)
-    return [
-        Calendar.from_graph(connection.connection_id, item)
-        for item in client.iter_items("/me/calendars", params={"$select": CALENDAR_FIELDS, "$top": "100"})
-    ]
+    """The connection's calendars, read live by its provider."""
+    found = provider_for(connection.provider).accounts().calendars(connection.account())
+    return [Calendar.of(connection.connection_id, calendar) for calendar in found]
 
 
 def default_calendar_settings(connection: ConnectionRecord) -> CalendarSettingsRecord | None:
     try:
-        primary = graph_for(connection).get("/me/calendar", params={"$select": CALENDAR_FIELDS})
-    except (GraphError, SlotbridgeError) as error:
+        primary = provider_for(connection.provider).accounts().default_calendar(connection.account())
+    except SlotbridgeError as error:
         log.warning(
             "Default calendar of %s could not be read (%s)", connection.connection_id, type(error).__name__
         )
         return None
-    ref = {"connectionId": connection.connection_id, "calendarId": str(primary["id"])}
+    ref = {"connectionId": connection.connection_id, "calendarId": primary.calendar_id}
     name_key = calendar_health.name_key(connection.connection_id, ref["calendarId"])
     return CalendarSettingsRecord(
         user_id=connection.user_id,
         conflict_calendars=[ref],
-        write_calendar=ref if primary.get("canEdit", True) else None,
-        calendar_names={name_key: str(primary.get("name", ""))},
+        write_calendar=ref if primary.can_edit else None,
+        calendar_names={name_key: primary.name},
         updated_at=datetime.now(UTC),
     )
 

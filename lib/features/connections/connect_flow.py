@@ -1,6 +1,7 @@
-"""Connecting a Microsoft account: the authorization-code flow with PKCE, state and nonce through
-MSAL's auth-code-flow helpers, the flow kept server-side (sealed, single use, 10 minutes), and the
-connection rules applied when Microsoft sends the user back."""
+"""Connecting an account: the sign-in started and completed by the provider's `Accounts`
+(`lib.providers.accounts`; for Microsoft, the authorization-code flow with PKCE, state and nonce),
+the flow kept server-side (sealed, single use, 10 minutes) under the state chosen here, and the
+connection rules applied when the user is sent back."""
 
 from __future__ import annotations
 
@@ -13,19 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lib.adapters.identity.msal_client import (
-    CONSUMERS_TENANT_ID,
-    GRAPH_SCOPES,
-    REQUIRED_SCOPE,
-    confidential_app,
-    granted_scopes,
-)
 from lib.adapters.identity.sign_in_errors import (
     ADMIN_CONSENT_STATE_PREFIX,
-    InsufficientPermissions,
     admin_consent_error,
     admin_consent_url,
-    sign_in_error,
 )
 from lib.adapters.keyvault import data_keys
 from lib.adapters.storage import storage_account
@@ -37,7 +29,6 @@ from lib.core.settings import get_settings
 from lib.features.connections import hooks, host_view
 from lib.features.connections.calendars import default_calendar_settings
 from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
-from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import (
     AccountLinkRecord,
     CalendarSettingsRecord,
@@ -47,11 +38,20 @@ from lib.features.connections.records import (
     PendingFlowRecord,
 )
 from lib.features.connections.return_urls import allowed_origin, allowed_return_url, origin_of
+from lib.providers import microsoft
+from lib.providers.accounts import Accounts, SignedInAccount
+from lib.providers.registry import provider_for
 
 log = logging.getLogger("slotbridge.connect")
 
 FLOW_LIFETIME = timedelta(minutes=10)
 MAX_CALLBACK_PARAM = 4096
+# The provider a new connection signs in with: the one place it is chosen (stored on the connection).
+CONNECT_PROVIDER = microsoft.NAME
+
+
+def _accounts() -> Accounts:
+    return provider_for(CONNECT_PROVIDER).accounts()
 
 
 @dataclass(frozen=True)
@@ -96,30 +96,22 @@ def start_connect(
     opener = allowed_origin(opener_origin, settings.allowed_origins)
     if opener is None and safe_return is not None:
         opener = allowed_origin(origin_of(safe_return), settings.allowed_origins)
-    app = confidential_app(settings.microsoft)
     state = secrets.token_urlsafe(32)
-    # form_post keeps the code out of URLs, browser history and access logs (RFC 9700 4.3.1).
-    flow = app.initiate_auth_code_flow(
-        GRAPH_SCOPES,
-        redirect_uri=settings.redirect_uri,
-        state=state,
-        prompt="select_account",
-        response_mode="form_post",
-    )
+    started = _accounts().start_sign_in(state)
     flow_id = _flow_id(state)
     expires_at = datetime.now(UTC) + FLOW_LIFETIME
     storage_account().table(PendingFlowRecord).create(
         PendingFlowRecord(
             flow_id=flow_id,
             user_id=user_id,
-            sealed_flow=seal(json.dumps(flow).encode(), data_keys().current(), flow_id.encode()),
+            sealed_flow=seal(json.dumps(started.flow).encode(), data_keys().current(), flow_id.encode()),
             mode=connect_mode,
             return_url=safe_return,
             opener_origin=opener,
             expires_at=expires_at,
         )
     )
-    return ConnectStart(flow["auth_uri"], admin_consent_url(settings), expires_at, connect_mode)
+    return ConnectStart(started.authorization_url, admin_consent_url(settings), expires_at, connect_mode)
 
 
 def _take_flow(state: str | None) -> tuple[PendingFlowRecord, dict[str, Any]]:
@@ -204,32 +196,11 @@ def complete_admin_consent(params: dict[str, str]) -> AdminConsentOutcome:
 
 
 def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str]) -> ConnectionRecord:
-    import msal
+    accounts = _accounts()
+    account = accounts.complete_sign_in(flow, params)
+    connection = _link(user_id, account)
 
-    settings = get_settings()
-    if params.get("error"):
-        raise sign_in_error(params.get("error"), params.get("error_description"), settings)
-    cache = msal.SerializableTokenCache()
-    app = confidential_app(settings.microsoft, cache)
-    try:
-        result = app.acquire_token_by_auth_code_flow(flow, params)
-    except ValueError:  # MSAL: state mismatch or a malformed response
-        raise InvalidSignInState("The sign-in response does not match this sign-in. Start again.") from None
-    if "error" in result:
-        raise sign_in_error(result.get("error"), result.get("error_description"), settings)
-    if REQUIRED_SCOPE.lower() not in granted_scopes(result):
-        raise InsufficientPermissions(
-            "Slotbridge needs permission to read and write your calendars (Calendars.ReadWrite), and it "
-            "was not granted. Connect again and accept every permission."
-        )
-    accounts = app.get_accounts()
-    claims = result.get("id_token_claims", {})
-    if not accounts:
-        raise InvalidSignInState("Microsoft's answer did not identify an account. Start again.")
-    account_id = str(accounts[0]["home_account_id"])
-    connection = _link(user_id, account_id, claims, sorted(granted_scopes(result)))
-
-    token_vault().store(connection.connection_id, cache)
+    accounts.save_tokens(connection.connection_id, account)
     _ensure_default_calendar_settings(connection)
     host_view.forget(user_id)
     hooks.connected.publish(hooks.ConnectionRef(connection.user_id, connection.connection_id))
@@ -237,15 +208,13 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
     return connection
 
 
-def _link(user_id: str, account_id: str, claims: dict[str, Any], scopes: list[str]) -> ConnectionRecord:
+def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
     """Apply the connection rules: one account, one user; reconnect heals; a per-user limit."""
     settings = get_settings()
     links = storage_account().table(AccountLinkRecord)
     connections = storage_account().table(ConnectionRecord)
     now = datetime.now(UTC)
-    tenant_id = str(claims.get("tid", ""))
-    email = str(claims.get("preferred_username") or claims.get("email") or "")
-    name = str(claims.get("name", ""))
+    account_id, email, name, scopes = account.account_id, account.email, account.display_name, account.scopes
 
     link = links.find(account_id, "link")
     if link is None:
@@ -285,8 +254,9 @@ def _link(user_id: str, account_id: str, claims: dict[str, Any], scopes: list[st
         account_id=account_id,
         email=email,
         display_name=name,
-        tenant_id=tenant_id,
-        is_personal=tenant_id == CONSUMERS_TENANT_ID,
+        tenant_id=account.tenant_id,
+        is_personal=account.is_personal,
+        provider=CONNECT_PROVIDER,
         scopes=scopes,
         created_at=now,
         updated_at=now,

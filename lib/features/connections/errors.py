@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Raised by the flow here and by a provider completing a sign-in, so it lives with the sign-in errors.
+from lib.adapters.identity.sign_in_errors import InvalidSignInState as InvalidSignInState
 from lib.core.errors import SlotbridgeError
 
 
@@ -15,11 +17,3 @@ class AccountLimitReached(SlotbridgeError):
     code = "account_limit_reached"
     status = 409
     title = "No more Microsoft accounts can be connected"
-
-
-class InvalidSignInState(SlotbridgeError):
-    """Missing, unknown, expired, tampered or replayed OAuth state: nothing is exchanged."""
-
-    code = "validation_error"
-    status = 400
-    title = "This sign-in link is not valid"

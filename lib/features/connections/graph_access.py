@@ -11,6 +11,7 @@ from lib.adapters.storage import storage_account
 from lib.core.settings import get_settings, settings_cached
 from lib.features.connections.reconnect import mark_needs_reconnect
 from lib.features.connections.records import ConnectionRecord
+from lib.providers.accounts import AccountRef
 
 
 @settings_cached
@@ -19,6 +20,10 @@ def token_vault() -> TokenVault:
 
 
 def graph_for(connection: ConnectionRecord) -> GraphClient:
+    return graph_for_account(connection.account())
+
+
+def graph_for_account(account: AccountRef) -> GraphClient:
     """A Graph client acting as the connection's account. A broken grant marks the connection
     `needs_reconnect` (one outbox message) and surfaces as `NeedsReconnect`."""
     settings = get_settings()
@@ -26,16 +31,16 @@ def graph_for(connection: ConnectionRecord) -> GraphClient:
     def token(force_refresh: bool) -> str:
         try:
             return token_vault().access_token(
-                connection.connection_id, connection.account_id, force_refresh=force_refresh
+                account.connection_id, account.account_id, force_refresh=force_refresh
             )
         except GrantBroken as broken:
-            mark_needs_reconnect(connection.user_id, connection.connection_id, broken.failure)
+            mark_needs_reconnect(account.user_id, account.connection_id, broken.failure)
             raise
 
     return GraphClient(
         settings.graph_base_url,
         http_session(settings.ca_bundle),
         token,
-        mailbox_key=connection.connection_id,
+        mailbox_key=account.connection_id,
         deadline_s=settings.microsoft.graph_timeout_seconds,
     )

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from lib.adapters.storage.records import TableRecord
 from lib.providers import microsoft
+from lib.providers.accounts import AccountRef
 
 # The provider of accounts stored before connections named one (Microsoft: the only kind there was).
 DEFAULT_PROVIDER = microsoft.NAME
@@ -43,6 +44,10 @@ class ConnectionRecord(TableRecord):
     breakage_count: int = 0
     needs_reconnect_since: datetime | None = None
     last_error_code: str | None = None
+
+    def account(self) -> AccountRef:
+        """The account, as its provider is asked about it."""
+        return AccountRef(self.user_id, self.connection_id, self.account_id)
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -1,11 +1,14 @@
 """The Microsoft 365 / Outlook provider: busy time read live from Graph (`live_busy`) and the
 booking's event in Outlook (`outlook_event`), with Graph's errors translated into the seam's
-(`lib.providers.base`). How to act as an account is injected (`client_for`: connections'
-mailbox client), and so is where calendar health goes (`report_health`)."""
+(`lib.providers.base`), and its accounts (`accounts.MicrosoftAccounts`). How to act as an account
+is injected (`client_for`: connections' mailbox client; `account_client`: a stored account's Graph
+client), and so are the token vault (`token_vault`) and where calendar health goes
+(`report_health`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from lib.adapters.graph import (
@@ -17,6 +20,7 @@ from lib.adapters.graph import (
     GraphUnavailable,
     calendar_gone,
 )
+from lib.adapters.identity.token_vault import TokenVault
 from lib.engine.busy_source import BusySource
 from lib.providers.base import (
     AccountUnreachable,
@@ -29,6 +33,7 @@ from lib.providers.base import (
     WrittenEvent,
 )
 from lib.providers.microsoft import NAME, outlook_event
+from lib.providers.microsoft.accounts import AccountClient, MicrosoftAccounts
 from lib.providers.microsoft.live_busy import HealthReport, LiveBusySource, MailboxClient
 
 log = logging.getLogger("slotbridge.bookings")
@@ -76,9 +81,17 @@ class MicrosoftProvider:
     name = NAME
     reads_calendars = True
 
-    def __init__(self, *, client_for: MailboxClient, report_health: HealthReport) -> None:
+    def __init__(
+        self,
+        *,
+        client_for: MailboxClient,
+        report_health: HealthReport,
+        account_client: AccountClient,
+        token_vault: Callable[[], TokenVault],
+    ) -> None:
         self._client_for = client_for
         self._report_health = report_health
+        self._accounts = MicrosoftAccounts(client_for=account_client, vault=token_vault)
 
     def busy_source(self, fallback_time_zone: str) -> BusySource:
         return LiveBusySource(
@@ -90,3 +103,6 @@ class MicrosoftProvider:
 
     def events(self, user_id: str, connection_id: str) -> OutlookEvents:
         return OutlookEvents(self._client_for(user_id, connection_id))
+
+    def accounts(self) -> MicrosoftAccounts:
+        return self._accounts

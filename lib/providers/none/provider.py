@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from lib.core.errors import NotFound
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
+from lib.providers.accounts import AccountCalendar, AccountRef, SignedInAccount, SignInStart
 from lib.providers.base import EventWriter
 from lib.providers.none import NAME
 
@@ -19,6 +21,28 @@ class _NothingBusy:
         self, user_id: str, calendars: Sequence[CalendarRef], start_utc: datetime, end_utc: datetime
     ) -> HostBusy:
         return HostBusy(user_id, tuple(CalendarBusy(ref) for ref in calendars))
+
+
+class _NoAccounts:
+    """No account signs in to `none` and none has calendars: every request is refused as
+    `NotFound` (as `events` is), so callers need no special case for this provider."""
+
+    _REFUSAL = "A host without a calendar provider has no accounts."
+
+    def start_sign_in(self, state: str) -> SignInStart:
+        raise NotFound(self._REFUSAL)
+
+    def complete_sign_in(self, flow: dict[str, Any], params: dict[str, str]) -> SignedInAccount:
+        raise NotFound(self._REFUSAL)
+
+    def save_tokens(self, connection_id: str, account: SignedInAccount) -> None:
+        raise NotFound(self._REFUSAL)
+
+    def calendars(self, account: AccountRef) -> list[AccountCalendar]:
+        raise NotFound(self._REFUSAL)
+
+    def default_calendar(self, account: AccountRef) -> AccountCalendar:
+        raise NotFound(self._REFUSAL)
 
 
 class NoCalendarProvider:
@@ -33,3 +57,6 @@ class NoCalendarProvider:
 
     def events(self, user_id: str, connection_id: str) -> EventWriter:
         raise NotFound("A host without a calendar provider has no calendar events.")
+
+    def accounts(self) -> _NoAccounts:
+        return _NoAccounts()

@@ -56,13 +56,23 @@ def _content() -> EventContent:
 def _write(graph: FakeGraph) -> WrittenEvent:
     # The Microsoft provider as installed, acting through this Graph client.
     registry.install(
-        microsoft.NAME, lambda: MicrosoftProvider(client_for=lambda user, c: graph, report_health=_ignore)
+        microsoft.NAME,
+        lambda: MicrosoftProvider(
+            client_for=lambda user, c: graph,
+            report_health=_ignore,
+            account_client=lambda account: graph,
+            token_vault=_no_vault,
+        ),
     )
     return host_calendar.write_event(_target(), "b-1", _content())
 
 
 def _ignore(*_: Any) -> None:
     pass
+
+
+def _no_vault() -> Any:
+    raise AssertionError("a booking's event write keeps no tokens")
 
 
 @pytest.fixture(autouse=True)
