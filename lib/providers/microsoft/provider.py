@@ -1,5 +1,6 @@
-"""The Microsoft 365 / Outlook provider: busy time read live from Graph (`live_busy`) and the
-booking's event in Outlook (`outlook_event`), with Graph's errors translated into the seam's
+"""The Microsoft 365 / Outlook provider: busy time read live from Graph (`live_busy`), the
+booking's event in Outlook (`outlook_event`) and the change feed sync follows (`change_feed`),
+with Graph's errors translated into the seam's
 (`lib.providers.base`). How to act as an account is injected (`client_for`: connections'
 mailbox client), and so is where calendar health goes (`report_health`)."""
 
@@ -29,6 +30,7 @@ from lib.providers.base import (
     WrittenEvent,
 )
 from lib.providers.microsoft import NAME, outlook_event
+from lib.providers.microsoft.change_feed import GraphChangeFeed
 from lib.providers.microsoft.live_busy import HealthReport, LiveBusySource, MailboxClient
 
 log = logging.getLogger("slotbridge.bookings")
@@ -90,3 +92,11 @@ class MicrosoftProvider:
 
     def events(self, user_id: str, connection_id: str) -> OutlookEvents:
         return OutlookEvents(self._client_for(user_id, connection_id))
+
+    def change_feed(
+        self, user_id: str, connection_id: str, *, deadline_s: float | None = None
+    ) -> GraphChangeFeed:
+        client = self._client_for(user_id, connection_id)
+        if deadline_s is not None:
+            client.deadline_s = deadline_s
+        return GraphChangeFeed(client)

@@ -9,6 +9,7 @@ from datetime import datetime
 from lib.core.errors import NotFound
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.providers.base import EventWriter
+from lib.providers.change_feed import ChangeFeed
 from lib.providers.none import NAME
 
 
@@ -33,3 +34,6 @@ class NoCalendarProvider:
 
     def events(self, user_id: str, connection_id: str) -> EventWriter:
         raise NotFound("A host without a calendar provider has no calendar events.")
+
+    def change_feed(self, user_id: str, connection_id: str, *, deadline_s: float | None = None) -> ChangeFeed:
+        raise NotFound("A host without a calendar provider has no calendar to follow.")
