@@ -26,11 +26,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lib.core.errors import SlotbridgeError
 from lib.engine.busy_source import BusySource
 from lib.providers.accounts import Accounts
+
+if TYPE_CHECKING:
+    from lib.providers.change_feed import ChangeFeed
 
 
 @dataclass(frozen=True)
@@ -173,4 +176,10 @@ class CalendarProvider(Protocol):
 
     def accounts(self) -> Accounts:
         """Signing accounts in and listing their calendars (provider `none` refuses: `NotFound`)."""
+        ...
+
+    def change_feed(self, user_id: str, connection_id: str, *, deadline_s: float | None = None) -> ChangeFeed:
+        """Subscriptions and changes of the user's connected account (`lib.providers.change_feed`;
+        `deadline_s`: a shorter bound for best-effort calls). Raises `NotFound` or
+        `NeedsReconnect` when the account cannot be acted as."""
         ...

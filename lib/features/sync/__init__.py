@@ -1,15 +1,16 @@
-"""Change notifications and sync: Graph subscriptions per conflict calendar, the webhook intake, the
-queue processor that re-reads Graph (calendarView delta) into the busy cache, lifecycle events,
-renewal and reconciliation timers.
+"""Change notifications and sync: subscriptions per conflict calendar, the webhook intake, the
+queue processor that re-reads the calendar through the connection's change feed (for Microsoft:
+calendarView delta) into the busy cache, lifecycle events, renewal and reconciliation timers.
 
 Modules, one job each (import them directly; this package imports nothing so the intake stays light):
 - client_state: the HMAC clientState of a subscription and its constant-time verification;
 - messages: the typed queue messages (notifications, lifecycle events, sync requests);
 - intake: validation handshake and notification intake (verify, enqueue; no Graph, no tokens);
-- subscriptions: subscription records and their Graph calls (create, renew, reauthorize, delete);
+- feed: the connection's change feed, from its provider (`lib.providers.change_feed`);
+- subscriptions: subscription records, and creating one through the feed;
 - sync_state: per-calendar sync state: delta link, window, pending/synced counters, the lease;
-- busy_cache: busy-interval records, event -> interval, and reading/writing them;
-- delta_sync: one sync round of a calendar (delta, full resync, or calendarView re-read);
+- busy_cache: busy-interval records, busy item -> row, and reading/writing them;
+- delta_sync: one sync round of a calendar (changes since the cursor, full resync, or re-read);
 - calendar_worker: runs the work a calendar needs (subscribe, sync) under its lease, coalescing;
 - changes: the "events that changed" hook (two-way booking sync plugs in here);
 - processor: queue-trigger entry points for notifications and lifecycle events;

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import ClassVar
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.records import TableRecord
 from lib.adapters.storage.tables import BatchAction, Table
-from lib.core.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 from lib.engine import BusyInterval, ShowAs
-from lib.providers.microsoft.graph_events import busy_interval_from_event
+from lib.providers.change_feed import BusyItem
 
 log = logging.getLogger("slotbridge.sync.cache")
 
@@ -55,36 +53,19 @@ def busy_rows() -> Table[BusyIntervalRecord]:
     return storage_account().table(BusyIntervalRecord)
 
 
-# --- Graph events -> rows -------------------------------------------------------------------------
+# --- busy items -> rows --------------------------------------------------------------------------
 
 
-def mailbox_zone(name: str | None) -> ZoneInfo:
-    if name:
-        try:
-            return parse_iana_zone(windows_to_iana(name))
-        except UnknownTimeZone:
-            log.warning("Mailbox time zone is not known; all-day events are taken in UTC")
-    return ZoneInfo("UTC")
-
-
-def row_for_event(
-    connection_id: str, calendar_id: str, event: Mapping[str, Any], zone: ZoneInfo
-) -> BusyIntervalRecord | None:
-    """The row an event occurrence becomes; None if it never blocks (cancelled) or is not an
-    occurrence (a series master)."""
-    if event.get("type") == "seriesMaster" or not event.get("id"):
-        return None
-    interval = busy_interval_from_event(event, zone)  # raises MalformedEvent: the round fails closed
-    if interval is None:
-        return None
+def row_for_item(connection_id: str, calendar_id: str, item: BusyItem) -> BusyIntervalRecord:
+    """The row a busy item of the change feed becomes."""
     return BusyIntervalRecord(
         connection_id=connection_id,
         calendar_id=calendar_id,
-        event_id=str(event["id"]),
-        start_utc=interval.start_utc.astimezone(UTC),
-        end_utc=interval.end_utc.astimezone(UTC),
-        show_as=interval.show_as.value,
-        is_all_day=bool(event.get("isAllDay")),
+        event_id=item.event_id,
+        start_utc=item.start_utc.astimezone(UTC),
+        end_utc=item.end_utc.astimezone(UTC),
+        show_as=item.show_as.value,
+        is_all_day=item.is_all_day,
     )
 
 

@@ -2,12 +2,14 @@
 time under the calendar's lease (`sync_state`). Whoever does not get the lease has still recorded
 its request; the holder keeps going until nothing is outstanding, so N requests -> one round.
 
-Raises what Graph or storage raised (after giving the lease back), so queue messages are retried;
-`NeedsReconnect` (a broken grant, already marked by `graph_for`) is for the caller to swallow.
-A 404 `ErrorItemNotFound` on the calendar's own routes (`lib.adapters.graph.calendar_gone`) means Outlook
-no longer has the calendar: it is recorded as missing (`lib.features.connections.calendar_health`) and not
-retried, since the queue would only meet the same 404; the calendar stays not fresh, and
-reconciliation looks again. Other 404s (the mailbox's) fail the message like any Graph error.
+The calendar is read through the connection's change feed (`lib.features.sync.feed`).
+Raises what the provider or storage raised (after giving the lease back), so queue messages are
+retried; `NeedsReconnect` (a broken grant, already marked by `graph_for`) is for the caller to
+swallow. `CalendarGone` (for Microsoft: a 404 `ErrorItemNotFound` on the calendar's own routes)
+means the service no longer has the calendar: it is recorded as missing
+(`lib.features.connections.calendar_health`) and not retried, since the queue would only meet the
+same answer; the calendar stays not fresh, and reconciliation looks again. Other failures (a 404
+of the mailbox) fail the message like any provider error.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from lib.adapters.graph import GraphClient, GraphError, calendar_gone
 from lib.adapters.storage.tables import RecordNotFound
-from lib.core.errors import NeedsReconnect, SlotbridgeError
+from lib.core.errors import SlotbridgeError
 from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections import calendar_health
-from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord
 from lib.features.sync import changes, delta_sync, subscriptions
+from lib.features.sync.feed import feed_for
 from lib.features.sync.messages import MAX_RECHECK_EVENTS, SyncRequest, SyncScope
 from lib.features.sync.requests_queue import enqueue
 from lib.features.sync.sync_state import (
@@ -37,6 +38,8 @@ from lib.features.sync.sync_state import (
     request_work,
     write_as_holder,
 )
+from lib.providers.base import CalendarGone
+from lib.providers.change_feed import ChangeFeed, SubscribeFailed
 
 log = logging.getLogger("slotbridge.sync.worker")
 
@@ -67,22 +70,20 @@ def needs_subscription(state: CalendarSyncRecord, now: datetime) -> bool:
 
 def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: str) -> str:
     conn_id, cal_id, key = connection.connection_id, state.calendar_id, state.key
-    subscribe_error: GraphError | None = None
+    subscribe_error: SlotbridgeError | None = None
     try:
-        client = graph_for(connection)
+        feed = feed_for(connection)
         for _ in range(MAX_ROUNDS):
             target = state.pending_seq
             if needs_subscription(state, datetime.now(UTC)) and subscribe_error is None:
                 try:
-                    state = _resubscribe(client, connection, state, owner, target)
-                except GraphError as error:
-                    if calendar_gone(error):
-                        raise  # the calendar is gone: see below
+                    state = _resubscribe(feed, connection, state, owner, target)
+                except SubscribeFailed as failure:
                     # Keep syncing (the cache is still worth filling; it is not fresh without a
                     # subscription) and fail the message afterwards so the subscription is retried.
-                    subscribe_error = error
-                    log.warning("Subscription for a calendar of %s failed: %s", conn_id, error.graph_code)
-            outcome = delta_sync.run_round(client, state, full=state.wants_full)
+                    subscribe_error = failure.problem
+                    log.warning("Subscription for a calendar of %s failed: %s", conn_id, failure.reason)
+            outcome = delta_sync.run_round(feed, state, full=state.wants_full)
             state = finish_round(key, owner, target, subscribed=False, **outcome.fields)
             gone = outcome.write.removed + outcome.write.removed_unseen
             if outcome.full or outcome.write.changed or gone:
@@ -103,11 +104,11 @@ def run_leased(connection: ConnectionRecord, state: CalendarSyncRecord, owner: s
             release_after_failure(key, owner, "too_many_rounds")
     except (LeaseLost, RecordNotFound):
         return "abandoned"  # someone else took over, or the calendar stopped being a conflict calendar
+    except CalendarGone:
+        release_after_failure(key, owner, CALENDAR_MISSING)
+        calendar_health.mark_missing(connection.user_id, conn_id, cal_id)
+        return CALENDAR_MISSING
     except BaseException as error:
-        if isinstance(error, GraphError) and calendar_gone(error):
-            release_after_failure(key, owner, CALENDAR_MISSING)
-            calendar_health.mark_missing(connection.user_id, conn_id, cal_id)
-            return CALENDAR_MISSING
         code = error.code if isinstance(error, SlotbridgeError) else type(error).__name__
         release_after_failure(key, owner, code)
         raise
@@ -137,10 +138,10 @@ def queue_rechecks(published: changes.CalendarChanges, event_ids: tuple[str, ...
 
 
 def _resubscribe(
-    client: GraphClient, connection: ConnectionRecord, state: CalendarSyncRecord, owner: str, target: int
+    feed: ChangeFeed, connection: ConnectionRecord, state: CalendarSyncRecord, owner: str, target: int
 ) -> CalendarSyncRecord:
     old = state.subscription_id
-    record = subscriptions.create(client, connection.user_id, connection.connection_id, state.calendar_id)
+    record = subscriptions.create(feed, connection.user_id, connection.connection_id, state.calendar_id)
     state = write_as_holder(
         state.key,
         owner,
@@ -149,15 +150,15 @@ def _resubscribe(
         subscribed_seq=max(state.subscribed_seq, target),
     )
     if old and old != record.subscription_id:
-        remove_subscription(client, old)
+        remove_subscription(feed, old)
     return state
 
 
-def remove_subscription(client: GraphClient | None, subscription_id: str) -> None:
-    """Best effort at Graph; the record goes in any case."""
-    if client is not None:
+def remove_subscription(feed: ChangeFeed | None, subscription_id: str) -> None:
+    """Best effort at the service; the record goes in any case."""
+    if feed is not None:
         try:
-            subscriptions.delete_remote(client, subscription_id)
-        except (GraphError, NeedsReconnect) as error:
-            log.info("Could not delete subscription %s at Graph (%s)", subscription_id, error.code)
+            feed.unsubscribe(subscription_id)
+        except SlotbridgeError as error:
+            log.info("Could not delete subscription %s at the service (%s)", subscription_id, error.code)
     subscriptions.forget(subscription_id)

@@ -1,7 +1,8 @@
 """Lifecycle notifications of a calendar's subscription.
 
-- `reauthorizationRequired`: renew (PATCH, which also reauthorizes) when the subscription is within
-  the renewal window anyway, else POST /subscriptions/{id}/reauthorize; a 404 -> recreate + resync;
+- `reauthorizationRequired`: renew (which also reauthorizes) when the subscription is within the
+  renewal window anyway, else reauthorize (through the connection's change feed); a subscription
+  the service no longer knows (`SubscriptionGone`) -> recreate + resync;
 - `subscriptionRemoved`: recreate the subscription, then a full resync (changes in between were not
   announced);
 - `missed`: a full resync.
@@ -14,14 +15,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from lib.adapters.graph import GraphNotFound
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.settings import get_settings
-from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord
 from lib.features.sync import calendar_worker, subscriptions
+from lib.features.sync.feed import feed_for
 from lib.features.sync.messages import GraphNotice, LifecycleEvent
 from lib.features.sync.sync_state import CalendarKey, CalendarSyncRecord, WorkRequest, mutate_state
+from lib.providers.change_feed import SubscriptionGone
 
 log = logging.getLogger("slotbridge.sync.lifecycle")
 
@@ -42,17 +43,17 @@ def handle(connection: ConnectionRecord, state: CalendarSyncRecord, notice: Grap
 
 
 def _reauthorize(connection: ConnectionRecord, state: CalendarSyncRecord, subscription_id: str) -> str:
-    client = graph_for(connection)
+    feed = feed_for(connection)
     window = timedelta(minutes=get_settings().sync.renewal_window_minutes)
     now = datetime.now(UTC)
     try:
         if state.subscription_expires_at is None or state.subscription_expires_at - now < window:
-            expires = subscriptions.renew(client, subscription_id)
+            expires = feed.renew(subscription_id)
             note_renewed(state.key, subscription_id, expires)
             return "renewed"
-        subscriptions.reauthorize(client, subscription_id)
+        feed.reauthorize(subscription_id)
         return "reauthorized"
-    except GraphNotFound:
+    except SubscriptionGone:
         subscriptions.forget(subscription_id)
         if state.subscription_id not in (None, subscription_id):
             return "stale"
@@ -60,7 +61,7 @@ def _reauthorize(connection: ConnectionRecord, state: CalendarSyncRecord, subscr
 
 
 def note_renewed(key: CalendarKey, subscription_id: str, expires: datetime) -> None:
-    """Store the expiry Graph returned, on the subscription and on the calendar's state."""
+    """Store the expiry the service returned, on the subscription and on the calendar's state."""
     subscriptions.record_expiry(subscription_id, expires)
 
     def apply(current: CalendarSyncRecord) -> CalendarSyncRecord | None:

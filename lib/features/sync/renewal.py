@@ -1,6 +1,7 @@
-"""The renewal timer: subscriptions that expire within the renewal window are renewed to the
-longest lifetime Outlook allows, and the expiry Graph returns is stored. A subscription Graph no
-longer knows (404) is recreated and its calendar fully resynced (through `sync-requests`).
+"""The renewal timer: subscriptions that expire within the renewal window are renewed (through
+the connection's change feed) to the longest lifetime the service allows, and the expiry it
+returns is stored. A subscription the service no longer knows (`SubscriptionGone`) is recreated
+and its calendar fully resynced (through `sync-requests`).
 
 Two timer instances never act on one subscription: each takes the subscription row's lease (an
 ETag-guarded write) first. Connections in `needs_reconnect` are skipped — that is how their
@@ -13,16 +14,16 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from lib.adapters.graph import GraphNotFound
 from lib.core.errors import NeedsReconnect
 from lib.core.settings import get_settings
-from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionStatus
 from lib.features.connections.repository import find_connection
 from lib.features.sync import requests_queue, subscriptions
+from lib.features.sync.feed import feed_for
 from lib.features.sync.lifecycle import note_renewed
 from lib.features.sync.messages import SyncRequest, SyncScope
 from lib.features.sync.sync_state import CalendarKey, new_owner
+from lib.providers.change_feed import SubscriptionGone
 
 log = logging.getLogger("slotbridge.sync.renewal")
 
@@ -52,11 +53,11 @@ def renew_expiring(now: datetime | None = None) -> RenewalReport:
             report.skipped += 1  # another instance is on it
             continue
         try:
-            expires = subscriptions.renew(graph_for(connection), record.subscription_id)
+            expires = feed_for(connection).renew(record.subscription_id)
             key = CalendarKey(connection.user_id, connection.connection_id, record.calendar_id)
             note_renewed(key, record.subscription_id, expires)
             report.renewed += 1
-        except GraphNotFound:
+        except SubscriptionGone:
             subscriptions.forget(record.subscription_id)
             requests_queue.enqueue(
                 SyncRequest(

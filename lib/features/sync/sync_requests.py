@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lib.adapters.graph import GraphClient, GraphError
 from lib.adapters.storage.tables import ConcurrentUpdate, RecordNotFound
 from lib.core.errors import NeedsReconnect, OutlookUnavailable
-from lib.core.settings import get_settings
-from lib.features.connections.graph_access import graph_for
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection, user_connections
 from lib.features.sync import busy_cache, calendar_worker, changes, subscriptions
 from lib.features.sync.client_state import current_key, key_fingerprint
+from lib.features.sync.feed import feed_for
 from lib.features.sync.messages import SyncRequest, SyncScope
 from lib.features.sync.sync_state import (
     CalendarSyncRecord,
@@ -28,6 +26,7 @@ from lib.features.sync.sync_state import (
     find_state,
     sync_states,
 )
+from lib.providers.change_feed import ChangeFeed
 
 log = logging.getLogger("slotbridge.sync.requests")
 
@@ -70,17 +69,17 @@ def process_connection(connection: ConnectionRecord, request: SyncRequest) -> di
     if request.scope is SyncScope.CALENDAR:
         wanted = [c for c in wanted if c == request.calendar_id]
     existing = {s.calendar_id: s for s in connection_states(connection.user_id, connection.connection_id)}
-    client: GraphClient | None = None
+    feed: ChangeFeed | None = None
     if request.scope is not SyncScope.CALENDAR:
         stale = [s for cal, s in existing.items() if cal not in wanted]
         if stale:
-            client = graph_for(connection)
+            feed = feed_for(connection)
             for state in stale:
-                remove_calendar(client, state)
+                remove_calendar(feed, state)
     resubscribe: set[str] = set()
     if request.verify_subscriptions and wanted:
-        client = client or graph_for(connection)
-        resubscribe = verify_subscriptions(client, connection, wanted, existing)
+        feed = feed or feed_for(connection)
+        resubscribe = verify_subscriptions(feed, connection, wanted, existing)
     outcome: dict[str, str] = {}
     failure: Exception | None = None
     for calendar_id in wanted:
@@ -98,19 +97,15 @@ def process_connection(connection: ConnectionRecord, request: SyncRequest) -> di
 
 
 def verify_subscriptions(
-    client: GraphClient,
+    feed: ChangeFeed,
     connection: ConnectionRecord,
     wanted: list[str],
     existing: dict[str, CalendarSyncRecord],
 ) -> set[str]:
-    """Compare with Graph's list: calendars whose subscription is missing there, or was signed with
-    an older clientState key, get a new one; our subscriptions nobody refers to are deleted."""
-    settings = get_settings()
-    ours = {
-        str(s.get("id")): s
-        for s in subscriptions.list_remote(client)
-        if s.get("notificationUrl") == settings.notification_url
-    }
+    """Compare with the service's list: calendars whose subscription is missing there, or was
+    signed with an older clientState key, get a new one; our subscriptions nobody refers to are
+    deleted."""
+    ours = feed.our_subscriptions()
     fingerprint = key_fingerprint(current_key())
     resubscribe: set[str] = set()
     referenced: set[str] = set()
@@ -123,7 +118,7 @@ def verify_subscriptions(
         if state.subscription_id not in ours or record is None or record.key_fingerprint != fingerprint:
             resubscribe.add(calendar_id)
     for subscription_id in set(ours) - referenced:
-        calendar_worker.remove_subscription(client, subscription_id)
+        calendar_worker.remove_subscription(feed, subscription_id)
     if resubscribe:
         log.info(
             "Reconciliation recreates %d subscription(s) of %s", len(resubscribe), connection.connection_id
@@ -131,11 +126,11 @@ def verify_subscriptions(
     return resubscribe
 
 
-def remove_calendar(client: GraphClient | None, state: CalendarSyncRecord) -> None:
+def remove_calendar(feed: ChangeFeed | None, state: CalendarSyncRecord) -> None:
     """A calendar that stopped being a conflict calendar (or whose connection goes away): its
-    subscription (best effort at Graph), its cached rows and its state."""
+    subscription (best effort at the service), its cached rows and its state."""
     if state.subscription_id:
-        calendar_worker.remove_subscription(client, state.subscription_id)
+        calendar_worker.remove_subscription(feed, state.subscription_id)
     busy_cache.wipe(state.connection_id, state.calendar_id)
     for _ in range(5):
         current = find_state(state.key)
@@ -151,23 +146,19 @@ def remove_calendar(client: GraphClient | None, state: CalendarSyncRecord) -> No
 def forget_connection(connection: ConnectionRecord) -> None:
     """Disconnect: every subscription of the connection deleted (best effort, and only while its
     grant still works), then its sync state and busy cache wiped."""
-    client: GraphClient | None = None
+    feed: ChangeFeed | None = None
     if connection.status is ConnectionStatus.CONNECTED:
         try:
-            client = graph_for(connection)
-            client.deadline_s = 5.0  # best effort: do not hold up the disconnect
+            feed = feed_for(connection, deadline_s=5.0)  # best effort: do not hold up the disconnect
         except Exception:
-            client = None
+            feed = None
     for state in connection_states(connection.user_id, connection.connection_id):
-        try:
-            remove_calendar(client, state)
-        except GraphError:
-            remove_calendar(None, state)
+        remove_calendar(feed, state)  # the service's failures are swallowed by remove_subscription
     leftovers = subscriptions.subscription_records().query(
         where="connection_id eq @c", parameters={"c": connection.connection_id}
     )
     for record in list(leftovers):
-        calendar_worker.remove_subscription(client, record.subscription_id)
+        calendar_worker.remove_subscription(feed, record.subscription_id)
 
 
 class RecheckPending(OutlookUnavailable):

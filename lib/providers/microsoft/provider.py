@@ -1,9 +1,9 @@
-"""The Microsoft 365 / Outlook provider: busy time read live from Graph (`live_busy`) and the
-booking's event in Outlook (`outlook_event`), with Graph's errors translated into the seam's
-(`lib.providers.base`), and its accounts (`accounts.MicrosoftAccounts`). How to act as an account
-is injected (`client_for`: connections' mailbox client; `account_client`: a stored account's Graph
-client), and so are the token vault (`token_vault`) and where calendar health goes
-(`report_health`)."""
+"""The Microsoft 365 / Outlook provider: busy time read live from Graph (`live_busy`), the
+booking's event in Outlook (`outlook_event`), the change feed sync follows (`change_feed`) and its
+accounts (`accounts.MicrosoftAccounts`), with Graph's errors translated into the seam's
+(`lib.providers.base`). How to act as an account is injected (`client_for`: connections' mailbox
+client; `account_client`: a stored account's Graph client), and so are the token vault
+(`token_vault`) and where calendar health goes (`report_health`)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from lib.providers.base import (
 )
 from lib.providers.microsoft import NAME, outlook_event
 from lib.providers.microsoft.accounts import AccountClient, MicrosoftAccounts
+from lib.providers.microsoft.change_feed import GraphChangeFeed
 from lib.providers.microsoft.live_busy import HealthReport, LiveBusySource, MailboxClient
 
 log = logging.getLogger("slotbridge.bookings")
@@ -106,3 +107,11 @@ class MicrosoftProvider:
 
     def accounts(self) -> MicrosoftAccounts:
         return self._accounts
+
+    def change_feed(
+        self, user_id: str, connection_id: str, *, deadline_s: float | None = None
+    ) -> GraphChangeFeed:
+        client = self._client_for(user_id, connection_id)
+        if deadline_s is not None:
+            client.deadline_s = deadline_s
+        return GraphChangeFeed(client)

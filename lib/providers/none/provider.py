@@ -11,6 +11,7 @@ from lib.core.errors import NotFound
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.providers.accounts import AccountCalendar, AccountRef, SignedInAccount, SignInStart
 from lib.providers.base import EventWriter
+from lib.providers.change_feed import ChangeFeed
 from lib.providers.none import NAME
 
 
@@ -60,3 +61,6 @@ class NoCalendarProvider:
 
     def accounts(self) -> _NoAccounts:
         return _NoAccounts()
+
+    def change_feed(self, user_id: str, connection_id: str, *, deadline_s: float | None = None) -> ChangeFeed:
+        raise NotFound("A host without a calendar provider has no calendar to follow.")

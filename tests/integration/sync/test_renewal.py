@@ -13,6 +13,7 @@ from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import storage_account
 from lib.features.sync import subscriptions
 from lib.features.sync.subscriptions import SubscriptionRecord
+from lib.providers.microsoft.change_feed import parse_expiry
 
 from .helpers import Host, wait_for
 
@@ -45,7 +46,7 @@ def test_the_timer_renews_a_subscription_about_to_expire_and_leaves_others(
         lambda: (r := soon.subscription()) and r.renewed_at is not None and r, what="the renewal"
     )
     [graph_sub] = soon.sandbox_subscriptions()
-    graph_expiry = subscriptions.parse_expiry(graph_sub["expirationDateTime"])
+    graph_expiry = parse_expiry(graph_sub["expirationDateTime"])
     assert renewed.expires_at == graph_expiry  # the expiry Graph answered is what is stored
     assert renewed.expires_at > datetime.now(UTC) + timedelta(minutes=10000)
     assert soon.graph_requests(f"/subscriptions/{record.subscription_id}", method="PATCH")

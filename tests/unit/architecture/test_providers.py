@@ -67,3 +67,44 @@ def test_every_host_provider_name_has_a_provider_installed() -> None:
     assert registry.installed() >= NAMES
     for name in NAMES:
         assert registry.provider_for(name).name == name
+
+
+SYNC = ROOT / "lib" / "features" / "sync"
+# What talks to Microsoft Graph itself: its client, its errors, the Microsoft provider, and
+# connections' Graph client for an account.
+SERVICE_MODULES = ("lib.adapters.graph", "lib.providers.microsoft", "lib.features.connections.graph_access")
+
+
+def service_imports(source: str) -> list[tuple[int, str]]:
+    """(line, module) of each import of a calendar service's own module, wherever it is made."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        else:
+            continue
+        for module in modules:
+            if any(module == m or module.startswith(f"{m}.") for m in SERVICE_MODULES):
+                found.append((node.lineno, module))
+    return found
+
+
+def test_the_check_sees_a_service_import() -> None:
+    assert service_imports("from lib.adapters.graph import GraphGone") == [(1, "lib.adapters.graph")]
+    assert service_imports("def f():\n    import lib.providers.microsoft.change_feed") == [
+        (2, "lib.providers.microsoft.change_feed")
+    ]
+    assert service_imports("from lib.providers.change_feed import ChangeFeed") == []
+
+
+def test_sync_follows_calendars_only_through_the_change_feed() -> None:
+    """Subscriptions, delta rounds and busy rows go through the connection's provider
+    (`lib.providers.change_feed`); sync never calls a calendar service itself."""
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in sorted(SYNC.rglob("*.py"))
+        if (found := service_imports(path.read_text()))
+    }
+    assert offenders == {}

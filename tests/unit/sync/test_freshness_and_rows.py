@@ -7,11 +7,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lib.features.sync.busy_cache import row_for_event
+from lib.features.sync.busy_cache import BusyIntervalRecord, row_for_item
 from lib.features.sync.messages import MalformedMessage, SyncRequest, SyncScope
 from lib.features.sync.sync_state import CalendarSyncRecord, is_fresh
+from lib.providers.microsoft.change_feed import busy_item
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def row_for_event(
+    connection_id: str, calendar_id: str, event: dict[str, object], zone: ZoneInfo
+) -> BusyIntervalRecord | None:
+    """A Graph event as the change feed reads it, then as the busy cache stores it."""
+    item = busy_item(event, zone)
+    return None if item is None else row_for_item(connection_id, calendar_id, item)
 
 
 def _state(**changes: object) -> CalendarSyncRecord:
