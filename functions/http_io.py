@@ -67,6 +67,9 @@ def api_handler(handler: Handler) -> Handler:
                 SlotbridgeError(f"An unexpected error occurred. It has been logged as {correlation}.")
             )
         response.headers["X-Correlation-Id"] = correlation
+        # Answers differ by Origin (the platform's CORS grant, the API key refused from a browser):
+        # a shared cache must not hand one origin's answer to another.
+        response.headers["Vary"] = "Origin"
         return response
 
     return wrapper
