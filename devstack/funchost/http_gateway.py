@@ -129,10 +129,15 @@ class HttpGateway:
         return any(hmac.compare_digest(presented.encode(), key.encode()) for key in self._keys)
 
     def _invoke(self, endpoint: HttpEndpoint, request: Request, params: dict[str, str]) -> Response:
+        headers = dict(request.headers.items())
+        # As App Service's front ends do: the socket peer appended to X-Forwarded-For.
+        peer = request.remote_addr or ""
+        forwarded = headers.pop("X-Forwarded-For", "")
+        headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
         http_request = func.HttpRequest(
             method=request.method.upper(),
             url=request.url,
-            headers=dict(request.headers.items()),
+            headers=headers,
             params=dict(request.args.items()),
             route_params=params,
             body=request.get_data(cache=False),
