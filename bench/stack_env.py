@@ -10,6 +10,13 @@ import uuid
 from devstack.azurite import Azurite
 from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 
+UNLIMITED_RATES = (
+    "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
+    "SLOTBRIDGE_AVAILABILITY_RATE_PER_LINK",
+    "SLOTBRIDGE_BOOKING_RATE_PER_ADDRESS",
+    "SLOTBRIDGE_BOOKING_RATE_PER_LINK",
+)
+
 
 def local_stack_env(
     azurite: Azurite, sandbox: Sandbox, port: int, api_key: str, **extra: str
@@ -26,5 +33,7 @@ def local_stack_env(
         "SLOTBRIDGE_DATA_KEY": base64.b64encode(os.urandom(32)).decode(),
         "SLOTBRIDGE_API_KEYS": api_key,
         "SLOTBRIDGE_CLIENT_STATE_KEY": base64.b64encode(os.urandom(32)).decode(),
+        # The benches measure the app from one address, not its per-address rate limits.
+        **{name: "1000000/minute" for name in UNLIMITED_RATES},
         **extra,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http_io import api_handler, json_response
+from functions.http_io import api_handler, json_response, rate_limit
 
 bp = func.Blueprint()
 
@@ -15,5 +15,6 @@ def get_availability(req: func.HttpRequest) -> func.HttpResponse:
     from lib.api.availability import Availability
     from lib.features.availability.service import link_availability, parse_availability_query
 
+    rate_limit(req, "availability", req.route_params["slug"])
     query = parse_availability_query(req.params)
     return json_response(Availability.of(link_availability(req.route_params["slug"], query)).wire())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http_io import api_handler, json_response, read_json
+from functions.http_io import api_handler, json_response, rate_limit, read_json
 
 bp = func.Blueprint()
 
@@ -24,6 +24,7 @@ def create_booking(req: func.HttpRequest) -> func.HttpResponse:
     from lib.features.bookings.create import create_booking
     from lib.features.bookings.validation import body_fingerprint, parse_idempotency_key
 
+    rate_limit(req, "booking", req.route_params["slug"])
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     key = parse_idempotency_key(req.headers.get("Idempotency-Key"))
     created = create_booking(
@@ -40,6 +41,7 @@ def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
     from lib.features.bookings.manage import reschedule
     from lib.features.bookings.validation import manage_token_from
 
+    rate_limit(req, "booking", req.route_params["bookingId"])
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
     token = manage_token_from(req.headers, body)
     moved = reschedule(req.route_params["bookingId"], token, lambda: RescheduleBody.from_json(body).start)
@@ -53,6 +55,7 @@ def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
     from lib.features.bookings.manage import cancel
     from lib.features.bookings.validation import manage_token_from
 
+    rate_limit(req, "booking", req.route_params["bookingId"])
     raw = req.get_body() or b""
     body = read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
     token = manage_token_from(req.headers, body)

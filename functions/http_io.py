@@ -37,11 +37,27 @@ def json_response(
 
 def problem_response(error: SlotbridgeError) -> func.HttpResponse:
     problem = Problem.from_error(error)
+    # A problem that says when to retry (`retryAfter`, seconds) says it in the header too.
+    after = error.extensions.get("retryAfter")
+    retry = {"Retry-After": str(after)} if isinstance(after, int) and not isinstance(after, bool) else {}
     return func.HttpResponse(
         json.dumps(problem.to_dict(), separators=(",", ":")),
         status_code=problem.status,
-        headers={**_SECURITY_HEADERS, "Content-Type": PROBLEM_JSON},
+        headers={**_SECURITY_HEADERS, "Content-Type": PROBLEM_JSON, **retry},
     )
+
+
+def rate_limit(req: func.HttpRequest, scope: str, resource: str) -> None:
+    """Count this anonymous request per client address and per `resource` (`RateLimited` when spent)."""
+    from lib.core.rate_limits import client_address, limit  # the `limits` package, on first use
+    from lib.core.settings import get_settings
+
+    settings = get_settings()
+    per_address, per_resource = {
+        "availability": (settings.availability_rate_per_address, settings.availability_rate_per_link),
+        "booking": (settings.booking_rate_per_address, settings.booking_rate_per_link),
+    }[scope]
+    limit(scope, client_address(req.headers), resource, per_address, per_resource)
 
 
 def read_json(req: func.HttpRequest, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> dict[str, Any]:
@@ -67,6 +83,9 @@ def api_handler(handler: Handler) -> Handler:
                 SlotbridgeError(f"An unexpected error occurred. It has been logged as {correlation}.")
             )
         response.headers["X-Correlation-Id"] = correlation
+        # Answers differ by Origin (the platform's CORS grant, the API key refused from a browser):
+        # a shared cache must not hand one origin's answer to another.
+        response.headers["Vary"] = "Origin"
         return response
 
     return wrapper

@@ -1,6 +1,8 @@
-// The attendee's manage page: /book/manage/{bookingId}?token=<manage token> (under the routePrefix,
-// /api/book/manage/...). The token is moved out of the address bar into sessionStorage at once, and
-// sent as `Authorization: Bearer` to read, reschedule or cancel this one booking.
+// The attendee's manage page: /book/manage/{bookingId}#token=<manage token> (under the routePrefix,
+// /api/book/manage/...). A fragment never reaches a server (nor its logs); links sent before carried
+// `?token=`, which is still read. Either way the token is moved out of the address bar into
+// sessionStorage at once, and sent as `Authorization: Bearer` to read, reschedule or cancel this one
+// booking.
 
 import { $, api, browserTimeZone, clearAlert, el, rangeLabel, showAlert, showProblem, status } from "./common.js";
 import { MESSAGES } from "./messages.js";
@@ -109,8 +111,12 @@ async function cancel() {
 
 async function start() {
   const params = new URLSearchParams(location.search);
-  if (params.get("token")) {
-    sessionStorage.setItem(storageKey, params.get("token"));
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const fromUrl = fragment.get("token") || params.get("token");
+  if (fromUrl) {
+    sessionStorage.setItem(storageKey, fromUrl);
+  }
+  if (fragment.has("token") || params.has("token")) {
     params.delete("token");
     const query = params.toString();
     history.replaceState(null, "", location.pathname + (query ? `?${query}` : ""));

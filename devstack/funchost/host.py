@@ -23,6 +23,9 @@ log = logging.getLogger("devstack.funchost")
 ROOT = Path(__file__).resolve().parents[2]
 # The dev host's own setting: keys accepted for FUNCTION-level routes (comma-separated).
 FUNCTION_KEYS_SETTING = "DEVHOST_FUNCTION_KEYS"
+# Platform CORS: on Azure the Function App's `siteConfig.cors.allowedOrigins`, which Bicep sets from
+# the same setting; here read from it directly.
+CORS_ORIGINS_SETTING = "SLOTBRIDGE_ALLOWED_ORIGINS"
 
 
 _loaded: dict[str, list[LoadedFunction]] = {}
@@ -79,8 +82,12 @@ class DevHost:
         self.config = HostConfig.load(host_json)
         self.functions = load_functions(app_module)
         keys = os.environ.get(FUNCTION_KEYS_SETTING, "").split(",")
+        origins = os.environ.get(CORS_ORIGINS_SETTING, "").split(",")
         self.gateway = HttpGateway(
-            [f for f in self.functions if f.trigger_type == "httpTrigger"], self.config.route_prefix, keys
+            [f for f in self.functions if f.trigger_type == "httpTrigger"],
+            self.config.route_prefix,
+            keys,
+            cors_origins=origins,
         )
         self.timers = (
             [TimerRunner(f) for f in self.functions if f.trigger_type == "timerTrigger"] if run_timers else []

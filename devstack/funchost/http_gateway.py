@@ -1,7 +1,14 @@
 """The HTTP side of the dev host: a WSGI app that routes requests to HTTP-triggered functions with
 the host's rules — `routePrefix`, route templates, methods (405 with `Allow` otherwise), function
 keys for non-anonymous routes (`x-functions-key` header or `code` query), 404 for unknown routes,
-and a bare 500 when a function raises (the host never shows a stack trace)."""
+a bare 500 when a function raises (the host never shows a stack trace), and the platform's CORS.
+
+CORS, as App Service's platform CORS does it (`siteConfig.cors.allowedOrigins`, no credentials): a
+preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) is answered by the host, never
+the function; a response to an allowed origin carries `Access-Control-Allow-Origin` with that origin.
+Stricter than Azure in one way, so that tests catch a page relying on more: a preflight is granted only
+for a method the route accepts and for the request headers a page needs (`CORS_REQUEST_HEADERS`);
+anything else is answered 403 without a grant, which the browser reports as a CORS failure."""
 
 from __future__ import annotations
 
@@ -21,6 +28,9 @@ from devstack.funchost.routes import Route, compile_route
 log = logging.getLogger("devstack.funchost")
 
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the host's own limit; apps set tighter ones per route
+# What a product page sends: a user or manage token, a JSON body, a booking's idempotency key.
+CORS_REQUEST_HEADERS = frozenset({"authorization", "content-type", "idempotency-key"})
+CORS_MAX_AGE_S = 600
 
 
 @dataclass(frozen=True)
@@ -41,24 +51,64 @@ def endpoint_for(function: LoadedFunction) -> HttpEndpoint:
 
 class HttpGateway:
     def __init__(
-        self, functions: Iterable[LoadedFunction], route_prefix: str, function_keys: Iterable[str]
+        self,
+        functions: Iterable[LoadedFunction],
+        route_prefix: str,
+        function_keys: Iterable[str],
+        cors_origins: Iterable[str] = (),
     ) -> None:
         self.prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
         self.endpoints = sorted((endpoint_for(f) for f in functions), key=lambda e: e.route.precedence)
         self._keys = [k for k in function_keys if k]
+        self._cors_origins = frozenset(o.strip().rstrip("/") for o in cors_origins if o.strip())
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length = MAX_REQUEST_BYTES
-        response = self._dispatch(request)
+        origin = request.headers.get("Origin")
+        preflight = "Access-Control-Request-Method" in request.headers
+        if request.method.upper() == "OPTIONS" and origin and preflight:
+            response = self._preflight(request, origin)
+        else:
+            response = self._dispatch(request)
+            if origin in self._cors_origins:
+                response.headers["Access-Control-Allow-Origin"] = origin
+        if self._cors_origins:
+            response.vary.add("Origin")
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
+    def _route_path(self, request: Request) -> str | None:
         path = request.path
         if self.prefix:
             if path != self.prefix and not path.startswith(self.prefix + "/"):
-                return Response(status=404)
+                return None
             path = path[len(self.prefix) :]
+        return path
+
+    def _preflight(self, request: Request, origin: str) -> Response:
+        method = request.headers["Access-Control-Request-Method"].strip().upper()
+        asked = request.headers.get("Access-Control-Request-Headers", "")
+        headers = {h.strip().lower() for h in asked.split(",") if h.strip()}
+        path = self._route_path(request)
+        methods: set[str] = set()
+        for endpoint in self.endpoints:
+            if path is not None and endpoint.route.match(path) is not None:
+                methods |= endpoint.methods or {method}
+        if origin not in self._cors_origins or method not in methods or not headers <= CORS_REQUEST_HEADERS:
+            return Response(status=403)
+        grant = {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": method,
+            "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
+        }
+        if headers:
+            grant["Access-Control-Allow-Headers"] = ", ".join(sorted(headers))
+        return Response(status=204, headers=grant)
+
+    def _dispatch(self, request: Request) -> Response:
+        path = self._route_path(request)
+        if path is None:
+            return Response(status=404)
         allowed: set[str] = set()
         for endpoint in self.endpoints:
             params = endpoint.route.match(path)
@@ -79,10 +129,15 @@ class HttpGateway:
         return any(hmac.compare_digest(presented.encode(), key.encode()) for key in self._keys)
 
     def _invoke(self, endpoint: HttpEndpoint, request: Request, params: dict[str, str]) -> Response:
+        headers = dict(request.headers.items())
+        # As App Service's front ends do: the socket peer appended to X-Forwarded-For.
+        peer = request.remote_addr or ""
+        forwarded = headers.pop("X-Forwarded-For", "")
+        headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
         http_request = func.HttpRequest(
             method=request.method.upper(),
             url=request.url,
-            headers=dict(request.headers.items()),
+            headers=headers,
             params=dict(request.args.items()),
             route_params=params,
             body=request.get_data(cache=False),

@@ -117,6 +117,9 @@ var clientSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets
 var apiKeysReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${apiKeysSecretName})'
 var userTokenKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${userTokenKeySecretName})'
 var webhookSigningKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${webhookSigningKeySecretName})'
+// Platform CORS answers the product pages' preflights: exactly SLOTBRIDGE_ALLOWED_ORIGINS (the same parameter).
+var corsAllowedOrigins = map(filter(split(allowedOrigins, ','), origin => !empty(trim(origin))), origin => trim(origin))
+
 var clientStateKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientStateKeySecretName})'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -156,6 +159,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // No credentials mode: pages send tokens in headers, never cookies.
+      cors: {
+        allowedOrigins: corsAllowedOrigins
+        supportCredentials: false
+      }
     }
     functionAppConfig: {
       deployment: {

@@ -2,7 +2,9 @@
 
 Two kinds of caller:
 - the product backend, with an API key from `SLOTBRIDGE_API_KEYS` in `X-Api-Key` (or the Functions
-  key, for routes whose auth level is `function`): it acts for any user;
+  key, for routes whose auth level is `function`): it acts for any user. Never from a browser: a
+  request with an `Origin` header is a browser's (servers do not send one), and an API key there has
+  leaked into a page, so it is refused whatever its value;
 - a browser, with a short-lived user token in `Authorization: Bearer`, signed by the product
   backend with `SLOTBRIDGE_USER_TOKEN_KEY`: it acts for exactly the user the token names.
 
@@ -96,6 +98,8 @@ def authenticate(headers: Mapping[str, str], keys: KeySettings) -> Principal:
     """The caller behind a request's headers, or `Unauthorized`."""
     api_key = headers.get("x-api-key") or headers.get("X-Api-Key")
     if api_key:
+        if headers.get("origin") or headers.get("Origin"):
+            raise Unauthorized("An API key is not accepted from a browser; a page sends a user token.")
         if any(hmac.compare_digest(api_key.encode(), k.encode()) for k in keys.api_keys):
             return BACKEND
         raise Unauthorized("The API key is not valid.")

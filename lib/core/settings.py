@@ -122,6 +122,14 @@ def _ncrontab(value: str) -> str:
     return value
 
 
+def _rate(value: str) -> str:
+    # What `limits.parse` reads, narrowed to one amount per one unit; parsed where it is used.
+    amount, _, unit = value.replace(" ", "").partition("/")
+    if not (amount.isdigit() and int(amount) > 0 and unit in ("second", "minute", "hour")):
+        raise ValueError(f"must be a rate such as 60/minute (per second, minute or hour), got {value!r}.")
+    return f"{int(amount)}/{unit}"
+
+
 def _table_prefix(value: str) -> str:
     # Table names: alphanumeric, start with a letter; the longest kind suffix leaves room for 20.
     if not (value.isascii() and value.isalnum() and value[:1].isalpha() and len(value) <= 20):
@@ -148,6 +156,7 @@ PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 Schedule = Annotated[str, AfterValidator(_ncrontab)]
 Base64Key = Annotated[bytes | None, BeforeValidator(_base64_key)]
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+Rate = Annotated[str, AfterValidator(_rate)]
 
 
 def setting(
@@ -443,6 +452,26 @@ class Settings(BaseSettings):
     product_webhook_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
         'The product\'s webhook for "action required" messages; empty keeps them in the outbox unsent.',
+    )
+    availability_rate_per_address: Rate = setting(
+        "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
+        "Availability reads one client address may make (per instance, moving window); more get 429.",
+        "120/minute",
+    )
+    availability_rate_per_link: Rate = setting(
+        "SLOTBRIDGE_AVAILABILITY_RATE_PER_LINK",
+        "Availability reads of one link, from every address (per instance, moving window).",
+        "600/minute",
+    )
+    booking_rate_per_address: Rate = setting(
+        "SLOTBRIDGE_BOOKING_RATE_PER_ADDRESS",
+        "Booking writes (book, reschedule, cancel) one client address may make (per instance).",
+        "10/minute",
+    )
+    booking_rate_per_link: Rate = setting(
+        "SLOTBRIDGE_BOOKING_RATE_PER_LINK",
+        "Booking writes on one link (bookings) or one booking (reschedule, cancel), from every address.",
+        "30/minute",
     )
 
     @model_validator(mode="before")

@@ -29,5 +29,8 @@ def require_token(stored_hash: str, token: str | None) -> None:
 
 
 def manage_url(public_base_url: str, booking_id: str, token: str) -> str:
+    """The manage page with its token in the fragment, which a browser never sends: the token stays out
+    of request logs, telemetry and Referer headers (links from before carried `?token=`, which the page
+    still reads)."""
     base = public_base_url.rstrip("/")
-    return f"{base}/api/book/manage/{quote(booking_id, safe='')}?token={quote(token, safe='')}"
+    return f"{base}/api/book/manage/{quote(booking_id, safe='')}#token={quote(token, safe='')}"

@@ -111,7 +111,7 @@ def test_manage_tokens_are_checked_in_constant_time_against_their_hash() -> None
     assert manage_token_from({}, {"token": 5}) is None
     assert (
         manage_url("https://sb.example/", "b-1", "t/1")
-        == "https://sb.example/api/book/manage/b-1?token=t%2F1"
+        == "https://sb.example/api/book/manage/b-1#token=t%2F1"
     )
 
 

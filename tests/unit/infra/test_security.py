@@ -423,3 +423,18 @@ def test_outputs_expose_no_secret() -> None:
 
 def test_main_has_no_role_assignments_at_subscription_scope() -> None:
     assert not resources_of_type(parse(MAIN_BICEP), "Microsoft.Authorization/roleAssignments")
+
+
+def test_platform_cors_allows_exactly_the_allowed_origins_without_credentials() -> None:
+    # The Function App answers the product pages' preflights itself (siteConfig.cors); its origins are
+    # the same parameter as SLOTBRIDGE_ALLOWED_ORIGINS, split on commas, and no cookies are ever granted.
+    tree = _functionapp()
+    cors = _site()["properties"]["siteConfig"]["cors"]
+    assert cors["supportCredentials"] is False
+    assert is_reference(cors["allowedOrigins"])
+    derived = tree["variables"][cors["allowedOrigins"]]["value"]
+    leaves = dict(walk(derived))
+    split = next(path for path, value in leaves.items() if value == "split").rsplit("/", 1)[0]
+    assert leaves[f"{split}/parameters/input_string"] == "allowedOrigins"
+    assert leaves[f"{split}/parameters/delimiter"] == ","
+    assert _app_settings()["SLOTBRIDGE_ALLOWED_ORIGINS"] == "allowedOrigins"
