@@ -15,8 +15,9 @@ ROUTE_PREFIX = "/api"
 
 
 def _shape(path: str) -> str:
-    """A route with its parameter names dropped: `/bookings/{id}` and `/bookings/{bookingId}` agree."""
-    return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/"))
+    """A route with its parameter names dropped: `/bookings/{id}`, `/bookings/{bookingId}` and a
+    rule's pattern `/bookings/*` agree."""
+    return re.sub(r"\{[^}]*\}|(?<=/)\*(?=/|$)", "{}", path.rstrip("/"))
 
 
 def _served(app_routes: set[tuple[str, str]]) -> set[tuple[str, str]]:
