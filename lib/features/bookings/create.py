@@ -47,7 +47,7 @@ from lib.features.bookings.host_calendar import (
 )
 from lib.features.bookings.lease import LeaseHeld, being_released, operation
 from lib.features.bookings.manage_tokens import manage_url, new_token, token_hash
-from lib.features.bookings.outcome import confirm, fail, hold_locks
+from lib.features.bookings.outcome import confirm, fail, hold_locks, watch_for_late_event
 from lib.features.bookings.records import LIVE_STATUSES, BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings
 from lib.features.bookings.validation import BookingRequest
@@ -248,6 +248,7 @@ def _book_with_host(
     except OutcomeUnknown as unknown:
         audit.record(booking_id, "create", "unknown", code=unknown.error.code)
         log.warning("booking %s: event write outcome unknown; kept pending", booking_id)
+        watch_for_late_event(record)
         # Not a host failure: a pool must not go on to invite the attendee from another host.
         raise idempotency.Unresolved(unknown.error, {"bookingId": booking_id}, token) from None
     except BaseException as error:

@@ -55,6 +55,19 @@ def _index_event(connection_id: str, event_id: str, booking_id: str) -> None:
         log.warning("booking %s: event index not stored (%s)", booking_id, error.code)
 
 
+def watch_for_late_event(record: BookingRecord) -> None:
+    """An event write of this booking had an unknown outcome: whatever becomes of the booking
+    (finished by a retry, adopted, failed, then cancelled), that request may still create an event
+    later - after the booking's own event was deleted, Graph's transactionId no longer matches it.
+    Booking housekeeping watches the booking for `LATE_EVENT_WATCH` once it is no longer live.
+    Best effort: the row is pending and housekeeping resolves it either way."""
+    record.late_event_watch_until = datetime.now(UTC) + LATE_EVENT_WATCH
+    try:
+        bookings().update(record)
+    except SlotbridgeError as error:
+        log.warning("booking %s: late-event watch not stored (%s)", record.booking_id, error.code)
+
+
 def mark_failed(record: BookingRecord, now: datetime, *, write_unknown: bool) -> None:
     record.status, record.failed_at, record.updated_at = BookingStatus.FAILED, now, now
     if write_unknown and record.transaction_id:

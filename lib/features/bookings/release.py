@@ -72,16 +72,21 @@ def _resolve_pending(record: BookingRecord, now: datetime) -> None:
     mark_failed(record, now, write_unknown=True)
 
 
+# Bookings that are over: an event of theirs that lands now stands for nothing.
+_OVER = (BookingStatus.FAILED, BookingStatus.CANCELLED, BookingStatus.CANCELLED_IN_OUTLOOK)
+
+
 def delete_late_events(*, now: datetime | None = None) -> int:
-    """Failed bookings whose event write may still land (see `outcome.mark_failed`): an event found
+    """Bookings that are over (failed, cancelled, cancelled in Outlook) and whose event write may
+    still land (an unknown outcome, `outcome.watch_for_late_event` / `mark_failed`): an event found
     by the tag is deleted - an invitation nobody can manage must not stand; Outlook sends the
     attendee a cancellation. Graph trouble leaves it for the next round. Returns how many were
     deleted."""
     now = now or datetime.now(UTC)
     deleted = 0
+    over = " or ".join(f"status eq '{status.value}'" for status in _OVER)
     for record in bookings().query(
-        where="status eq @status and late_event_watch_until gt @now",
-        parameters={"status": BookingStatus.FAILED.value, "now": now},
+        where=f"late_event_watch_until gt @now and ({over})", parameters={"now": now}
     ):
         try:
             events = pending_events(record)

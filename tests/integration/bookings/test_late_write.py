@@ -217,3 +217,33 @@ def test_a_late_event_whose_slot_someone_else_holds_now_is_deleted_and_the_booki
     assert _held_by(host) == {other}
     assert storage_account().table(BookingEventRecord).find(pending.connection_id or "", late["id"]) is None
     _no_orphan_invitations(admin, host)
+
+
+def test_a_late_write_landing_after_the_finished_booking_was_cancelled_is_deleted(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """Found by the soak: the first POST is slow, a same-key retry writes the event (the first one
+    has not landed, so its transactionId matches nothing), the attendee cancels - which deletes
+    that event - and then the first POST lands: a second invitation, of a cancelled booking."""
+    from lib.features.bookings.release import delete_late_events
+
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    body = booking_body(at(monday, 15))
+    late_s = GRAPH_TIMEOUT_S + 4
+    _write_late(admin, host, late_s)
+    started = time.monotonic()
+    assert book(devhost, slug, body=body, key="late-cancel").status_code == 503
+    retry = book(devhost, slug, body=body, key="late-cancel")
+    assert retry.status_code == 201, retry.text
+    booking_id, token = retry.json()["bookingId"], retry.json()["manageToken"]
+    cancelled = manage(devhost, booking_id, "cancel", token)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
+    time.sleep(max(0.0, started + late_s + 0.5 - time.monotonic()))  # the first POST has landed
+    [late] = [e for e in events(admin, host.email) if _tag(e) == booking_id]
+
+    assert delete_late_events() == 1
+
+    assert [e for e in events(admin, host.email) if _tag(e) == booking_id] == []
+    assert ("release", "ok", "late_event_deleted") in _audit(booking_id), late["id"]
+    _no_orphan_invitations(admin, host)
