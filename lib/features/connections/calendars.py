@@ -26,14 +26,10 @@ MAX_CONFLICT_CALENDARS = 50
 
 
 @dataclass(frozen=True)
-class Calendar:
+class Calendar(AccountCalendar):
+    """A calendar as its provider lists it, and the connection it was listed through."""
+
     connection_id: str
-    calendar_id: str
-    name: str
-    owner_name: str
-    owner_address: str
-    can_edit: bool
-    is_default: bool
 
     @property
     def ref(self) -> tuple[str, str]:
@@ -41,15 +37,7 @@ class Calendar:
 
     @classmethod
     def of(cls, connection_id: str, found: AccountCalendar) -> Calendar:
-        return cls(
-            connection_id=connection_id,
-            calendar_id=found.calendar_id,
-            name=found.name,
-            owner_name=found.owner_name,
-            owner_address=found.owner_address,
-            can_edit=found.can_edit,
-            is_default=found.is_default,
-        )
+        return cls(**vars(found), connection_id=connection_id)
 
 
 def _ref(value: dict[str, str] | None) -> tuple[str, str] | None:
