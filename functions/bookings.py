@@ -1,5 +1,6 @@
 """Bookings (public, anonymous): `POST /links/{slug}/bookings` (with an optional
-`Idempotency-Key`), and `POST /bookings/{id}/reschedule` / `POST /bookings/{id}/cancel`,
+`Idempotency-Key`); `POST /links/{slug}/meetings` (API key or the host's user token, with an
+optional `Idempotency-Key`), and `POST /bookings/{id}/reschedule` / `POST /bookings/{id}/cancel`,
 authorized by the booking's manage token (`Authorization: Bearer <token>` or the body's `token`);
 the booking housekeeping timer (`SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE`).
 Handlers parse into the edge models (`lib.api.bookings`), call one use case, and answer its
@@ -31,6 +32,30 @@ def create_booking(req: func.HttpRequest) -> func.HttpResponse:
         req.route_params["slug"], lambda: BookingInput.from_json(body).request(), key, body_fingerprint(body)
     )
     # 201 for a booking made, and for its replay under the same Idempotency-Key (the first answer again).
+    return json_response(BookingCreated.created(created).wire(), status=201)
+
+
+@bp.route(route="links/{slug}/meetings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def create_meeting(req: func.HttpRequest) -> func.HttpResponse:
+    # The product (API key) or a host (user token) books a time of its choosing; no rate limit:
+    # the caller is authenticated, as on the other management routes.
+    from lib.api.bookings import MAX_MEETING_BODY_BYTES, BookingCreated, MeetingInput
+    from lib.core.auth import authenticate
+    from lib.core.settings import get_settings
+    from lib.features.bookings.create import create_meeting
+    from lib.features.bookings.validation import body_fingerprint, parse_idempotency_key
+
+    principal = authenticate(req.headers, get_settings().keys)
+    body = read_json(req, max_bytes=MAX_MEETING_BODY_BYTES)
+    key = parse_idempotency_key(req.headers.get("Idempotency-Key"))
+    created = create_meeting(
+        principal,
+        req.route_params["slug"],
+        lambda: MeetingInput.from_json(body).request(),
+        key,
+        body_fingerprint(body),
+    )
     return json_response(BookingCreated.created(created).wire(), status=201)
 
 

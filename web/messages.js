@@ -6,6 +6,7 @@ export const MESSAGES = {
   not_found: "We couldn't find this. The link may be mistyped, or it no longer exists.",
   slot_unavailable:
     "Sorry, that time was just taken or is no longer available. Please pick another time.",
+  start_in_past: "That time has already passed. Please pick a time in the future.",
   calendar_not_writable:
     "Bookings can't be added to that calendar: it is read-only for this account. Pick a calendar you can edit.",
   needs_reconnect:

@@ -1,5 +1,6 @@
 """The bookings routes' edge models: the request bodies of `POST /links/{slug}/bookings`,
-`POST /bookings/{id}/reschedule` and `.../cancel`, and the booking answer.
+`POST /links/{slug}/meetings`, `POST /bookings/{id}/reschedule` and `.../cancel`, and the booking
+answer.
 
 Bodies are parsed by the bookings feature's own rules (`lib.features.bookings.validation`), whose
 problem codes, messages and `errors[]` are the contract; the models carry what they parsed. The
@@ -15,21 +16,37 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from lib.core.input_rules import MAX_USER_ID_LENGTH
 from lib.core.wire import WireModel
+from lib.engine.link_rules import MIN_DURATION_MINUTES, MINUTES_PER_DAY
 from lib.features.bookings.validation import (
+    MAX_ATTENDEES,
     MAX_BODY_BYTES,
     MAX_EMAIL_LENGTH,
+    MAX_MEETING_BODY_BYTES,
+    MAX_MEETING_TEXT_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTES_LENGTH,
     Attendee,
     BookingRequest,
     check_cancel_body,
     parse_booking_request,
+    parse_meeting_request,
     parse_reschedule_start,
 )
 from lib.features.bookings.views import BookingView, CreatedBooking
+from lib.providers.base import MAX_SUBJECT_LENGTH
 
-__all__ = ["MAX_BODY_BYTES", "Booking", "BookingCreated", "BookingInput", "CancelBody", "RescheduleBody"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_MEETING_BODY_BYTES",
+    "Booking",
+    "BookingCreated",
+    "BookingInput",
+    "CancelBody",
+    "MeetingInput",
+    "RescheduleBody",
+]
 
 # Free text of an attendee's: line breaks and tabs kept; null is taken as none.
 FreeText = Annotated[str | None, Field(max_length=MAX_NOTES_LENGTH)]
@@ -72,6 +89,57 @@ class BookingInput(_Body):
     def request(self) -> BookingRequest:
         return BookingRequest(
             self.start, Attendee(self.attendee.name, self.attendee.email), self.timezone, self.notes or ""
+        )
+
+
+class MeetingInput(_Body):
+    """`POST /links/{slug}/meetings`: the host, a time, the attendees and the meeting's own choices
+    (absent or null: as the link says)."""
+
+    host_user_id: Annotated[str | None, Field(min_length=1, max_length=MAX_USER_ID_LENGTH)] = None
+    start: datetime
+    duration_minutes: Annotated[int | None, Field(ge=MIN_DURATION_MINUTES, le=MINUTES_PER_DAY)] = None
+    attendees: Annotated[tuple[AttendeeBody, ...], Field(min_length=1, max_length=MAX_ATTENDEES)]
+    teams_meeting: bool | None = None
+    subject: Annotated[str | None, Field(min_length=1, max_length=MAX_SUBJECT_LENGTH)] = None
+    body: Annotated[str | None, Field(max_length=MAX_MEETING_TEXT_LENGTH)] = None
+    timezone: str | None = None
+    outside_offered_slots: bool | None = None
+    skip_live_check: bool | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MeetingInput:
+        parsed = parse_meeting_request(data)
+        return cls(
+            host_user_id=parsed.host_user_id,
+            start=parsed.start_utc,
+            duration_minutes=parsed.duration_minutes,
+            attendees=tuple(
+                AttendeeBody(name=a.name, email=a.email) for a in (parsed.attendee, *parsed.guests)
+            ),
+            teams_meeting=parsed.teams,
+            subject=parsed.subject,
+            body=parsed.body,
+            timezone=parsed.time_zone,
+            outside_offered_slots=parsed.outside_offered_slots,
+            skip_live_check=parsed.skip_live_check,
+        )
+
+    def request(self) -> BookingRequest:
+        first, *others = (Attendee(a.name, a.email) for a in self.attendees)
+        return BookingRequest(
+            self.start,
+            first,
+            self.timezone,
+            "",
+            guests=tuple(others),
+            host_user_id=self.host_user_id,
+            duration_minutes=self.duration_minutes,
+            teams=self.teams_meeting,
+            subject=self.subject,
+            body=self.body,
+            outside_offered_slots=bool(self.outside_offered_slots),
+            skip_live_check=bool(self.skip_live_check),
         )
 
 

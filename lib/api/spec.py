@@ -58,7 +58,7 @@ def request(route: str, method: str, model: type[BaseModel]) -> ContractSchema:
 REQUESTS: list[type[BaseModel]] = [
     *(links.TimeRange, links.LinkHost, links.LinkInput),
     *(connections.ConnectRequest, connections.CalendarRef, connections.CalendarSettings),
-    bookings.BookingInput,
+    *(bookings.BookingInput, bookings.MeetingInput),
 ]
 ANSWERS: list[type[BaseModel]] = [
     *(links.Link, links.PublicLink, availability.Availability),

@@ -120,6 +120,14 @@ class SlotUnavailable(SlotbridgeError):
     title = "The slot is not available"
 
 
+class StartInPast(SlotbridgeError):
+    """A meeting asked for a time that has already begun."""
+
+    code = "start_in_past"
+    status = 422
+    title = "The time is in the past"
+
+
 class IdempotencyKeyReused(SlotbridgeError):
     """An `Idempotency-Key` sent again with a different request body."""
 

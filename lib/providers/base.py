@@ -37,8 +37,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Invitee:
+    """Someone invited to a booking's event besides its first attendee."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
 class EventContent:
-    """A booking's event as the attendee and the host see it."""
+    """A booking's event as the attendees and the host see it."""
 
     subject: str
     body_text: str
@@ -49,6 +57,7 @@ class EventContent:
     attendee_email: str
     location: str
     teams: bool  # an online meeting, where the account can have one
+    guests: tuple[Invitee, ...] = ()  # invited too, after the attendee
 
 
 @dataclass(frozen=True)

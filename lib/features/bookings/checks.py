@@ -4,9 +4,10 @@ holds, and the host's conflict calendars, re-read live, are free."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from lib.core.errors import OutlookUnavailable, SlotUnavailable
+from lib.core.errors import OutlookUnavailable, SlotUnavailable, StartInPast
 from lib.engine.busy import blocked_spans
 from lib.engine.busy_source import CalendarRef
 from lib.engine.link_rules import LinkRules
@@ -19,16 +20,29 @@ from lib.providers.base import CalendarProvider
 log = logging.getLogger("slotbridge.bookings")
 
 
-def is_offered(rules: LinkRules, start_utc: datetime, now: datetime) -> bool:
+def is_offered(
+    rules: LinkRules, start_utc: datetime, now: datetime, duration_minutes: int | None = None
+) -> bool:
     """Whether the link's hours offer a slot starting at `start_utc` (grid, weekly hours, date
-    overrides, minimum notice, horizon) - busy time and the daily cap are checked per host."""
+    overrides, minimum notice, horizon), of the link's length or `duration_minutes` - busy time
+    and the daily cap are checked per host."""
+    if duration_minutes is not None and duration_minutes != rules.duration_minutes:
+        rules = replace(rules, duration_minutes=duration_minutes)
     slots = free_slots(rules, [], start_utc, start_utc + timedelta(minutes=1), now)
     return any(slot.start_utc == start_utc for slot in slots)
 
 
-def require_offered(rules: LinkRules, start_utc: datetime, now: datetime) -> None:
-    if not is_offered(rules, start_utc, now):
+def require_offered(
+    rules: LinkRules, start_utc: datetime, now: datetime, duration_minutes: int | None = None
+) -> None:
+    if not is_offered(rules, start_utc, now, duration_minutes):
         raise SlotUnavailable("This time is not offered by the booking link. Please pick one of its slots.")
+
+
+def require_future(start_utc: datetime, now: datetime) -> None:
+    """A time asked for outside the link's slots may be any time - but not one already begun."""
+    if start_utc <= now:
+        raise StartInPast("This time has already begun. Please pick a time in the future.")
 
 
 def check_daily_cap(rules: LinkRules, host_user_id: str, start_utc: datetime) -> None:

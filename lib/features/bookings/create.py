@@ -21,27 +21,33 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from lib.adapters.storage.tables import Table
+from lib.core.auth import Forbidden, Principal
 from lib.core.errors import (
+    FieldError,
     NeedsReconnect,
     OutlookUnavailable,
     SlotbridgeError,
     SlotUnavailable,
+    ValidationFailed,
     WriteCalendarMissing,
 )
 from lib.core.settings import get_settings
 from lib.features.bookings import audit, host_choice, idempotency, locks
-from lib.features.bookings.checks import check_daily_cap, live_check, require_offered
+from lib.features.bookings.checks import check_daily_cap, live_check, require_future, require_offered
 from lib.features.bookings.host_calendar import (
     OutcomeUnknown,
     WriteTarget,
+    booking_minutes,
     connection_of,
     event_content,
     event_writer,
     host_provider,
     note_written,
+    wants_teams,
     write_event,
     write_target,
 )
@@ -71,7 +77,56 @@ def create_booking(
     (an unknown link is answered before a faulty body); `body_sha256` is the body's fingerprint,
     which an `idempotency_key` is bound to."""
     link = load_link(slug)
+    return _book(link, request(), f"link|{link.slug}", idempotency_key, body_sha256, now)
+
+
+def create_meeting(
+    principal: Principal,
+    slug: str,
+    request: Callable[[], BookingRequest],
+    idempotency_key: str | None,
+    body_sha256: str,
+    *,
+    now: datetime | None = None,
+) -> CreatedBooking:
+    """A meeting the product (API key) or a host (their user token, for their own time) books on
+    the link `slug` at a time of its choosing: the same booking as an attendee's, made by the same
+    steps, with the request's host, attendees, length, Teams choice, subject and text."""
+    link = load_link(slug)
+    if not principal.is_backend and principal.user_id not in link.host_ids:
+        raise Forbidden("This token's user is not a host of this link.")
     parsed = request()
+    host = _meeting_host(link, parsed.host_user_id)
+    principal.require_user(host)
+    by = "product" if principal.is_backend else "host"
+    parsed = replace(parsed, host_user_id=host, created_by=by)
+    # Their own keys: an anonymous page's key can neither collide with nor replay a product's.
+    return _book(link, parsed, f"meeting|{link.slug}", idempotency_key, body_sha256, now)
+
+
+def _meeting_host(link: LinkConfig, host_user_id: str | None) -> str:
+    if host_user_id is None:
+        if len(link.hosts) > 1:
+            raise ValidationFailed(
+                "The meeting request is not valid.",
+                [FieldError("hostUserId", "required: this link has several hosts")],
+            )
+        return link.hosts[0].user_id
+    if host_user_id not in link.host_ids:
+        raise ValidationFailed(
+            "The meeting request is not valid.", [FieldError("hostUserId", "is not a host of this link")]
+        )
+    return host_user_id
+
+
+def _book(
+    link: LinkConfig,
+    parsed: BookingRequest,
+    scope: str,
+    idempotency_key: str | None,
+    body_sha256: str,
+    now: datetime | None,
+) -> CreatedBooking:
     if idempotency_key is None:
         try:
             return _create(link, parsed, now)
@@ -81,7 +136,7 @@ def create_booking(
             # watches for a late one) and releases the booking.
             raise unresolved.error from None
     return idempotency.run_once(
-        f"link|{link.slug}",
+        scope,
         idempotency_key,
         body_sha256,
         lambda: _create(link, parsed, now),
@@ -93,16 +148,22 @@ def _create(link: LinkConfig, request: BookingRequest, now: datetime | None) -> 
     now = now or datetime.now(UTC)
     rules = link.rules
     start = request.start_utc
-    end = start + timedelta(minutes=rules.duration_minutes)
-    require_offered(rules, start, now)
+    end = start + timedelta(minutes=booking_minutes(link, request))
+    if request.created_by != "attendee":
+        require_future(start, now)  # a meeting is told so, whether or not the link offers the time
+    if not request.outside_offered_slots:
+        require_offered(rules, start, now, request.duration_minutes)
     token = new_token()
     failures: list[SlotbridgeError] = []
-    for index, host in host_choice.hosts_in_order(link):
+    candidates = host_choice.hosts_in_order(link)
+    if request.host_user_id is not None:
+        candidates = [(i, h) for i, h in enumerate(link.hosts) if h.user_id == request.host_user_id]
+    for index, host in candidates:
         booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
         try:
             record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
         except (SlotUnavailable, OutlookUnavailable, NeedsReconnect, WriteCalendarMissing) as error:
-            if len(link.hosts) == 1:
+            if len(candidates) == 1:
                 raise
             failures.append(error)
             continue
@@ -160,10 +221,11 @@ def _resume(
                     # Graph never made it: check the time again (the host's calendar may have
                     # changed since) and write it now, under our slot locks.
                     hold_locks(record)
-                    live_check(
-                        target.provider, link.rules, record.host_user_id, record.start_utc, record.end_utc
-                    )
-                    teams = link.teams_meeting and not connection.is_personal
+                    if not request.skip_live_check:
+                        live_check(
+                            target.provider, link.rules, record.host_user_id, record.start_utc, record.end_utc
+                        )
+                    teams = wants_teams(link, request) and not connection.is_personal
                     written = write_event(
                         target, booking_id, event_content(link, request, booking_id, token, teams)
                     )
@@ -202,7 +264,7 @@ def _book_with_host(
     teams = False
     if target is None:
         warnings.append("no_calendar_event")
-    elif link.teams_meeting:
+    elif wants_teams(link, request):
         if target.connection.is_personal:
             warnings.append("teams_unavailable_personal_account")
         else:
@@ -220,6 +282,8 @@ def _book_with_host(
         attendee_email=request.attendee.email,
         attendee_time_zone=request.time_zone,
         notes=request.notes,
+        guests=[{"name": guest.name, "email": guest.email} for guest in request.guests],
+        created_by=request.created_by,
         connection_id=target.connection.connection_id if target else None,
         calendar_id=target.calendar_id if target else None,
         transaction_id=target.provider.write_id(booking_id) if target else None,
@@ -239,8 +303,10 @@ def _book_with_host(
         raise
     writing = False  # failures of the event write itself are audited
     try:
-        check_daily_cap(rules, host.user_id, start)
-        live_check(host_provider(host), rules, host.user_id, start, end)
+        if not request.outside_offered_slots:  # the cap limits the link's offer, not a chosen time
+            check_daily_cap(rules, host.user_id, start)
+        if not request.skip_live_check:
+            live_check(host_provider(host), rules, host.user_id, start, end)
         written: WrittenEvent | None = None
         if target is not None:
             writing = True

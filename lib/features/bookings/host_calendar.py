@@ -31,6 +31,7 @@ from lib.providers.base import (
     CalendarProvider,
     EventContent,
     EventWriter,
+    Invitee,
     WriteRefused,
     WriteUnconfirmed,
     WrittenEvent,
@@ -161,20 +162,35 @@ def note_written(target: WriteTarget | None) -> None:
         log.warning("booking: calendar health not recorded (%s)", type(error).__name__)
 
 
+def booking_minutes(link: LinkConfig, request: BookingRequest) -> int:
+    """The booking's length: the request's (a meeting may set it), else the link's."""
+    return request.duration_minutes or link.rules.duration_minutes
+
+
+def wants_teams(link: LinkConfig, request: BookingRequest) -> bool:
+    """Whether the booking asks for a Teams meeting: the request's choice, else the link's."""
+    return link.teams_meeting if request.teams is None else request.teams
+
+
 def event_content(
     link: LinkConfig, request: BookingRequest, booking_id: str, token: str, teams: bool
 ) -> EventContent:
     start = request.start_utc
-    return EventContent(
-        subject=render_subject(link.subject_template, link.title, request.attendee.name),
-        body_text=render_body(
+    subject = request.subject or render_subject(link.subject_template, link.title, request.attendee.name)
+    body = request.body
+    if body is None:
+        body = render_body(
             link.title, manage_url(get_settings().public_base_url, booking_id, token), request.notes
-        ),
+        )
+    return EventContent(
+        subject=subject,
+        body_text=body,
         start_utc=start,
-        end_utc=start + timedelta(minutes=link.rules.duration_minutes),
+        end_utc=start + timedelta(minutes=booking_minutes(link, request)),
         time_zone=link.rules.time_zone,
         attendee_name=request.attendee.name,
         attendee_email=request.attendee.email,
         location=link.location,
         teams=teams,
+        guests=tuple(Invitee(guest.name, guest.email) for guest in request.guests),
     )

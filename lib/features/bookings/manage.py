@@ -63,10 +63,12 @@ def reschedule(
     now = now or datetime.now(UTC)
     link = load_link(record.slug)
     rules = link.rules
-    end = start + timedelta(minutes=rules.duration_minutes)
+    # The booking keeps its own length (a meeting may have chosen one other than the link's).
+    minutes = int((record.end_utc - record.start_utc).total_seconds() // 60)
+    end = start + timedelta(minutes=minutes)
     if (start, end) == (record.start_utc, record.end_utc):
         return view_of(record)
-    require_offered(rules, start, now)
+    require_offered(rules, start, now, minutes)
     provider = _provider_of(link.hosts, record)
     new_lock_start, new_lock_end = locks.lock_span(
         start, end, rules.buffer_before_minutes, rules.buffer_after_minutes

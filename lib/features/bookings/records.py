@@ -49,6 +49,10 @@ class BookingRecord(TableRecord):
     attendee_email: str
     attendee_time_zone: str | None = None
     notes: str = ""
+    # Invited besides the attendee (a meeting the product or host scheduled): [{"name", "email"}].
+    guests: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    # Who made it: "attendee" (the booking page), "host" (their user token) or "product" (API key).
+    created_by: str = "attendee"
     # Where the event lives (None: provider `none`, or no write calendar).
     connection_id: str | None = None
     calendar_id: str | None = None

@@ -5,6 +5,12 @@
      "attendee": {"name": "Ada Lovelace", "email": "ada@example.com"},
      "timezone": "Europe/Berlin",      (optional; the attendee's zone, for the answer)
      "notes": "..."}                    (optional)
+`POST /links/{slug}/meetings` (the product or the host books a time of its choosing):
+    {"hostUserId": "u-1",                (required when the link has several hosts)
+     "start": ..., "durationMinutes": 45, (optional; default the link's)
+     "attendees": [{"name", "email"}, ...], (1..MAX_ATTENDEES, distinct e-mails)
+     "teamsMeeting": true, "subject": "...", "body": "...", "timezone": "...",
+     "outsideOfferedSlots": false, "skipLiveCheck": false}
 `POST /bookings/{id}/reschedule`: {"start": ..., "token"?: ...}; `.../cancel`: {"token"?: ...}.
 The manage token may also come as `Authorization: Bearer <token>`.
 """
@@ -19,8 +25,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lib.core.errors import FieldError, ValidationFailed
-from lib.core.input_rules import LINE_BREAKS_AND_TABS, check_email, check_text, instant_in_range, text_fault
+from lib.core.input_rules import (
+    LINE_BREAKS_AND_TABS,
+    check_email,
+    check_text,
+    check_user_id,
+    instant_in_range,
+    text_fault,
+)
 from lib.core.timezones import parse_iana_zone
+from lib.engine.link_rules import MIN_DURATION_MINUTES, MINUTES_PER_DAY
+from lib.providers.base import MAX_SUBJECT_LENGTH
 
 MAX_BODY_BYTES = 8 * 1024
 MAX_NAME_LENGTH = 200
@@ -28,9 +43,28 @@ MAX_EMAIL_LENGTH = 254
 MAX_NOTES_LENGTH = 2000
 MAX_TOKEN_LENGTH = 200
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# A meeting's body: up to MAX_ATTENDEES names and addresses and its own text.
+MAX_MEETING_BODY_BYTES = 32 * 1024
+MAX_ATTENDEES = 20
+MAX_MEETING_TEXT_LENGTH = 4000
 
 _CREATE_FIELDS = frozenset({"start", "attendee", "timezone", "notes"})
 _ATTENDEE_FIELDS = frozenset({"name", "email"})
+_MEETING_FIELDS = frozenset(
+    {
+        "hostUserId",
+        "start",
+        "durationMinutes",
+        "attendees",
+        "teamsMeeting",
+        "subject",
+        "body",
+        "timezone",
+        "outsideOfferedSlots",
+        "skipLiveCheck",
+    }
+)
+CREATORS = ("attendee", "host", "product")
 
 
 @dataclass(frozen=True)
@@ -41,10 +75,22 @@ class Attendee:
 
 @dataclass(frozen=True)
 class BookingRequest:
+    """What a booking asks for. An attendee's booking names only the first four; a meeting the
+    product or a host schedules may set the rest (None: as the link says)."""
+
     start_utc: datetime
     attendee: Attendee
     time_zone: str | None
     notes: str
+    guests: tuple[Attendee, ...] = ()  # invited besides `attendee`
+    host_user_id: str | None = None  # None: the link chooses (round robin)
+    duration_minutes: int | None = None
+    teams: bool | None = None
+    subject: str | None = None  # replaces the link's subject template
+    body: str | None = None  # replaces the event's text (the manage link and notes)
+    outside_offered_slots: bool = False  # any future time, not only the link's slots
+    skip_live_check: bool = False  # do not re-read the host's calendars before booking
+    created_by: str = "attendee"  # one of CREATORS
 
 
 def parse_start(value: Any, problems: list[FieldError], field: str = "start") -> datetime | None:
@@ -88,43 +134,131 @@ def parse_booking_request(data: Mapping[str, Any]) -> BookingRequest:
         problems.append(FieldError(str(key)[:64], "is not a known field"))
     start = parse_start(data.get("start"), problems)
 
-    name = email = ""
-    raw_attendee = data.get("attendee")
-    if not isinstance(raw_attendee, Mapping):
-        problems.append(FieldError("attendee", "an object {name, email}"))
-    else:
-        for key in sorted(set(raw_attendee) - _ATTENDEE_FIELDS):
-            problems.append(FieldError(f"attendee.{str(key)[:64]}", "is not a known field"))
-        raw_name = check_text(
-            raw_attendee.get("name"),
-            "attendee.name",
-            problems,
-            max_length=MAX_NAME_LENGTH,
-            describe=f"a name of 1-{MAX_NAME_LENGTH} characters on one line",
-        )
-        name = " ".join(raw_name.split()) if raw_name is not None else ""
-        email = (
-            check_email(raw_attendee.get("email"), "attendee.email", problems, max_length=MAX_EMAIL_LENGTH)
-            or ""
-        )
-
-    zone = data.get("timezone")
-    if zone is not None:
-        if not isinstance(zone, str):
-            problems.append(FieldError("timezone", "an IANA time zone such as 'Europe/Berlin'"))
-            zone = None
-        else:
-            try:
-                parse_iana_zone(zone, field="timezone")
-            except ValidationFailed as invalid:
-                problems += invalid.errors or [FieldError("timezone", "an IANA time zone")]
-                zone = None
-
+    attendee = parse_attendee(data.get("attendee"), "attendee", problems)
+    zone = _parse_zone(data.get("timezone"), problems)
     raw_notes = data.get("notes")
     notes = check_free_text("" if raw_notes is None else raw_notes, "notes", problems)
     if problems or start is None:
         raise ValidationFailed("The booking request is not valid.", problems)
-    return BookingRequest(start, Attendee(name, email), zone, (notes or "").strip())
+    return BookingRequest(start, attendee, zone, (notes or "").strip())
+
+
+def parse_attendee(raw: Any, field: str, problems: list[FieldError]) -> Attendee:
+    """`{name, email}`: a name on one line (inner spaces collapsed) and one e-mail address."""
+    if not isinstance(raw, Mapping):
+        problems.append(FieldError(field, "an object {name, email}"))
+        return Attendee("", "")
+    for key in sorted(set(raw) - _ATTENDEE_FIELDS):
+        problems.append(FieldError(f"{field}.{str(key)[:64]}", "is not a known field"))
+    raw_name = check_text(
+        raw.get("name"),
+        f"{field}.name",
+        problems,
+        max_length=MAX_NAME_LENGTH,
+        describe=f"a name of 1-{MAX_NAME_LENGTH} characters on one line",
+    )
+    name = " ".join(raw_name.split()) if raw_name is not None else ""
+    email = check_email(raw.get("email"), f"{field}.email", problems, max_length=MAX_EMAIL_LENGTH) or ""
+    return Attendee(name, email)
+
+
+def _parse_zone(zone: Any, problems: list[FieldError]) -> str | None:
+    """The attendee's IANA zone (for the answer's times), or None."""
+    if zone is None:
+        return None
+    if not isinstance(zone, str):
+        problems.append(FieldError("timezone", "an IANA time zone such as 'Europe/Berlin'"))
+        return None
+    try:
+        parse_iana_zone(zone, field="timezone")
+    except ValidationFailed as invalid:
+        problems += invalid.errors or [FieldError("timezone", "an IANA time zone")]
+        return None
+    return zone
+
+
+def _flag(data: Mapping[str, Any], field: str, problems: list[FieldError]) -> bool | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, bool):
+        problems.append(FieldError(field, "true or false"))
+        return None
+    return value
+
+
+def parse_meeting_request(data: Mapping[str, Any]) -> BookingRequest:
+    """A meeting's body (see the module's docstring); who asks (`created_by`) and whether the
+    host is one of the link's are the use case's to decide."""
+    problems: list[FieldError] = []
+    for key in sorted(set(data) - _MEETING_FIELDS):
+        problems.append(FieldError(str(key)[:64], "is not a known field"))
+    host = data.get("hostUserId")
+    if host is not None:
+        host = check_user_id(host, "hostUserId", problems)
+    start = parse_start(data.get("start"), problems)
+    duration = data.get("durationMinutes")
+    if duration is not None and (
+        not isinstance(duration, int)
+        or isinstance(duration, bool)
+        or not MIN_DURATION_MINUTES <= duration <= MINUTES_PER_DAY
+    ):
+        problems.append(
+            FieldError("durationMinutes", f"whole minutes, {MIN_DURATION_MINUTES}-{MINUTES_PER_DAY}")
+        )
+        duration = None
+
+    attendees: list[Attendee] = []
+    raw_attendees = data.get("attendees")
+    if not isinstance(raw_attendees, list) or not 1 <= len(raw_attendees) <= MAX_ATTENDEES:
+        problems.append(FieldError("attendees", f"a list of 1-{MAX_ATTENDEES} objects {{name, email}}"))
+    else:
+        seen: set[str] = set()
+        for index, raw in enumerate(raw_attendees):
+            attendee = parse_attendee(raw, f"attendees[{index}]", problems)
+            if attendee.email and attendee.email.casefold() in seen:
+                problems.append(FieldError(f"attendees[{index}].email", "is already an attendee"))
+            seen.add(attendee.email.casefold())
+            attendees.append(attendee)
+
+    subject = data.get("subject")
+    if subject is not None:
+        subject = check_text(
+            subject,
+            "subject",
+            problems,
+            max_length=MAX_SUBJECT_LENGTH,
+            describe=f"a subject of 1-{MAX_SUBJECT_LENGTH} characters on one line",
+        )
+    body = data.get("body")
+    if body is not None:
+        body = check_text(
+            body,
+            "body",
+            problems,
+            max_length=MAX_MEETING_TEXT_LENGTH,
+            describe=f"text of at most {MAX_MEETING_TEXT_LENGTH} characters",
+            keep=LINE_BREAKS_AND_TABS,
+            allow_blank=True,
+        )
+    teams = _flag(data, "teamsMeeting", problems)
+    outside = _flag(data, "outsideOfferedSlots", problems)
+    skip = _flag(data, "skipLiveCheck", problems)
+    zone = _parse_zone(data.get("timezone"), problems)
+    if problems or start is None:
+        raise ValidationFailed("The meeting request is not valid.", problems)
+    return BookingRequest(
+        start,
+        attendees[0],
+        zone,
+        "",
+        guests=tuple(attendees[1:]),
+        host_user_id=host,
+        duration_minutes=duration,
+        teams=teams,
+        subject=" ".join(subject.split()) if subject is not None else None,
+        body=body,
+        outside_offered_slots=bool(outside),
+        skip_live_check=bool(skip),
+    )
 
 
 def parse_reschedule_start(data: Mapping[str, Any]) -> datetime:

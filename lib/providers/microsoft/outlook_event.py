@@ -41,16 +41,15 @@ def graph_time(instant: datetime, time_zone: str) -> dict[str, str]:
 
 def event_json(booking_id: str, content: EventContent) -> dict[str, Any]:
     location = TEAMS_LOCATION if content.teams and not content.location else content.location
+    invitees = [(content.attendee_name, content.attendee_email)]
+    invitees += [(guest.name, guest.email) for guest in content.guests]
     event: dict[str, Any] = {
         "subject": content.subject,
         "body": {"contentType": "text", "content": content.body_text},
         "start": graph_time(content.start_utc, content.time_zone),
         "end": graph_time(content.end_utc, content.time_zone),
         "attendees": [
-            {
-                "emailAddress": {"address": content.attendee_email, "name": content.attendee_name},
-                "type": "required",
-            }
+            {"emailAddress": {"address": email, "name": name}, "type": "required"} for name, email in invitees
         ],
         "showAs": "busy",
         "allowNewTimeProposals": False,

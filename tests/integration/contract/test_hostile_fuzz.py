@@ -161,6 +161,21 @@ def base_bodies(known: KnownState) -> dict[str, Any]:
             "timezone": "Europe/Berlin",
             "notes": "Hello",
         },
+        "createMeeting": {
+            "hostUserId": known.user_id,
+            "start": at(next_monday(3), 13),
+            "durationMinutes": 45,
+            "attendees": [
+                {"name": "Ada Lovelace", "email": "ada@example.com"},
+                {"name": "Charles Babbage", "email": "charles@example.com"},
+            ],
+            "teamsMeeting": False,
+            "subject": "Quarterly review",
+            "body": "Agenda:\n1. Numbers",
+            "timezone": "Europe/Berlin",
+            "outsideOfferedSlots": False,
+            "skipLiveCheck": False,
+        },
         "rescheduleBooking": {"start": at(next_monday(3), 12), "token": known.manage_token},
         "cancelBooking": {"token": known.manage_token, "reason": "Plans changed"},
     }
@@ -232,7 +247,7 @@ def targets(op: Operation, kind: str, body: Any) -> list[Target]:
             found.append(Target("query", name))
     if kind == "control":
         found += [Target("path", name) for name in op.path_params]
-    if kind == "control" and op.operation_id == "createBooking":
+    if kind == "control" and op.operation_id in ("createBooking", "createMeeting"):
         found.append(Target("header", "Idempotency-Key"))
     return found
 

@@ -28,6 +28,7 @@ COVERED_ROUTES = (
     "/users/{userId}/calendars",
     "/users/{userId}/calendar-settings",
     "/links/{slug}/bookings",
+    "/links/{slug}/meetings",
     "/bookings/{bookingId}",
     "/bookings/{bookingId}/reschedule",
     "/bookings/{bookingId}/cancel",
