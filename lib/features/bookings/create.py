@@ -100,8 +100,10 @@ def create_meeting(
     principal.require_user(host)
     by = "product" if principal.is_backend else "host"
     parsed = replace(parsed, host_user_id=host, created_by=by)
-    # Their own keys: an anonymous page's key can neither collide with nor replay a product's.
-    return _book(link, parsed, f"meeting|{link.slug}", idempotency_key, body_sha256, now)
+    # Keys per caller: a booking page's or another caller's key never collides with, nor replays
+    # (manage token included), the product's or a host's.
+    scope = f"meeting|{link.slug}|{by}|{principal.user_id or ''}"
+    return _book(link, parsed, scope, idempotency_key, body_sha256, now)
 
 
 def _meeting_host(link: LinkConfig, host_user_id: str | None) -> str:

@@ -111,7 +111,7 @@ class IdempotencyRecord(TableRecord):
     partition_fields: ClassVar[tuple[str, ...]] = ("scope",)
     row_fields: ClassVar[tuple[str, ...]] = ("key",)
 
-    scope: str  # "link|<slug>"
+    scope: str  # "link|<slug>"; a meeting's: "meeting|<slug>|product|" or "meeting|<slug>|host|<user id>"
     key: str
     body_sha256: str
     state: IdempotencyState = IdempotencyState.IN_PROGRESS

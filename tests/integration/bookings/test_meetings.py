@@ -22,7 +22,7 @@ from tests.fixtures.devhost import USER_TOKEN_KEY
 from tests.integration.availability.helpers import Host, new_user, next_monday
 from tests.integration.connect.helpers import BACKEND
 
-from .helpers import at, book, booking_body, events, new_link
+from .helpers import EVENTS_POST, at, book, booking_body, events, manage, new_link
 
 pytestmark = pytest.mark.integration
 
@@ -269,3 +269,82 @@ def test_the_same_idempotency_key_answers_the_first_meeting(
     page = book(devhost, slug, body=booking_body(at(next_monday(), 11)), key="meet-1")
     assert page.status_code == 201, page.text
     assert len(events(admin, host.email)) == 2
+
+
+def test_a_host_key_never_replays_the_products_meeting(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    body = meeting_body(at(next_monday(), 13))
+
+    product = schedule(devhost, slug, body, key="shared-key")
+    by_host = schedule(devhost, slug, body, headers=user_headers(host.user_id), key="shared-key")
+
+    assert product.status_code == 201, product.text
+    # Not the product's answer (and its manage token) again: a request of its own, whose time is taken.
+    assert by_host.status_code == 409 and by_host.json()["code"] == "slot_unavailable", by_host.text
+    assert len(events(admin, host.email)) == 1
+
+
+def test_a_retry_with_the_same_key_finishes_a_meeting_whose_event_write_was_lost(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    busy = admin.add_event(
+        host.email, subject="Focus time", start=dt(f"{monday}T18:00:00"), end=dt(f"{monday}T19:00:00")
+    )
+    body = meeting_body(
+        at(monday, 18),
+        "ada@example.com",
+        "bob@example.com",
+        durationMinutes=30,
+        teamsMeeting=True,
+        subject="Late review",
+        outsideOfferedSlots=True,
+        skipLiveCheck=True,
+    )
+    for method in ("POST", "GET"):  # the write's answer and the look-up by tag both fail
+        admin.add_fault("unavailable", method=method, path=EVENTS_POST, account=host.email, count=1000)
+
+    first = schedule(devhost, slug, body, key="lost-meeting")
+    assert first.status_code == 503 and first.json()["code"] == "outlook_unavailable", first.text
+    [pending] = [
+        b
+        for b in storage_account()
+        .table(BookingRecord)
+        .query(where="host_user_id eq @h", parameters={"h": host.user_id})
+    ]
+    assert pending.status.value == "pending"
+
+    admin.clear_faults()
+    retry = schedule(devhost, slug, body, key="lost-meeting")
+
+    # The same booking, finished as the meeting asked: not re-checked live (the host is busy then),
+    # its attendees, length, subject and Teams.
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["bookingId"] == pending.booking_id and retry.json()["endUtc"] == at(monday, 18, 30)
+    event = _event_of(admin, host, pending.booking_id)
+    assert [a["emailAddress"]["address"] for a in event["attendees"]] == [
+        "ada@example.com",
+        "bob@example.com",
+    ]
+    assert event["subject"] == "Late review" and event["isOnlineMeeting"]
+    assert {e["id"] for e in events(admin, host.email)} == {busy["id"], event["id"]}
+
+
+def test_a_rescheduled_meeting_keeps_its_own_length(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    slug = new_link(devhost, (host.user_id, "microsoft"))  # 60-minute slots
+    monday = next_monday()
+    made = schedule(devhost, slug, meeting_body(at(monday, 10), durationMinutes=30))
+    assert made.status_code == 201, made.text
+    booking = made.json()
+
+    moved = manage(devhost, booking["bookingId"], "reschedule", booking["manageToken"], start=at(monday, 13))
+
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["startUtc"], moved.json()["endUtc"]) == (at(monday, 13), at(monday, 13, 30))
+    event = _event_of(admin, host, booking["bookingId"])
+    assert event["end"]["dateTime"].startswith(f"{monday}T13:30:00")
