@@ -1,5 +1,8 @@
-"""Create a booking (`POST /links/{slug}/bookings`), and resume one whose event write had an
-unknown outcome when the client retries with the same `Idempotency-Key`.
+"""Create a booking (`POST /links/{slug}/bookings`) or a meeting the product or a host schedules
+(`POST /links/{slug}/meetings`: the same booking, through the same steps, with its host, attendees,
+length, Teams choice and event text from the request; a time outside the link's slots and no live
+re-check only when it asks), and resume one whose event write had an unknown outcome when the
+client retries with the same `Idempotency-Key`.
 
 1. the link is loaded, the request parsed and bounded (`validation`), and the start checked to be
    one the link offers (`checks`);
@@ -157,8 +160,9 @@ def _create(link: LinkConfig, request: BookingRequest, now: datetime | None) -> 
         require_offered(rules, start, now, request.duration_minutes)
     token = new_token()
     failures: list[SlotbridgeError] = []
-    candidates = host_choice.hosts_in_order(link)
-    if request.host_user_id is not None:
+    if request.host_user_id is None:
+        candidates = host_choice.hosts_in_order(link)
+    else:  # a meeting names its host
         candidates = [(i, h) for i, h in enumerate(link.hosts) if h.user_id == request.host_user_id]
     for index, host in candidates:
         booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row

@@ -64,7 +64,6 @@ _MEETING_FIELDS = frozenset(
         "skipLiveCheck",
     }
 )
-CREATORS = ("attendee", "host", "product")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class BookingRequest:
     body: str | None = None  # replaces the event's text (the manage link and notes)
     outside_offered_slots: bool = False  # any future time, not only the link's slots
     skip_live_check: bool = False  # do not re-read the host's calendars before booking
-    created_by: str = "attendee"  # one of CREATORS
+    created_by: str = "attendee"  # who asks: "attendee" (a booking page), "host" or "product"
 
 
 def parse_start(value: Any, problems: list[FieldError], field: str = "start") -> datetime | None:
