@@ -109,3 +109,26 @@ def put_calendar_settings(req: func.HttpRequest) -> func.HttpResponse:
     principal_for_user(req, user_id)
     selection = calendars.parse_calendar_selection(read_json(req))
     return json_response(CalendarSettings.of(calendars.update_calendar_settings(user_id, selection)).wire())
+
+
+@bp.route(route="users/{userId}/account-limit", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def get_account_limit(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import AccountLimit
+    from lib.features.connections import account_limits
+
+    user_id = req.route_params["userId"]
+    principal_for_user(req, user_id)
+    return json_response(AccountLimit.of(account_limits.account_limit(user_id)).wire())
+
+
+@bp.route(route="users/{userId}/account-limit", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def put_account_limit(req: func.HttpRequest) -> func.HttpResponse:
+    from lib.api.connections import AccountLimit
+    from lib.features.connections import account_limits
+
+    user_id = req.route_params["userId"]
+    principal = principal_for_user(req, user_id)
+    limit = account_limits.parse_max_accounts(read_json(req))
+    return json_response(AccountLimit.of(account_limits.set_account_limit(principal, user_id, limit)).wire())

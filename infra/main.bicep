@@ -84,6 +84,7 @@ param tableKinds array = [
   'tokencaches'
   'pendingflows'
   'calendarsettings'
+  'accountlimits'
   'bookinglinks'
   'linkhosts'
   'roundrobin'

@@ -44,6 +44,11 @@ export const MESSAGES = {
   request_in_progress: "Your booking is still being processed. Please wait a moment.",
   write_calendar_missing:
     "This time can't be booked right now: the host's calendar for bookings no longer exists. Please let the host know.",
+  link_inactive:
+    "This booking page is paused: the host isn't taking bookings through it right now. Please try again later or contact the host.",
+  link_deleted: "This booking page has been removed. Please ask the host for a new link.",
+  slug_deleted:
+    "This address belonged to a booking link that was deleted. Choose another address, or confirm that you want to reuse it.",
 };
 
 export const NETWORK_ERROR = "We can't reach the server. Check your connection and try again.";

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from lib.core.errors import FieldError, ValidationFailed
 from lib.core.input_rules import text_fault
 from lib.core.wire import DateTimeText, IsoDateTime, WireModel
 from lib.engine.show_as_policy import ShowAs
-from lib.features.connections import calendar_health
+from lib.features.connections import account_limits, calendar_health
 from lib.features.connections.calendars import (
     MAX_CONFLICT_CALENDARS,
     CalendarListing,
@@ -182,3 +182,24 @@ class SyncQueued(WireModel):
 
     status: Literal["queued"]
     connection_id: str
+
+
+class AccountLimitInput(WireModel):
+    """The body of `PUT /users/{userId}/account-limit` (validated by `parse_max_accounts`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_accounts: int = Field(ge=account_limits.MIN_ACCOUNTS, le=account_limits.MAX_ACCOUNTS)
+
+
+class AccountLimit(WireModel):
+    """A user's account limit: their own (`isDefault` false) or the global default, and how many
+    accounts are connected now."""
+
+    max_accounts: int
+    is_default: bool
+    connected_accounts: int
+
+    @classmethod
+    def of(cls, limit: account_limits.AccountLimit) -> AccountLimit:
+        return cls.from_attrs(limit)

@@ -69,6 +69,7 @@ class LinkInput(WireModel):
     teams_meeting: bool = False
     subject_template: str = Field(DEFAULT_SUBJECT_TEMPLATE, max_length=MAX_SUBJECT_TEMPLATE_LENGTH)
     location: str = Field("", max_length=MAX_LOCATION_LENGTH)
+    active: bool = True
     duration_minutes: Duration
     slot_step_minutes: Duration | SkipJsonSchema[None] = None  # absent: the duration
     time_zone: str = Field(min_length=1)
@@ -92,6 +93,7 @@ class Link(LinkInput):
     slug: str
     assignment: Assignment
     teams_meeting: bool
+    active: bool
     slot_step_minutes: Duration
     host_status: list[HostStatus] = Field(default_factory=list)
 
@@ -105,6 +107,7 @@ class Link(LinkInput):
             "teamsMeeting": config.teams_meeting,
             "subjectTemplate": config.subject_template,
             "location": config.location,
+            "active": config.active,
             **link_rules_to_json(config.rules),
         }
         if host_status is not None:

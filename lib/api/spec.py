@@ -58,12 +58,13 @@ def request(route: str, method: str, model: type[BaseModel]) -> ContractSchema:
 REQUESTS: list[type[BaseModel]] = [
     *(links.TimeRange, links.LinkHost, links.LinkInput),
     *(connections.ConnectRequest, connections.CalendarRef, connections.CalendarSettings),
+    connections.AccountLimitInput,
     *(bookings.BookingInput, bookings.MeetingInput),
 ]
 ANSWERS: list[type[BaseModel]] = [
     *(links.Link, links.PublicLink, availability.Availability),
     *(connections.ConnectStart, connections.Connection, connections.MissingCalendar),
-    *(connections.CalendarList, connections.SyncQueued),
+    *(connections.CalendarList, connections.SyncQueued, connections.AccountLimit),
     *(bookings.Booking, bookings.BookingCreated),
 ]
 CONTRACT: list[ContractSchema] = [

@@ -1,6 +1,7 @@
 """The public booking page in a real browser: a slot taken by someone else between viewing and
 booking, keyboard-only booking at phone width, switching the time zone and the view, the
-embeddable variant, a link that does not exist, and a host who is not connected."""
+embeddable variant, a link that does not exist, is paused or was deleted, and a host who is not
+connected."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import requests
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from tests.integration.availability.helpers import Host
+from tests.integration.connect.helpers import BACKEND
 
 from .conftest import PHONE, low_contrast_text, new_slug, put_link, shot, unlabelled_controls
 
@@ -147,15 +149,36 @@ def test_a_link_that_does_not_exist_says_so(devhost: DevHost, page: Any) -> None
     )
 
 
-def test_a_host_who_is_not_connected_shows_no_times_and_no_try_again_notice(
+def test_a_host_who_is_not_connected_shows_no_times_and_the_could_not_check_notice(
     devhost: DevHost, page: Any
 ) -> None:
+    """Fail closed (issue 16): a host with no account connected is shown like a broken one."""
     slug = new_slug()
     put_link(devhost, slug, "host-who-never-connected")
     page.goto(f"{devhost.api_url}/book/{slug}")
     expect(page.get_by_role("status")).to_contain_text("No free times in these days")
-    expect(page.get_by_text("No free times").first).to_be_visible()
     expect(page.locator("button.slot")).to_have_count(0)
-    # Nothing a visitor can wait out: the page must not suggest trying again in a few minutes.
-    expect(page.locator(".notice")).to_have_count(0)
-    expect(page.get_by_text("could not be checked")).to_have_count(0)
+    expect(page.locator(".notice")).to_have_text(
+        "Some calendars could not be checked just now, so fewer times are shown. "
+        "Try again in a few minutes for more."
+    )
+
+
+def test_a_paused_and_a_deleted_link_say_so_in_plain_words(devhost: DevHost, page: Any) -> None:
+    slug = new_slug()
+    put_link(devhost, slug, "hours-only-host", active=False)
+    page.goto(f"{devhost.api_url}/book/{slug}")
+    expect(page.get_by_role("alert")).to_have_text(
+        "This booking page is paused: the host isn't taking bookings through it right now. "
+        "Please try again later or contact the host."
+    )
+    expect(page.locator("button.slot")).to_have_count(0)
+
+    gone = new_slug()
+    put_link(devhost, gone, "hours-only-host")
+    r = requests.delete(f"{devhost.api_url}/links/{gone}", headers=BACKEND, timeout=30)
+    assert r.status_code == 204, r.text
+    page.goto(f"{devhost.api_url}/book/{gone}")
+    expect(page.get_by_role("alert")).to_have_text(
+        "This booking page has been removed. Please ask the host for a new link."
+    )

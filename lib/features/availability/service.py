@@ -14,13 +14,13 @@ Disclosure: the route is anonymous, so host user ids and e-mail addresses never 
 answer. A degraded host is named by its position in the link's host list (`hostIndex`), which the
 link's owner can map through the management API and a visitor cannot; problem codes stay in logs.
 
-Degraded versus unavailable: `degradedHosts` (and `complete: false`, on which the booking page says
-"some calendars could not be checked just now, try again") lists hosts whose calendars are
-connected but could not be read. A `microsoft` host with no Microsoft account connected (never, or
-all disconnected) is not degraded, it simply has no time to offer: it is left out of the slots, not
-listed, and `complete` is untouched - so a visitor sees no times and no false "try again", and
-learns nothing about why. The log and the management view (`GET /links`, `hostStatus`) say
-`not_connected`.
+Fail closed, whatever the reason: `degradedHosts` (and `complete: false`, on which the booking page
+says "some calendars could not be checked just now, try again") lists every `microsoft` host whose
+busy time nobody can vouch for - a calendar that could not be read, a connection that needs
+reconnecting, and a host with no Microsoft account connected at all (never, or every one
+disconnected): its weekly hours are not its free time. The log and the management view
+(`GET /links`, `hostStatus`) say which (`not_connected`, `needs_reconnect`...); provider `none` is
+the explicit way to offer weekly hours alone.
 """
 
 from __future__ import annotations
@@ -144,13 +144,12 @@ def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
 
 @dataclass(frozen=True)
 class _HostOutcome:
-    busy: HostBusyTime | None  # None: could not be read (fail closed), or not connected
+    busy: HostBusyTime | None  # None: not vouched for (unreadable, or not connected): fail closed
     errors: tuple[str, ...] = ()
 
     @property
     def degraded(self) -> bool:
-        """Could not be read, as opposed to having nothing to offer (not connected)."""
-        return self.busy is None and self.errors != (NOT_CONNECTED,)
+        return self.busy is None
 
 
 def link_availability(
@@ -177,8 +176,6 @@ def link_availability(
 
     readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
     degraded = sorted(i for i, o in outcomes.items() if o.degraded)
-    for index in sorted(i for i, o in outcomes.items() if o.busy is None and not o.degraded):
-        log.info("availability of link %s: host %d is not connected; it offers no time", slug, index)
     for index in degraded:
         log.warning(
             "availability of link %s: host %d could not be read (%s); its time is not offered",
@@ -266,7 +263,7 @@ def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: d
         return _HostOutcome(None, ("service_unavailable",))
     settings = view.connected_settings
     if settings is None:
-        # Nothing vouches for this host's time: it offers none, and that is not a passing fault.
+        # Nothing vouches for this host's time (never connected, or disconnected): as a broken one.
         return _HostOutcome(None, (NOT_CONNECTED,))
     try:
         policy = ShowAsPolicy.from_names(settings.blocking_show_as)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from lib.core.errors import OutlookUnavailable, SlotUnavailable, StartInPast
 from lib.engine.busy import blocked_spans
@@ -14,7 +15,7 @@ from lib.engine.link_rules import LinkRules
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot_engine import free_slots
 from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
-from lib.features.connections.host_view import read_host_view
+from lib.features.connections.host_view import NOT_CONNECTED, read_host_view
 from lib.providers.base import CalendarProvider
 
 log = logging.getLogger("slotbridge.bookings")
@@ -73,10 +74,9 @@ def live_check(
     view = read_host_view(host_user_id)
     settings = view.connected_settings
     if settings is None:
-        # As availability: a host with no Microsoft account connected has no time to offer (a
-        # lasting state, so not "try again later"; in a pool the next host is tried).
-        log.info("booking: host is not connected")
-        raise SlotUnavailable("This time is not available. Please pick another time.")
+        # As availability: a host with no account connected (never, or disconnected) is refused
+        # exactly like one whose calendars cannot be read; weekly hours alone are provider `none`.
+        _unreadable(NOT_CONNECTED)
     refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
     if not refs:
         return
@@ -85,8 +85,7 @@ def live_check(
     source = provider.busy_source(rules.time_zone)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
-        log.warning("booking: host calendars unreadable (%s)", ",".join(host_busy.errors))
-        raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")
+        _unreadable(",".join(host_busy.errors))
     try:
         policy = ShowAsPolicy.from_names(settings.blocking_show_as)
     except ValueError:
@@ -95,3 +94,9 @@ def live_check(
     for span_start, span_end in blocked_spans(intervals, policy, widen_before=after, widen_after=before):
         if span_start < end_utc and span_end > start_utc:
             raise SlotUnavailable("The host is no longer free at this time. Please pick another time.")
+
+
+def _unreadable(reason: str) -> NoReturn:
+    """Fail closed: the host's time cannot be vouched for, so it is not booked blind."""
+    log.warning("booking: host calendars unreadable (%s)", reason)
+    raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")

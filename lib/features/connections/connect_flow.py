@@ -27,6 +27,7 @@ from lib.core.crypto import SealedValueInvalid, seal, unseal
 from lib.core.errors import SlotbridgeError
 from lib.core.settings import get_settings
 from lib.features.connections import hooks, host_view
+from lib.features.connections.account_limits import max_accounts
 from lib.features.connections.calendars import default_calendar_settings
 from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
 from lib.features.connections.records import (
@@ -209,8 +210,8 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
 
 
 def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
-    """Apply the connection rules: one account, one user; reconnect heals; a per-user limit."""
-    settings = get_settings()
+    """Apply the connection rules: one account, one user; reconnect heals; a per-user limit (the
+    user's own, else the global one: `account_limits`)."""
     links = storage_account().table(AccountLinkRecord)
     connections = storage_account().table(ConnectionRecord)
     now = datetime.now(UTC)
@@ -219,10 +220,10 @@ def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
     link = links.find(account_id, "link")
     if link is None:
         existing = [c for c in connections.query(partition=user_id)]
-        if len(existing) >= settings.max_accounts_per_user:
+        limit = max_accounts(user_id)
+        if len(existing) >= limit:
             raise AccountLimitReached(
-                f"You can connect at most {settings.max_accounts_per_user} Microsoft accounts. "
-                "Disconnect one first."
+                f"You can connect at most {limit} Microsoft accounts. Disconnect one first."
             )
         link = AccountLinkRecord(
             account_id=account_id, user_id=user_id, connection_id=str(uuid.uuid4()), created_at=now

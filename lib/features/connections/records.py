@@ -1,5 +1,6 @@
 """Stored records of connections: the connection itself (per user), the Microsoft-account index
-(one account belongs to one user), pending sign-in flows and the user's calendar settings."""
+(one account belongs to one user), pending sign-in flows, the user's calendar settings and the
+user's own account limit (set by the product)."""
 
 from __future__ import annotations
 
@@ -114,4 +115,19 @@ class CalendarSettingsRecord(TableRecord):
     missing_calendars: list[dict[str, str]] = dataclasses.field(default_factory=list)
     # Counts calendars going missing: the outbox message of episode N has an id derived from N.
     missing_episodes: int = 0
+    updated_at: datetime
+
+
+@dataclasses.dataclass(kw_only=True)
+class AccountLimitRecord(TableRecord):
+    """How many accounts this user may connect, as the product set it (its plan); a user without
+    one has `SLOTBRIDGE_MAX_ACCOUNTS_PER_USER`. Only the API key writes it."""
+
+    table_kind: ClassVar[str] = "accountlimits"
+    partition_fields: ClassVar[tuple[str, ...]] = ("user_id",)
+    row_fields: ClassVar[tuple[str, ...]] = ("kind",)
+
+    user_id: str
+    kind: str = "limit"
+    max_accounts: int
     updated_at: datetime

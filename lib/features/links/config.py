@@ -8,6 +8,7 @@ Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level
      "teamsMeeting": false,
      "subjectTemplate": "{title} with {attendeeName}",   (optional; the booking event's subject)
      "location": "Room 4",                               (optional; the booking event's location)
+     "active": true,                                     (optional; false pauses the link)
      "durationMinutes": 30, "slotStepMinutes": 15, "timeZone": "Europe/Berlin",
      "weeklyHours": {...}, "dateOverrides": [...], "bufferBeforeMinutes": 0, "bufferAfterMinutes": 0,
      "minimumNoticeMinutes": 0, "horizonDays": 60, "dailyCap": null}
@@ -38,7 +39,9 @@ MAX_LOCATION_LENGTH = 255
 DEFAULT_SUBJECT_TEMPLATE = "{title} with {attendeeName}"
 SUBJECT_PLACEHOLDERS = frozenset({"title", "attendeeName"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_LINK_FIELDS = frozenset({"title", "assignment", "hosts", "teamsMeeting", "subjectTemplate", "location"})
+_LINK_FIELDS = frozenset(
+    {"title", "assignment", "hosts", "teamsMeeting", "subjectTemplate", "location", "active"}
+)
 
 
 class CalendarProvider(enum.StrEnum):
@@ -70,6 +73,7 @@ class LinkConfig:
     teams_meeting: bool = False
     subject_template: str = DEFAULT_SUBJECT_TEMPLATE
     location: str = ""
+    active: bool = True
 
     @property
     def host_ids(self) -> frozenset[str]:
@@ -85,6 +89,7 @@ class LinkConfig:
             teams_meeting=self.teams_meeting,
             subject_template=self.subject_template,
             location=self.location or None,
+            active=self.active,
             created_at=now,
             updated_at=now,
         )
@@ -105,6 +110,7 @@ class LinkConfig:
             teams_meeting=record.teams_meeting,
             subject_template=record.subject_template or DEFAULT_SUBJECT_TEMPLATE,
             location=record.location or "",
+            active=record.active,
         )
 
 
@@ -139,10 +145,8 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
 
     hosts = _hosts(data.get("hosts"), assignment, problems)
 
-    teams = data.get("teamsMeeting", False)
-    if not isinstance(teams, bool):
-        problems.append(FieldError("teamsMeeting", "must be true or false"))
-        teams = False
+    teams = _flag(data, "teamsMeeting", False, problems)
+    active = _flag(data, "active", True, problems)
 
     subject_template = _text_field(
         data, "subjectTemplate", DEFAULT_SUBJECT_TEMPLATE, MAX_SUBJECT_TEMPLATE_LENGTH, problems
@@ -161,8 +165,26 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
     if problems or rules is None:
         raise ValidationFailed("The booking link is not valid.", problems)
     return LinkConfig(
-        slug, (title or "").strip(), assignment, hosts, rules, teams, subject_template, location
+        slug, (title or "").strip(), assignment, hosts, rules, teams, subject_template, location, active
     )
+
+
+def _flag(data: Mapping[str, Any], name: str, default: bool, problems: list[FieldError]) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        problems.append(FieldError(name, "must be true or false"))
+        return default
+    return value
+
+
+def parse_query_flag(value: str | None, field: str) -> bool:
+    """A yes/no query parameter: absent or `false` is no, `true` is yes, anything else is refused
+    (a typo must not quietly mean no)."""
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise ValidationFailed(f"{field} is not valid.", [FieldError(field, "must be true or false")])
 
 
 def _text_field(

@@ -28,6 +28,10 @@ class BookingLinkRecord(TableRecord):
     # Booking events (issue 6): the subject template ("{title} with {attendeeName}") and location.
     subject_template: str | None = None
     location: str | None = None
+    # Lifecycle (issue 16): a paused link (`active` false) and a deleted one, kept as a tombstone so
+    # its bookings stay manageable and its slug is not silently given to another link.
+    active: bool = True
+    deleted_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

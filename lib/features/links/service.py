@@ -1,4 +1,4 @@
-"""Managing booking links: create/replace, list, and read (management and public views).
+"""Managing booking links: create/replace, list, delete, and read (management and public views).
 
 Who may manage a link (decided here, documented in the README):
 - the product backend (API key) may create, replace and list any link;
@@ -6,6 +6,13 @@ Who may manage a link (decided here, documented in the README):
   the stored link (if any) and the new version. Putting other people in a pool exposes their
   availability on your page, so pools with other hosts are managed by the backend, which knows the
   teams. A user lists the links they host, pools included.
+- deleting a link takes the same right as replacing it (its stored hosts).
+
+Lifecycle: a link with `active` false is paused, a deleted one is kept as a tombstone (`deleted_at`).
+`load_link` - what the public view, availability, booking and rescheduling read - refuses both
+(`link_inactive`, `link_deleted`); a booking's own routes (get, cancel) never load the link, so
+existing bookings stay manageable. A deleted link's slug goes to a new link only when the PUT says
+`reuseDeletedSlug=true` (`slug_deleted` otherwise): its old booking page and e-mails point there.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
 from lib.features.connections.host_view import host_view
 from lib.features.links.config import LinkConfig, LinkHost, parse_slug
+from lib.features.links.errors import LinkDeleted, LinkInactive, SlugDeleted
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
 from lib.providers.registry import provider_for
 
@@ -37,7 +45,8 @@ def _index() -> Table[LinkHostRecord]:
 
 
 def load_link(slug: str) -> LinkConfig:
-    """The link, or `NotFound` (also for a slug that could never exist)."""
+    """The link as it offers itself: `NotFound` (also for a slug that could never exist),
+    `LinkDeleted`, or `LinkInactive` when it is paused."""
     try:
         parse_slug(slug)
     except Exception:
@@ -45,6 +54,10 @@ def load_link(slug: str) -> LinkConfig:
     record = _links().find(slug, ROW)
     if record is None:
         raise NotFound("No booking link has this address.")
+    if record.deleted_at is not None:
+        raise LinkDeleted("This booking link was deleted. Ask the host for a new one.")
+    if not record.active:
+        raise LinkInactive("This booking link is paused: it takes no bookings just now.")
     return LinkConfig.from_record(record)
 
 
@@ -59,14 +72,17 @@ def _require_may_manage(principal: Principal, hosts: frozenset[str]) -> None:
 
 
 # Links as public availability reads them, remembered briefly per process: booking pages ask far
-# more often than links change, and bookings load the link afresh. A put here forgets at once.
+# more often than links change, and bookings load the link afresh. A put or delete here forgets at
+# once; a paused or deleted link is never remembered (`load_link` raises), so other instances stop
+# offering its time within the TTL, and no instance ever books it.
 @ttl_memo(5.0)
 def load_public_link(slug: str) -> LinkConfig:
     return load_link(slug)
 
 
-def put_link(principal: Principal, config: LinkConfig) -> bool:
-    """Create or replace the link `config.slug`; True if it was created."""
+def put_link(principal: Principal, config: LinkConfig, *, reuse_deleted_slug: bool = False) -> bool:
+    """Create or replace the link `config.slug`; True if it was created (a deleted link's slug
+    reused counts as created). `SlugDeleted` unless `reuse_deleted_slug` for a deleted link's slug."""
     slug = config.slug
     _require_may_manage(principal, config.host_ids)
     table = _links()
@@ -84,10 +100,19 @@ def put_link(principal: Principal, config: LinkConfig) -> bool:
             except AlreadyExists:
                 continue
         previous_hosts = frozenset(h["userId"] for h in current.hosts)
+        # The deleted link's manager decides on its slug too: nobody else takes over its address.
         _require_may_manage(principal, previous_hosts)
-        record.created_at, record.etag = current.created_at, current.etag
+        reused = current.deleted_at is not None
+        if reused and not reuse_deleted_slug:
+            raise SlugDeleted(
+                "A deleted booking link had this address; its old page and e-mails still point here. "
+                "Choose another slug, or send reuseDeletedSlug=true to give it to this link."
+            )
+        record.created_at = now if reused else current.created_at
+        record.etag = current.etag
         try:
             table.update(record)
+            created = reused
             break
         except ConcurrentUpdate:
             continue
@@ -96,6 +121,31 @@ def put_link(principal: Principal, config: LinkConfig) -> bool:
     _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
     forget(load_public_link, slug)
     return created
+
+
+def delete_link(principal: Principal, slug: str) -> None:
+    """Delete the link: it answers `link_deleted` from now on, leaves its managers' lists, and its
+    bookings stay (their manage routes need no link). Deleting a deleted link changes nothing."""
+    parse_slug(slug)
+    current = _links().find(slug, ROW)
+    if current is None:
+        raise NotFound("No booking link has this address.")
+    hosts = frozenset(h["userId"] for h in current.hosts)
+    _require_may_manage(principal, hosts)
+
+    def tombstone(record: BookingLinkRecord) -> BookingLinkRecord | None:
+        if record.deleted_at is not None:
+            return None
+        _require_may_manage(principal, frozenset(h["userId"] for h in record.hosts))
+        record.deleted_at = record.updated_at = datetime.now(UTC)
+        return record
+
+    try:
+        deleted = _links().mutate(slug, ROW, tombstone)
+    except ConcurrentUpdate:
+        raise Conflict("The booking link kept changing while it was being deleted; try again.") from None
+    _update_index(slug, frozenset(), frozenset(h["userId"] for h in deleted.hosts))
+    forget(load_public_link, slug)
 
 
 def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> None:
@@ -123,13 +173,13 @@ def list_links(principal: Principal, host_user_id: str | None = None) -> list[Ma
             principal.require_user(host_user_id)
         host_user_id = principal.user_id
     if host_user_id is None:
-        configs = [LinkConfig.from_record(r) for r in _links().query()]
+        configs = [LinkConfig.from_record(r) for r in _links().query() if r.deleted_at is None]
     else:
         require_user_id(host_user_id)
         configs = []
         for row in _index().query(partition=host_user_id):
             record = _links().find(row.slug, ROW)
-            if record is None:
+            if record is None or record.deleted_at is not None:
                 continue
             config = LinkConfig.from_record(record)
             if host_user_id in config.host_ids:  # the index may lag a change of hosts

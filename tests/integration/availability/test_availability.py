@@ -247,9 +247,8 @@ def test_a_host_who_never_connected_fails_closed(devhost: DevHost) -> None:
     slug = new_slug()
     put_link(devhost, slug, link_body([("never-connected", "microsoft")]))
     body, starts = slot_starts(devhost, slug, next_monday())
-    # No time offered; but not "degraded" (which tells the page to say "try again in a few
-    # minutes"): see test_calendar_health.py.
-    assert starts == set() and body["degradedHosts"] == [] and body["complete"] is True
+    # No time offered, and listed like a broken host (issue 16): see test_calendar_health.py.
+    assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}] and body["complete"] is False
 
 
 def test_round_robin_offers_a_slot_when_any_pooled_host_is_free(

@@ -1,8 +1,7 @@
 """Calendar health through the dev host against the sandbox: a chosen calendar deleted in Outlook
 is found (availability, the sync worker, a booking's event write), shown as `calendar_missing` on
 the connection, the calendar list and the link's management view, told to the product once, and
-healed by new calendar settings; and a host who is not connected offers no time without making
-the public answer look like a passing fault."""
+healed by new calendar settings; and a host who is not connected fails closed like a broken one."""
 
 from __future__ import annotations
 
@@ -187,9 +186,12 @@ def test_a_deleted_write_calendar_fails_the_booking_clearly_and_releases_the_slo
     assert len(events) == 1
 
 
-def test_a_host_who_is_not_connected_offers_no_time_without_a_try_again_signal(
+def test_a_host_who_is_not_connected_fails_closed_like_a_broken_one(
     devhost: DevHost, admin: SandboxAdmin, host: Host, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Issue 16: never connected, or disconnected, is degraded exactly like a broken host - its
+    weekly hours are not its free time - and booking it is refused as one; `none` stays the way to
+    book on weekly hours alone."""
     monday = next_monday()
     never = "never-connected-host"
     slug = new_slug()
@@ -199,20 +201,25 @@ def test_a_host_who_is_not_connected_offers_no_time_without_a_try_again_signal(
         body, starts = slot_starts(devhost, slug, monday)
 
     assert starts == set()
-    # Nothing here passes in a few minutes: the page must not be told to say "try again".
-    assert body["complete"] is True and body["degradedHosts"] == []
+    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
     logged = " ".join(r.getMessage() for r in caplog.records if slug in r.getMessage())
-    assert "not connected" in logged and "needs_reconnect" not in logged
+    assert "not_connected" in logged and never not in logged
     assert _host_status(devhost, slug, never) == [{"userId": never, "status": "not_connected"}]
+    refused = _book(devhost, slug, f"{monday}T10:00:00Z")
+    assert refused.status_code == 503 and refused.json()["code"] == "outlook_unavailable", refused.text
 
-    # In a pool the others' time is offered, and the answer stays complete.
+    # In a pool the others' time is offered; the unconnected host is listed, and never books.
     pool = new_slug()
     put_link(devhost, pool, link_body([(never, "microsoft"), ("hours-only-host", "none")]))
     body, starts = slot_starts(devhost, pool, monday)
-    assert len(starts) == 8 and body["complete"] is True and body["degradedHosts"] == []
+    assert len(starts) == 8 and body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
     assert [h["status"] for h in _host_status(devhost, pool, never)] == ["not_connected", "none"]
+    for hour in (10, 11):
+        booked = _book(devhost, pool, f"{monday}T{hour}:00:00Z")
+        assert booked.status_code == 201, booked.text
+        assert "no_calendar_event" in {w["code"] for w in booked.json()["warnings"]}
 
-    # A host who disconnected their only account is not connected either (not "all free").
+    # A host who disconnected their only account: the same, not "all free".
     mine = new_slug()
     put_link(devhost, mine, link_body([(host.user_id, "microsoft")]))
     assert len(slot_starts(devhost, mine, monday)[1]) == 8
@@ -223,13 +230,12 @@ def test_a_host_who_is_not_connected_offers_no_time_without_a_try_again_signal(
     )
     assert r.status_code == 204
     body, starts = slot_starts(devhost, mine, monday)
-    assert starts == set() and body["complete"] is True and body["degradedHosts"] == []
-    booked = requests.post(
-        f"{devhost.api_url}/links/{mine}/bookings",
-        json={"start": f"{monday}T10:00:00Z", "attendee": {"name": "Ann", "email": "ann@example.com"}},
-        timeout=60,
-    )
-    assert booked.status_code == 409 and booked.json()["code"] == "slot_unavailable"
+    assert starts == set() and body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
+    booked = _book(devhost, mine, f"{monday}T10:00:00Z")
+    assert booked.status_code == 503 and booked.json()["code"] == "outlook_unavailable", booked.text
+    assert all(not c["events"] for c in admin.mailbox(host.email)["calendars"])
+    stored = storage_account().table(BookingRecord).query(where="slug eq @s", parameters={"s": mine})
+    assert [b.status for b in stored] == [BookingStatus.FAILED]
 
 
 def _book(devhost: DevHost, slug: str, start: str) -> requests.Response:

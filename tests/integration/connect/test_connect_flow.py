@@ -13,8 +13,9 @@ import requests
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import storage_account
+from lib.core.auth import issue_user_token
 from lib.features.connections.records import PendingFlowRecord
-from tests.fixtures.devhost import PRODUCT_ORIGIN
+from tests.fixtures.devhost import PRODUCT_ORIGIN, USER_TOKEN_KEY
 from tests.fixtures.sandbox import sign_in, unique_email
 
 from .helpers import BACKEND, connect, connections, popup_message, post_back, start
@@ -194,6 +195,57 @@ def test_per_user_account_limit(devhost: DevHost, admin, sandbox_http) -> None:
     message, _ = popup_message(connect(devhost, sandbox_http, user, accounts[2]))  # type: ignore[misc]
     assert message["code"] == "account_limit_reached"
     assert len(connections(devhost, user)) == 2
+
+
+def _limit_url(devhost: DevHost, user: str) -> str:
+    return f"{devhost.api_url}/users/{user}/account-limit"
+
+
+def test_the_product_sets_a_users_account_limit_and_the_connect_flow_keeps_it(
+    devhost: DevHost, admin, sandbox_http
+) -> None:
+    """Plan limits (issue 16): 2 on Free refuses a third account; 4 on Pro takes it (and a fourth),
+    and refuses a fifth; a user cannot raise their own; bad values are clear 400s."""
+    user = _user()
+    url = _limit_url(devhost, user)
+    default = requests.get(url, headers=BACKEND, timeout=10)
+    assert default.status_code == 200, default.text
+    assert default.json() == {"maxAccounts": 2, "isDefault": True, "connectedAccounts": 0}
+
+    mine = {"Authorization": f"Bearer {issue_user_token(USER_TOKEN_KEY, user)}"}
+    raised = requests.put(url, json={"maxAccounts": 20}, headers=mine, timeout=10)
+    assert raised.status_code == 403 and raised.json()["code"] == "unauthorized", raised.text
+    assert requests.get(url, headers=mine, timeout=10).json()["maxAccounts"] == 2
+    for bad in (
+        {},
+        {"maxAccounts": 0},
+        {"maxAccounts": 21},
+        {"maxAccounts": "4"},
+        {"maxAccounts": True},
+        {"maxAccounts": 4.5},
+        {"maxAccounts": 4, "plan": "pro"},
+    ):
+        r = requests.put(url, json=bad, headers=BACKEND, timeout=10)
+        assert r.status_code == 400 and r.json()["code"] == "validation_error", (bad, r.text)
+    assert requests.get(url, headers=BACKEND, timeout=10).json()["isDefault"] is True
+
+    accounts = [admin.add_account(unique_email())["id"] for _ in range(5)]
+    free = requests.put(url, json={"maxAccounts": 2}, headers=BACKEND, timeout=10)
+    assert free.status_code == 200 and free.json()["isDefault"] is False, free.text
+    for account in accounts[:2]:
+        connect(devhost, sandbox_http, user, account)
+    message, _ = popup_message(connect(devhost, sandbox_http, user, accounts[2]))  # type: ignore[misc]
+    assert message["code"] == "account_limit_reached" and "at most 2 " in message["message"]
+    assert len(connections(devhost, user)) == 2
+
+    pro = requests.put(url, json={"maxAccounts": 4}, headers=BACKEND, timeout=10)
+    assert pro.json() == {"maxAccounts": 4, "isDefault": False, "connectedAccounts": 2}, pro.text
+    for account in accounts[2:4]:
+        message, _ = popup_message(connect(devhost, sandbox_http, user, account))  # type: ignore[misc]
+        assert message["status"] == "connected", message
+    message, _ = popup_message(connect(devhost, sandbox_http, user, accounts[4]))  # type: ignore[misc]
+    assert message["code"] == "account_limit_reached" and "at most 4 " in message["message"]
+    assert requests.get(url, headers=mine, timeout=10).json()["connectedAccounts"] == 4
 
 
 def test_reconnecting_the_same_account_heals_it(devhost: DevHost, admin, sandbox_http) -> None:

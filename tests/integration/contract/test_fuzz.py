@@ -127,6 +127,7 @@ class KnownState:
     slug: str
     booking_id: str
     manage_token: str
+    spare_slug: str = ""  # a second link: the one DELETE may delete
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +141,20 @@ def known(devhost: DevHost, sandbox: Any, sandbox_http: requests.Session) -> Kno
     assert connect(devhost, sandbox_http, host.user_id, spare["id"]).status_code == 200
     listed = connections(devhost, host.user_id)
     spare_id = next(c["connectionId"] for c in listed if c["connectionId"] != host.connection_id)
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    slug, spare_slug = new_slug(), new_slug()
+    for each in (slug, spare_slug):
+        put_link(devhost, each, link_body([(host.user_id, "microsoft")]))
     booked = book(devhost, slug, at(next_monday(2), 10))
     assert booked.status_code == 201, booked.text
     answer = booked.json()
     return KnownState(
-        host.user_id, host.connection_id, spare_id, slug, answer["bookingId"], answer["manageToken"]
+        host.user_id,
+        host.connection_id,
+        spare_id,
+        slug,
+        answer["bookingId"],
+        answer["manageToken"],
+        spare_slug,
     )
 
 
@@ -177,12 +185,13 @@ def _prepare(case: Case[Any], way: str, known: KnownState) -> dict[str, str]:
     who, state = way.split("/")
     path = case.operation.path
     if state == "known" and case.path_parameters is not None:
-        # Disconnecting the seeded connection would starve every route fuzzed after it.
+        # Disconnecting the seeded connection (or deleting the seeded link) would starve every route
+        # fuzzed after it.
         disconnect = case.method.upper() == "DELETE"
         replacements = {
             "userId": known.user_id,
             "connectionId": known.spare_connection_id if disconnect else known.connection_id,
-            "slug": known.slug,
+            "slug": known.spare_slug if disconnect else known.slug,
             "bookingId": known.booking_id,
         }
         for name in case.path_parameters:
@@ -228,6 +237,9 @@ def test_management_routes_refuse_anonymous_callers_with_a_problem(
         ("PUT", f"{base}/users/{known.user_id}/calendar-settings"),
         ("GET", f"{base}/links"),
         ("PUT", f"{base}/links/{known.slug}"),
+        ("DELETE", f"{base}/links/{known.slug}"),
+        ("GET", f"{base}/users/{known.user_id}/account-limit"),
+        ("PUT", f"{base}/users/{known.user_id}/account-limit"),
         ("GET", f"{base}/bookings/{known.booking_id}"),
         ("POST", f"{base}/bookings/{known.booking_id}/cancel"),
     ]

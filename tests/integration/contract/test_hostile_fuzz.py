@@ -155,6 +155,7 @@ def base_bodies(known: KnownState) -> dict[str, Any]:
             ],
             dailyCap=5,
         ),
+        "putAccountLimit": {"maxAccounts": 3},
         "createBooking": {
             "start": at(next_monday(3), 11),
             "attendee": {"name": "Ada Lovelace", "email": "ada@example.com"},
@@ -191,6 +192,7 @@ def base_query(op: Operation, known: KnownState) -> dict[str, str]:
         "state": "s",
         "code": "c",
         "validationToken": "token",
+        "reuseDeletedSlug": "false",
     }
     # The Graph routes: a validationToken makes the request a handshake, so it is sent only as a target.
     return {} if op.operation_id in GRAPH_OPERATIONS else {n: values.get(n, "x") for n in op.query_params}
@@ -200,7 +202,7 @@ def path_values(known: KnownState, op: Operation) -> dict[str, str]:
     return {
         "userId": known.user_id,
         "connectionId": known.spare_connection_id if op.method == "DELETE" else known.connection_id,
-        "slug": known.slug,
+        "slug": known.spare_slug if op.method == "DELETE" else known.slug,
         "bookingId": known.booking_id,
         "file": "book.js",
     }

@@ -27,6 +27,7 @@ COVERED_ROUTES = (
     "/users/{userId}/connections/{connectionId}/sync",
     "/users/{userId}/calendars",
     "/users/{userId}/calendar-settings",
+    "/users/{userId}/account-limit",
     "/links/{slug}/bookings",
     "/links/{slug}/meetings",
     "/bookings/{bookingId}",
