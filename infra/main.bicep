@@ -90,6 +90,7 @@ param tableKinds array = [
   'bookings'
   'bookingevents'
   'bookingaudit'
+  'hostbookings'
   'idempotency'
   'slotlocks'
   'subscriptions'

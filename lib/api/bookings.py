@@ -1,5 +1,6 @@
 """The bookings routes' edge models: the request bodies of `POST /links/{slug}/bookings`,
-`POST /bookings/{id}/reschedule` and `.../cancel`, and the booking answer.
+`POST /bookings/{id}/reschedule`, `.../cancel` and `.../no-show`, and the booking answers: the
+attendee's (`Booking`), the product's and host's (`ProductBooking`), a page of `GET /bookings`.
 
 Bodies are parsed by the bookings feature's own rules (`lib.features.bookings.validation`), whose
 problem codes, messages and `errors[]` are the contract; the models carry what they parsed. The
@@ -23,13 +24,26 @@ from lib.features.bookings.validation import (
     MAX_NOTES_LENGTH,
     Attendee,
     BookingRequest,
+    RescheduleRequest,
     check_cancel_body,
     parse_booking_request,
-    parse_reschedule_start,
+    parse_no_show,
+    parse_reschedule,
 )
-from lib.features.bookings.views import BookingView, CreatedBooking
+from lib.features.bookings.views import BookingView, CreatedBooking, ProductBookingView
 
-__all__ = ["MAX_BODY_BYTES", "Booking", "BookingCreated", "BookingInput", "CancelBody", "RescheduleBody"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "Booking",
+    "BookingCreated",
+    "BookingInput",
+    "BookingPage",
+    "CancelBody",
+    "NoShowBody",
+    "ProductBooking",
+    "RescheduleBody",
+    "booking_answer",
+]
 
 # Free text of an attendee's: line breaks and tabs kept; null is taken as none.
 FreeText = Annotated[str | None, Field(max_length=MAX_NOTES_LENGTH)]
@@ -76,27 +90,42 @@ class BookingInput(_Body):
 
 
 class RescheduleBody(_Body):
-    """`POST /bookings/{id}/reschedule`: the new `start` (UTC) and perhaps the manage token."""
+    """`POST /bookings/{id}/reschedule`: the new `start` (UTC), an optional `reason` (kept in the
+    history, sent with `booking.rescheduled`) and perhaps the manage token."""
 
     start: datetime
+    reason: FreeText = None
     token: Token = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RescheduleBody:
-        return cls(start=parse_reschedule_start(data))
+        parsed = parse_reschedule(data)
+        return cls(start=parsed.start, reason=parsed.reason)
+
+    def request(self) -> RescheduleRequest:
+        return RescheduleRequest(self.start, self.reason)
 
 
 class CancelBody(_Body):
-    """`POST /bookings/{id}/cancel`: an optional `reason` (checked, not kept), perhaps the token."""
+    """`POST /bookings/{id}/cancel`: an optional `reason` (kept, sent with `booking.cancelled`),
+    perhaps the manage token."""
 
     token: Token = None
     reason: FreeText = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CancelBody:
-        check_cancel_body(data)
-        reason = data.get("reason")
-        return cls(reason=reason if isinstance(reason, str) else None)
+        return cls(reason=check_cancel_body(data))
+
+
+class NoShowBody(_Body):
+    """`POST /bookings/{id}/no-show`: whether the attendee did not come."""
+
+    no_show: bool
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NoShowBody:
+        return cls(no_show=parse_no_show(data))
 
 
 class Booking(BookingView):
@@ -105,6 +134,32 @@ class Booking(BookingView):
     @classmethod
     def of(cls, booking: BookingView) -> Booking:
         return cls.answer(booking.wire())
+
+
+class ProductBooking(ProductBookingView):
+    """A booking as the product (API key) or its host (user token) sees it."""
+
+    @classmethod
+    def of(cls, booking: ProductBookingView) -> ProductBooking:
+        return cls.answer(booking.wire())
+
+
+def booking_answer(booking: BookingView) -> Booking | ProductBooking:
+    """The answer for whoever asked: the product's view, or the attendee's."""
+    if isinstance(booking, ProductBookingView):
+        return ProductBooking.of(booking)
+    return Booking.of(booking)
+
+
+class BookingPage(WireModel):
+    """`GET /bookings`: a page of bookings and the cursor of the next (null: the last page)."""
+
+    bookings: tuple[ProductBooking, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, bookings: list[ProductBookingView], next_cursor: str | None) -> BookingPage:
+        return cls.answer({"bookings": [b.wire() for b in bookings], "next_cursor": next_cursor})
 
 
 class BookingCreated(Booking):
