@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import ConfigDict, Field, RootModel, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from lib.core.wire import WireModel
@@ -35,6 +35,7 @@ from lib.features.bookings.views import BookingView, CreatedBooking, ProductBook
 __all__ = [
     "MAX_BODY_BYTES",
     "Booking",
+    "BookingAnswer",
     "BookingCreated",
     "BookingInput",
     "BookingPage",
@@ -149,6 +150,10 @@ def booking_answer(booking: BookingView) -> Booking | ProductBooking:
     if isinstance(booking, ProductBookingView):
         return ProductBooking.of(booking)
     return Booking.of(booking)
+
+
+class BookingAnswer(RootModel[ProductBooking | Booking]):
+    """The schema of an answer that is the product's view or the attendee's (`booking_answer`)."""
 
 
 class BookingPage(WireModel):
