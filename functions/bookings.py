@@ -1,8 +1,10 @@
-"""Bookings (public, anonymous): `POST /links/{slug}/bookings` (with an optional
-`Idempotency-Key`); `POST /links/{slug}/meetings` (API key or the host's user token, with an
-optional `Idempotency-Key`), and `POST /bookings/{id}/reschedule` / `POST /bookings/{id}/cancel`,
-authorized by the booking's manage token (`Authorization: Bearer <token>` or the body's `token`);
-the booking housekeeping timer (`SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE`).
+"""Bookings: `POST /links/{slug}/bookings` (anonymous, with an optional `Idempotency-Key`);
+`POST /links/{slug}/meetings` (API key or the host's user token, with an optional
+`Idempotency-Key`); `GET /bookings/{id}`, `POST /bookings/{id}/reschedule` and `.../cancel` by the
+booking's attendee (its manage token: `Authorization: Bearer <token>` or the body's `token`; rate
+limited like every anonymous write), its host (user token) or the product (API key) -
+`auth_guard.booking_principal` says which; `GET /bookings` and `POST /bookings/{id}/no-show` for the
+host and the product; the booking housekeeping timer (`SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE`).
 Handlers parse into the edge models (`lib.api.bookings`), call one use case, and answer its
 model; the status is chosen here. A body is parsed when the use case asks (after the link is found,
 or the caller authorized), so a request with several faults is answered as it always was. The use
@@ -11,9 +13,17 @@ them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import azure.functions as func
 
+from functions.auth_guard import booking_principal
 from functions.http_io import api_handler, json_response, rate_limit, read_json
+from lib.core.auth import Principal, authenticate
+from lib.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from lib.features.bookings.manage import Caller
 
 bp = func.Blueprint()
 
@@ -59,45 +69,90 @@ def create_meeting(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(BookingCreated.created(created).wire(), status=201)
 
 
+def _caller(req: func.HttpRequest, principal: Principal | None, body: dict[str, Any]) -> Caller:
+    """The product or the host, or else the booking's attendee by its manage token."""
+    from lib.features.bookings.manage import Caller
+    from lib.features.bookings.validation import manage_token_from
+
+    if principal is not None:
+        return Caller.of(principal)
+    return Caller.attendee(manage_token_from(req.headers, body))
+
+
+def _body(req: func.HttpRequest) -> dict[str, Any]:
+    from lib.api.bookings import MAX_BODY_BYTES
+
+    raw = req.get_body() or b""
+    return read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
+
+
 @bp.route(route="bookings/{bookingId}/reschedule", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def reschedule_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.api.bookings import MAX_BODY_BYTES, Booking, RescheduleBody
+    from lib.api.bookings import MAX_BODY_BYTES, RescheduleBody, booking_answer
     from lib.features.bookings.manage import reschedule
-    from lib.features.bookings.validation import manage_token_from
 
-    rate_limit(req, "booking", req.route_params["bookingId"])
+    principal = booking_principal(req)
+    if principal is None:
+        rate_limit(req, "booking", req.route_params["bookingId"])
     body = read_json(req, max_bytes=MAX_BODY_BYTES)
-    token = manage_token_from(req.headers, body)
-    moved = reschedule(req.route_params["bookingId"], token, lambda: RescheduleBody.from_json(body).start)
-    return json_response(Booking.of(moved).wire())
+    caller = _caller(req, principal, body)
+    moved = reschedule(
+        req.route_params["bookingId"], caller, lambda: RescheduleBody.from_json(body).request()
+    )
+    return json_response(booking_answer(moved).wire())
 
 
 @bp.route(route="bookings/{bookingId}/cancel", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def cancel_booking(req: func.HttpRequest) -> func.HttpResponse:
-    from lib.api.bookings import MAX_BODY_BYTES, Booking, CancelBody
+    from lib.api.bookings import CancelBody, booking_answer
     from lib.features.bookings.manage import cancel
-    from lib.features.bookings.validation import manage_token_from
 
-    rate_limit(req, "booking", req.route_params["bookingId"])
-    raw = req.get_body() or b""
-    body = read_json(req, max_bytes=MAX_BODY_BYTES) if raw.strip() else {}
-    token = manage_token_from(req.headers, body)
-    cancelled = cancel(req.route_params["bookingId"], token, lambda: CancelBody.from_json(body))
-    return json_response(Booking.of(cancelled).wire())
+    principal = booking_principal(req)
+    if principal is None:
+        rate_limit(req, "booking", req.route_params["bookingId"])
+    body = _body(req)
+    caller = _caller(req, principal, body)
+    cancelled = cancel(req.route_params["bookingId"], caller, lambda: CancelBody.from_json(body).reason)
+    return json_response(booking_answer(cancelled).wire())
+
+
+@bp.route(route="bookings/{bookingId}/no-show", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def mark_no_show(req: func.HttpRequest) -> func.HttpResponse:
+    # The host (user token) or the product (API key) only: an attendee's token is refused.
+    from lib.api.bookings import NoShowBody, booking_answer
+    from lib.features.bookings.manage import mark_no_show
+
+    caller = _caller(req, booking_principal(req), {})
+    body = _body(req)
+    marked = mark_no_show(req.route_params["bookingId"], caller, lambda: NoShowBody.from_json(body).no_show)
+    return json_response(booking_answer(marked).wire())
 
 
 @bp.route(route="bookings/{bookingId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api_handler
 def get_booking(req: func.HttpRequest) -> func.HttpResponse:
-    # What the manage page shows; the token only in the Authorization header (never a query).
-    from lib.api.bookings import Booking
+    # The manage token only in the Authorization header (never a query).
+    from lib.api.bookings import booking_answer
     from lib.features.bookings.manage import get_booking
-    from lib.features.bookings.validation import manage_token_from
 
-    token = manage_token_from(req.headers, {})
-    return json_response(Booking.of(get_booking(req.route_params["bookingId"], token)).wire())
+    booking = get_booking(req.route_params["bookingId"], _caller(req, booking_principal(req), {}))
+    return json_response(booking_answer(booking).wire())
+
+
+@bp.route(route="bookings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api_handler
+def list_bookings(req: func.HttpRequest) -> func.HttpResponse:
+    # The product (API key) or a host (user token); query parameters only, no body.
+    from lib.api.bookings import BookingPage
+    from lib.features.bookings.manage import list_bookings
+    from lib.features.bookings.validation import parse_list_query
+
+    principal = authenticate(req.headers, get_settings().keys)
+    query, cursor = parse_list_query(dict(req.params))
+    return json_response(BookingPage.of(*list_bookings(principal, query, cursor)).wire())
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE%")

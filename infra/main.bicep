@@ -91,6 +91,7 @@ param tableKinds array = [
   'bookings'
   'bookingevents'
   'bookingaudit'
+  'hostbookings'
   'idempotency'
   'slotlocks'
   'subscriptions'

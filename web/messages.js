@@ -38,6 +38,8 @@ export const MESSAGES = {
   unauthorized: "Your session has expired or is not valid. Please open this page again from where you started.",
   conflict: "Something changed at the same moment. Please try again.",
   service_unavailable: "The service is briefly unavailable. Please try again shortly.",
+  invalid_cursor: "This list has changed or its page link is no longer valid. Please load the list again from the start.",
+  meeting_not_started: "The meeting hasn't started yet, so its attendee can't be marked as a no-show.",
   internal_error: "Something went wrong on our side. Please try again; if it keeps happening, contact support.",
   idempotency_key_reused:
     "This booking request was already used with different details. Please reload the page and try again.",

@@ -1,6 +1,7 @@
 """The bookings routes' edge models: the request bodies of `POST /links/{slug}/bookings`,
-`POST /links/{slug}/meetings`, `POST /bookings/{id}/reschedule` and `.../cancel`, and the booking
-answer.
+`POST /links/{slug}/meetings`, `POST /bookings/{id}/reschedule`, `.../cancel` and `.../no-show`, and
+the booking answers: the attendee's (`Booking`), the product's and host's (`ProductBooking`), a page
+of `GET /bookings`.
 
 Bodies are parsed by the bookings feature's own rules (`lib.features.bookings.validation`), whose
 problem codes, messages and `errors[]` are the contract; the models carry what they parsed. The
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import ConfigDict, Field, RootModel, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from lib.core.input_rules import MAX_USER_ID_LENGTH
@@ -29,23 +30,30 @@ from lib.features.bookings.validation import (
     MAX_NOTES_LENGTH,
     Attendee,
     BookingRequest,
+    RescheduleRequest,
     check_cancel_body,
     parse_booking_request,
     parse_meeting_request,
-    parse_reschedule_start,
+    parse_no_show,
+    parse_reschedule,
 )
-from lib.features.bookings.views import BookingView, CreatedBooking
+from lib.features.bookings.views import BookingView, CreatedBooking, ProductBookingView
 from lib.providers.base import MAX_SUBJECT_LENGTH
 
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_MEETING_BODY_BYTES",
     "Booking",
+    "BookingAnswer",
     "BookingCreated",
     "BookingInput",
+    "BookingPage",
     "CancelBody",
     "MeetingInput",
+    "NoShowBody",
+    "ProductBooking",
     "RescheduleBody",
+    "booking_answer",
 ]
 
 # Free text of an attendee's: line breaks and tabs kept; null is taken as none.
@@ -144,27 +152,42 @@ class MeetingInput(_Body):
 
 
 class RescheduleBody(_Body):
-    """`POST /bookings/{id}/reschedule`: the new `start` (UTC) and perhaps the manage token."""
+    """`POST /bookings/{id}/reschedule`: the new `start` (UTC), an optional `reason` (kept in the
+    history, sent with `booking.rescheduled`) and perhaps the manage token."""
 
     start: datetime
+    reason: FreeText = None
     token: Token = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RescheduleBody:
-        return cls(start=parse_reschedule_start(data))
+        parsed = parse_reschedule(data)
+        return cls(start=parsed.start, reason=parsed.reason)
+
+    def request(self) -> RescheduleRequest:
+        return RescheduleRequest(self.start, self.reason)
 
 
 class CancelBody(_Body):
-    """`POST /bookings/{id}/cancel`: an optional `reason` (checked, not kept), perhaps the token."""
+    """`POST /bookings/{id}/cancel`: an optional `reason` (kept, sent with `booking.cancelled`),
+    perhaps the manage token."""
 
     token: Token = None
     reason: FreeText = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CancelBody:
-        check_cancel_body(data)
-        reason = data.get("reason")
-        return cls(reason=reason if isinstance(reason, str) else None)
+        return cls(reason=check_cancel_body(data))
+
+
+class NoShowBody(_Body):
+    """`POST /bookings/{id}/no-show`: whether the attendee did not come."""
+
+    no_show: bool
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NoShowBody:
+        return cls(no_show=parse_no_show(data))
 
 
 class Booking(BookingView):
@@ -173,6 +196,36 @@ class Booking(BookingView):
     @classmethod
     def of(cls, booking: BookingView) -> Booking:
         return cls.answer(booking.wire())
+
+
+class ProductBooking(ProductBookingView):
+    """A booking as the product (API key) or its host (user token) sees it."""
+
+    @classmethod
+    def of(cls, booking: ProductBookingView) -> ProductBooking:
+        return cls.answer(booking.wire())
+
+
+def booking_answer(booking: BookingView) -> Booking | ProductBooking:
+    """The answer for whoever asked: the product's view, or the attendee's."""
+    if isinstance(booking, ProductBookingView):
+        return ProductBooking.of(booking)
+    return Booking.of(booking)
+
+
+class BookingAnswer(RootModel[ProductBooking | Booking]):
+    """The schema of an answer that is the product's view or the attendee's (`booking_answer`)."""
+
+
+class BookingPage(WireModel):
+    """`GET /bookings`: a page of bookings and the cursor of the next (null: the last page)."""
+
+    bookings: tuple[ProductBooking, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, bookings: list[ProductBookingView], next_cursor: str | None) -> BookingPage:
+        return cls.answer({"bookings": [b.wire() for b in bookings], "next_cursor": next_cursor})
 
 
 class BookingCreated(Booking):

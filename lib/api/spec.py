@@ -66,6 +66,7 @@ ANSWERS: list[type[BaseModel]] = [
     *(connections.ConnectStart, connections.Connection, connections.MissingCalendar),
     *(connections.CalendarList, connections.SyncQueued, connections.AccountLimit),
     *(bookings.Booking, bookings.BookingCreated),
+    *(bookings.ProductBooking, bookings.BookingAnswer, bookings.BookingPage),
 ]
 CONTRACT: list[ContractSchema] = [
     *(component(model, "validation") for model in REQUESTS),
@@ -74,6 +75,7 @@ CONTRACT: list[ContractSchema] = [
     answer("/users/{userId}/connections", "get", connections.Connections),
     request("/bookings/{bookingId}/reschedule", "post", bookings.RescheduleBody),
     request("/bookings/{bookingId}/cancel", "post", bookings.CancelBody),
+    request("/bookings/{bookingId}/no-show", "post", bookings.NoShowBody),
 ]
 
 

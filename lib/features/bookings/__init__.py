@@ -20,7 +20,10 @@ Modules, one job each:
 - lease: the booking's short lease (operations on one booking never interleave);
 - outcome: a booking in flight confirmed or failed, its slot held again;
 - create: create, and resume a pending booking for a retry with the same Idempotency-Key;
-- manage: get / reschedule / cancel, authorized by the manage token;
+- manage: get / reschedule / cancel by the attendee (manage token), the host or the product, no-show,
+  the product's list;
+- host_index: the host's bookings by start (the list), and its sealed paging cursor;
+- events: the booking events the product hears of (through the outbox);
 - release: housekeeping's part: stale pending bookings resolved, late events deleted;
 - outlook_sync: the listener that notices booking events moved or deleted in Outlook.
 """

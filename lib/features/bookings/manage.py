@@ -1,5 +1,7 @@
-"""The attendee's booking, authorized by its manage token: get it (`GET /bookings/{id}`),
-reschedule it, cancel it.
+"""A booking managed by its attendee (manage token), its host (user token) or the product (API
+key): get it (`GET /bookings/{id}`), reschedule it, cancel it, mark its attendee a no-show (host
+and product only). One use case whoever calls: the caller (`Caller`) decides who may, what the
+answer shows (the attendee's view, or the product's) and who the booking event names (`events`).
 
 Reschedule keeps the booking id (and the manage token, and the Outlook event): status stays
 `confirmed`, the move goes into `history` with `rescheduled_at`. Cancel deletes the event (404/410
@@ -11,12 +13,15 @@ stranger is answered 404/401 whatever the body holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn, cast, get_args
 
 from lib.adapters.storage.tables import ConcurrentUpdate
-from lib.core.errors import Conflict, NeedsReconnect, NotFound, SlotbridgeError
-from lib.features.bookings import audit, locks
+from lib.core.auth import Forbidden, Principal
+from lib.core.errors import Conflict, NeedsReconnect, NotFound, SlotbridgeError, Unauthorized
+from lib.features.bookings import audit, host_index, locks
+from lib.features.bookings import events as announce
 from lib.features.bookings.checks import check_daily_cap, live_check, require_offered
 from lib.features.bookings.host_calendar import booking_events, connection_of, host_provider
 from lib.features.bookings.lease import operation
@@ -24,23 +29,64 @@ from lib.features.bookings.manage_tokens import require_token
 from lib.features.bookings.outlook_sync import mark_cancelled_in_outlook
 from lib.features.bookings.records import BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings, load
-from lib.features.bookings.views import BookingView, iso_utc, view_of
+from lib.features.bookings.validation import ListQuery, RescheduleRequest
+from lib.features.bookings.views import (
+    Actor,
+    BookingView,
+    ProductBookingView,
+    iso_utc,
+    product_view_of,
+    view_of,
+)
 from lib.features.connections.records import DEFAULT_PROVIDER
 from lib.features.links.config import LinkHost
 from lib.features.links.service import load_link
 from lib.providers.base import CalendarProvider, EventGone, EventWriter
 from lib.providers.registry import provider_for
 
+ACTORS = frozenset(get_args(Actor))
 
-def _authorized(booking_id: str, token: str | None) -> BookingRecord:
+
+class MeetingNotStarted(SlotbridgeError):
+    code = "meeting_not_started"
+    status = 409
+    title = "The meeting has not started yet"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts on a booking: its attendee (by the manage token), its host (a user token naming
+    the booking's host) or the product (an API key: every booking)."""
+
+    by: Actor
+    manage_token: str | None = None
+    user_id: str | None = None
+
+    @classmethod
+    def attendee(cls, manage_token: str | None) -> Caller:
+        return cls("attendee", manage_token=manage_token)
+
+    @classmethod
+    def of(cls, principal: Principal) -> Caller:
+        return cls("product") if principal.is_backend else cls("host", user_id=principal.user_id)
+
+    def view(self, record: BookingRecord) -> BookingView:
+        """The attendee sees what the manage page shows; the host and the product see more."""
+        return view_of(record) if self.by == "attendee" else product_view_of(record)
+
+
+def _authorized(booking_id: str, caller: Caller) -> BookingRecord:
     record = load(booking_id)
-    require_token(record.manage_token_sha256, token)
+    if caller.by == "attendee":
+        require_token(record.manage_token_sha256, caller.manage_token)
+    elif caller.by == "host" and caller.user_id != record.host_user_id:
+        raise Forbidden("This booking is not one of this user's.")
     return record
 
 
-def get_booking(booking_id: str, token: str | None) -> BookingView:
-    """What the manage page shows."""
-    record = _authorized(booking_id, token)
+def get_booking(booking_id: str, caller: Caller) -> BookingView:
+    """What the manage page shows (the attendee), or the product's view of the booking."""
+    record = _authorized(booking_id, caller)
     if record.status is BookingStatus.PENDING:
         raise Conflict("This booking is still being made; try again in a moment.")
     if record.status not in (
@@ -49,15 +95,20 @@ def get_booking(booking_id: str, token: str | None) -> BookingView:
         BookingStatus.CANCELLED_IN_OUTLOOK,
     ):
         raise NotFound("No booking has this id.")
-    return view_of(record)
+    return caller.view(record)
 
 
 def reschedule(
-    booking_id: str, token: str | None, new_start: Callable[[], datetime], *, now: datetime | None = None
+    booking_id: str,
+    caller: Caller,
+    change: Callable[[], RescheduleRequest],
+    *,
+    now: datetime | None = None,
 ) -> BookingView:
-    """Move the booking to the start `new_start()` gives (parsed once the caller is authorized)."""
-    record = _authorized(booking_id, token)
-    start = new_start()
+    """Move the booking to the start `change()` gives (parsed once the caller is authorized)."""
+    record = _authorized(booking_id, caller)
+    request = change()
+    start = request.start
     if record.status is not BookingStatus.CONFIRMED:
         raise Conflict(f"This booking is {record.status.value} and cannot be rescheduled.")
     now = now or datetime.now(UTC)
@@ -67,7 +118,7 @@ def reschedule(
     minutes = int((record.end_utc - record.start_utc).total_seconds() // 60)
     end = start + timedelta(minutes=minutes)
     if (start, end) == (record.start_utc, record.end_utc):
-        return view_of(record)
+        return caller.view(record)
     require_offered(rules, start, now, minutes)
     provider = _provider_of(link.hosts, record)
     new_lock_start, new_lock_end = locks.lock_span(
@@ -106,27 +157,31 @@ def reschedule(
             locks.release(record.host_user_id, booking_id, new_cells - old_cells)
             raise
         moved_at = datetime.now(UTC)
-        record.history = [
-            *record.history,
-            {
-                "at": iso_utc(moved_at),
-                "by": "attendee",
-                "fromStartUtc": iso_utc(record.start_utc),
-                "fromEndUtc": iso_utc(record.end_utc),
-                "toStartUtc": iso_utc(start),
-                "toEndUtc": iso_utc(end),
-            },
-        ]
+        previous = (record.start_utc, record.end_utc)
+        move: dict[str, Any] = {
+            "at": iso_utc(moved_at),
+            "by": caller.by,
+            "fromStartUtc": iso_utc(record.start_utc),
+            "fromEndUtc": iso_utc(record.end_utc),
+            "toStartUtc": iso_utc(start),
+            "toEndUtc": iso_utc(end),
+        }
+        if request.reason:
+            move["reason"] = request.reason
+        record.history = [*record.history, move]
         record.start_utc, record.end_utc = start, end
         record.lock_start_utc, record.lock_end_utc = new_lock_start, new_lock_end
         record.time_zone = rules.time_zone
         record.rescheduled_at = record.updated_at = moved_at
         record.operation_until = None
+        host_index.add(record)  # listed at its new start before the move is stored
         bookings().update(record)
     locks.release(record.host_user_id, booking_id, old_cells - new_cells)
+    host_index.remove_start(record, previous[0])
     if record.event_id:
         audit.record(booking_id, "reschedule", "ok", event_id=record.event_id)
-    return view_of(record)
+    announce.rescheduled(record, caller.by, request.reason, previous)
+    return caller.view(record)
 
 
 def _provider_of(hosts: Sequence[LinkHost], record: BookingRecord) -> CalendarProvider | None:
@@ -175,13 +230,16 @@ def _event_gone(record: BookingRecord, operation: str) -> NoReturn:
     raise Conflict("The host deleted this booking's Outlook event; the booking is cancelled.")
 
 
-def cancel(booking_id: str, token: str | None, check_request: Callable[[], object]) -> BookingView:
-    """Cancel the booking; `check_request()` checks the request's body once the caller is
-    authorized (its reason is not kept)."""
-    record = _authorized(booking_id, token)
-    check_request()
+def cancel(booking_id: str, caller: Caller, reason_of: Callable[[], str | None]) -> BookingView:
+    """Cancel the booking; `reason_of()` checks the request's body once the caller is authorized
+    and gives its reason (kept, and sent with `booking.cancelled`)."""
+    record = _authorized(booking_id, caller)
+    reason = reason_of()
     if record.status in (BookingStatus.CANCELLED, BookingStatus.CANCELLED_IN_OUTLOOK):
-        return view_of(record)
+        if record.status is BookingStatus.CANCELLED and record.cancelled_by in ACTORS:
+            # A retry after an answer was lost: the event goes out if it did not (same id: once).
+            announce.cancelled(record, cast(Actor, record.cancelled_by), record.cancel_reason)
+        return caller.view(record)
     if record.status is not BookingStatus.CONFIRMED:
         raise Conflict(f"This booking is {record.status.value} and cannot be cancelled.")
     with operation(record):
@@ -200,9 +258,48 @@ def cancel(booking_id: str, token: str | None, check_request: Callable[[], objec
         now = datetime.now(UTC)
         record.status = BookingStatus.CANCELLED
         record.cancelled_at = record.updated_at = now
+        record.cancelled_by, record.cancel_reason = caller.by, reason or None
         record.operation_until = None
         bookings().update(record)
     locks.release_span(record.host_user_id, booking_id, record.lock_start_utc, record.lock_end_utc)
     if record.event_id:
         audit.record(booking_id, "cancel", outcome, event_id=record.event_id, code=code)
-    return view_of(record)
+    announce.cancelled(record, caller.by, record.cancel_reason)
+    return caller.view(record)
+
+
+def mark_no_show(
+    booking_id: str, caller: Caller, no_show_of: Callable[[], bool], *, now: datetime | None = None
+) -> BookingView:
+    """Mark (or unmark) the attendee of a confirmed booking as not having come - once the meeting
+    has started (before, nobody can know). The host and the product only."""
+    if caller.by == "attendee":
+        raise Unauthorized("Send an API key (X-Api-Key) or the host's user token (Authorization: Bearer).")
+    record = _authorized(booking_id, caller)
+    no_show = no_show_of()
+    if record.status is not BookingStatus.CONFIRMED:
+        raise Conflict(f"This booking is {record.status.value}; only a confirmed booking has a no-show.")
+    now = now or datetime.now(UTC)
+    if now < record.start_utc:
+        raise MeetingNotStarted("The meeting has not started yet; mark a no-show once it has.")
+    if record.no_show is no_show:
+        return caller.view(record)
+    with operation(record):
+        record.no_show = no_show
+        record.no_show_marked_at = record.updated_at = datetime.now(UTC)
+        record.operation_until = None
+        bookings().update(record)
+    return caller.view(record)
+
+
+def list_bookings(
+    principal: Principal, query: ListQuery, cursor: str | None
+) -> tuple[list[ProductBookingView], str | None]:
+    """A page of bookings in start order (per host) and the next page's cursor: the product's
+    of every host (or `hostUserId`'s), a user's of their own (another user's: `Forbidden`)."""
+    if not principal.is_backend:
+        if query.host_user_id is not None:
+            principal.require_user(query.host_user_id)
+        query = replace(query, host_user_id=principal.user_id)
+    records, next_cursor = host_index.page(query, cursor)
+    return [product_view_of(record) for record in records], next_cursor

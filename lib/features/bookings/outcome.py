@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from lib.adapters.storage import storage_account
 from lib.core.errors import SlotbridgeError
-from lib.features.bookings import audit, locks
+from lib.features.bookings import audit, events, host_index, locks
 from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings
 from lib.providers.base import WrittenEvent
@@ -28,7 +28,13 @@ def confirm(
     operation: str = "create",
     code: str | None = None,
 ) -> BookingRecord:
+    """The booking is made: stored `confirmed` with its event, listed under its host, and announced
+    (`booking.created`, once per booking whichever way it got here: booked, resumed by a retry,
+    or its late event adopted)."""
     confirmed_at = datetime.now(UTC)
+    # Listed before it is confirmed: a failure here leaves it pending (housekeeping resolves it),
+    # never confirmed and missing from the host's list.
+    host_index.add(record)
     record.status = BookingStatus.CONFIRMED
     record.confirmed_at = record.updated_at = confirmed_at
     record.operation_until = None  # a resume's lease ends with this write
@@ -38,6 +44,10 @@ def confirm(
     if written is not None and record.connection_id:
         _index_event(record.connection_id, written.event_id, record.booking_id)
         audit.record(record.booking_id, operation, "ok", event_id=written.event_id, code=code)
+    try:
+        events.created(record)
+    except SlotbridgeError as error:  # the booking stands: its answer must not become an error
+        log.warning("booking %s: booking.created not posted (%s)", record.booking_id, error.code)
     return record
 
 

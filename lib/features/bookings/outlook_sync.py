@@ -3,10 +3,10 @@ calendar changed or went away (`lib.features.sync.changes`); this listener looks
 event -> booking index and, for booking events only, reads the event back through its account's
 provider:
 - gone (404/410) or cancelled -> the booking becomes `cancelled_in_outlook`, its locks are
-  released, and the product gets a `booking.cancelled_in_outlook` outbox message;
+  released, and the product gets `booking.cancelled` with `by: outlook` (`events`);
 - moved (start or end differ) -> the booking takes the event's times (history `by: outlook`), its
-  locks follow (best effort: the host chose that time, so a clash is logged, not refused), and the
-  product gets a `booking.moved_in_outlook` message.
+  locks and its row in the host's list follow (best effort for the locks: the host chose that
+  time, so a clash is logged, not refused), and the product gets `booking.moved_in_outlook`.
 Our own writes come back here too (their times already match, so nothing happens), and a booking
 with a manage operation in progress is left to that operation. After a full resync, every live
 booking event of the calendar whose cached times differ from its booking's is followed too.
@@ -20,16 +20,14 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import ConcurrentUpdate
 from lib.core.errors import SlotbridgeError, SlotUnavailable
-from lib.features.bookings import audit, locks
+from lib.features.bookings import audit, events, host_index, locks
 from lib.features.bookings.host_calendar import event_writer
 from lib.features.bookings.records import BookingEventRecord, BookingRecord, BookingStatus
 from lib.features.connections.repository import find_connection
-from lib.features.outbox import service as outbox
 from lib.features.sync.busy_cache import busy_rows
 from lib.features.sync.changes import CalendarChanges
 from lib.features.sync.sync_state import CalendarKey, find_state
@@ -161,12 +159,7 @@ def mark_cancelled_in_outlook(booking: BookingRecord) -> None:
     storage_account().table(BookingRecord).update(booking)
     locks.release_span(booking.host_user_id, booking.booking_id, booking.lock_start_utc, booking.lock_end_utc)
     audit.record(booking.booking_id, "cancelled_in_outlook", "ok", event_id=booking.event_id)
-    outbox.post(
-        booking.host_user_id,
-        f"booking_cancelled_in_outlook.{booking.booking_id}",
-        "booking.cancelled_in_outlook",
-        {**_summary(booking), "cancelledInOutlookAt": _iso(now)},
-    )
+    events.cancelled(booking, None, None)
 
 
 def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) -> None:
@@ -197,6 +190,7 @@ def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) ->
     booking.start_utc, booking.end_utc = start, end
     booking.moved_in_outlook_at = booking.updated_at = now
     try:
+        host_index.add(booking)  # listed at its new start before the move is stored
         storage_account().table(BookingRecord).update(booking)
     except ConcurrentUpdate:
         if moved_cells:
@@ -204,24 +198,9 @@ def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) ->
         raise  # changed meanwhile: the caller looks again
     if moved_cells:
         locks.release(booking.host_user_id, booking.booking_id, old_cells - new_cells)
+    host_index.remove_start(booking, before[0])
     audit.record(booking.booking_id, "moved_in_outlook", "ok", event_id=booking.event_id)
-    outbox.post(
-        booking.host_user_id,
-        f"booking_moved_in_outlook.{booking.booking_id}.{start.strftime('%Y%m%dT%H%M%SZ')}",
-        "booking.moved_in_outlook",
-        {**_summary(booking), "fromStartUtc": _iso(before[0]), "fromEndUtc": _iso(before[1])},
-    )
-
-
-def _summary(booking: BookingRecord) -> dict[str, Any]:
-    return {
-        "bookingId": booking.booking_id,
-        "slug": booking.slug,
-        "hostUserId": booking.host_user_id,
-        "eventId": booking.event_id,
-        "startUtc": _iso(booking.start_utc),
-        "endUtc": _iso(booking.end_utc),
-    }
+    events.moved_in_outlook(booking, before)
 
 
 def _iso(instant: datetime) -> str:

@@ -21,7 +21,7 @@ from lib.adapters.storage.records import HOST_TABLE_KIND, TableRecord
 class BookingStatus(enum.StrEnum):
     PENDING = "pending"  # locks taken, event not written yet (a crash here is cleaned up later)
     CONFIRMED = "confirmed"
-    CANCELLED = "cancelled"  # by the attendee, through the manage token
+    CANCELLED = "cancelled"  # by the attendee (manage token), the host (user token) or the product (API key)
     CANCELLED_IN_OUTLOOK = "cancelled_in_outlook"  # the host deleted the event in Outlook
     FAILED = "failed"  # never confirmed; its locks are released
 
@@ -64,7 +64,8 @@ class BookingRecord(TableRecord):
     lock_end_utc: datetime
     manage_token_sha256: str
     warnings: list[str] = dataclasses.field(default_factory=list)
-    # [{"at", "by": "attendee"|"outlook", "fromStartUtc", "fromEndUtc", "toStartUtc", "toEndUtc"}]
+    # [{"at", "by": "attendee"|"host"|"product"|"outlook", "fromStartUtc", "fromEndUtc", "toStartUtc",
+    #   "toEndUtc", "reason"?}]
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     # A short lease against two manage operations of one booking running at once.
     operation_until: datetime | None = None
@@ -76,9 +77,32 @@ class BookingRecord(TableRecord):
     cancelled_in_outlook_at: datetime | None = None
     moved_in_outlook_at: datetime | None = None
     failed_at: datetime | None = None
+    # Who cancelled it ("attendee" | "host" | "product"; Outlook's is `cancelled_in_outlook`) and why.
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+    # The attendee did not come (marked by the host or the product once the meeting had started).
+    no_show: bool = False
+    no_show_marked_at: datetime | None = None
     # A booking that failed although its event write may still land (its outcome was unknown):
     # until then booking housekeeping deletes an event that turns up with its tag.
     late_event_watch_until: datetime | None = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class HostBookingRecord(TableRecord):
+    """The host's index of their bookings, by start (`host_index`): one row per confirmed booking
+    at its current start. The booking row is the truth; a row whose booking has another start
+    is a leftover of a move and is skipped (and removed) when read."""
+
+    table_kind: ClassVar[str] = "hostbookings"
+    partition_fields: ClassVar[tuple[str, ...]] = ("host_user_id",)
+    row_fields: ClassVar[tuple[str, ...]] = ("start_key", "booking_id")
+
+    host_user_id: str
+    start_key: str  # ISO UTC, "2026-06-15T10:00:00Z": sorts as time does
+    booking_id: str
+    slug: str
+    created_at: datetime
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -11,8 +11,10 @@
      "attendees": [{"name", "email"}, ...], (1..MAX_ATTENDEES, distinct e-mails)
      "teamsMeeting": true, "subject": "...", "body": "...", "timezone": "...",
      "outsideOfferedSlots": false, "skipLiveCheck": false}
-`POST /bookings/{id}/reschedule`: {"start": ..., "token"?: ...}; `.../cancel`: {"token"?: ...}.
+`POST /bookings/{id}/reschedule`: {"start": ..., "reason"?: ..., "token"?: ...}; `.../cancel`:
+{"reason"?: ..., "token"?: ...}; `.../no-show`: {"noShow": true | false}.
 The manage token may also come as `Authorization: Bearer <token>`.
+`GET /bookings?hostUserId=&linkSlug=&status=&from=&to=&cursor=&limit=`: `parse_list_query`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ from lib.core.input_rules import (
 )
 from lib.core.timezones import parse_iana_zone
 from lib.engine.link_rules import MIN_DURATION_MINUTES, MINUTES_PER_DAY
+from lib.features.bookings.records import BookingStatus
+from lib.features.links.config import SLUG_PATTERN
 from lib.providers.base import MAX_SUBJECT_LENGTH
+
+# The statuses a listed booking can have (pending and failed ones were never made).
+LISTED_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.CANCELLED_IN_OUTLOOK)
 
 MAX_BODY_BYTES = 8 * 1024
 MAX_NAME_LENGTH = 200
@@ -92,8 +99,17 @@ class BookingRequest:
     created_by: str = "attendee"  # who asks: "attendee" (a booking page), "host" or "product"
 
 
-def parse_start(value: Any, problems: list[FieldError], field: str = "start") -> datetime | None:
-    """An ISO 8601 date-time WITH an offset (or Z), as UTC; whole minutes only."""
+@dataclass(frozen=True)
+class RescheduleRequest:
+    start: datetime
+    reason: str | None = None
+
+
+def parse_start(
+    value: Any, problems: list[FieldError], field: str = "start", *, whole_minutes: bool = True
+) -> datetime | None:
+    """An ISO 8601 date-time WITH an offset (or Z), as UTC; whole minutes only (a slot's start)
+    unless `whole_minutes` is False."""
     if not isinstance(value, str) or not 16 <= len(value) <= 40:
         problems.append(FieldError(field, "an ISO 8601 date-time with an offset, e.g. 2026-06-15T10:00:00Z"))
         return None
@@ -105,7 +121,7 @@ def parse_start(value: Any, problems: list[FieldError], field: str = "start") ->
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         problems.append(FieldError(field, "needs an offset or Z (a time without one is ambiguous)"))
         return None
-    if parsed.second or parsed.microsecond:
+    if whole_minutes and (parsed.second or parsed.microsecond):
         problems.append(FieldError(field, "slots start on whole minutes"))
         return None
     if not instant_in_range(parsed, field, problems):
@@ -260,25 +276,110 @@ def parse_meeting_request(data: Mapping[str, Any]) -> BookingRequest:
     )
 
 
-def parse_reschedule_start(data: Mapping[str, Any]) -> datetime:
+def _reason(data: Mapping[str, Any], problems: list[FieldError]) -> str | None:
+    """A change's optional `reason` (the free-text rule; null or blank is none)."""
+    reason = data.get("reason")
+    if reason is None:
+        return None
+    checked = check_free_text(reason, "reason", problems)
+    return checked.strip() or None if checked is not None else None
+
+
+def parse_reschedule(data: Mapping[str, Any]) -> RescheduleRequest:
     problems: list[FieldError] = []
-    for key in sorted(set(data) - {"start", "token"}):
+    for key in sorted(set(data) - {"start", "reason", "token"}):
         problems.append(FieldError(str(key)[:64], "is not a known field"))
     start = parse_start(data.get("start"), problems)
+    reason = _reason(data, problems)
     if problems or start is None:
         raise ValidationFailed("The reschedule request is not valid.", problems)
-    return start
+    return RescheduleRequest(start, reason)
 
 
-def check_cancel_body(data: Mapping[str, Any]) -> None:
+def check_cancel_body(data: Mapping[str, Any]) -> str | None:
+    """The cancel body's reason (None: none given)."""
     problems = [
         FieldError(str(k)[:64], "is not a known field") for k in sorted(set(data) - {"token", "reason"})
     ]
-    reason = data.get("reason")
-    if reason is not None:
-        check_free_text(reason, "reason", problems)
+    reason = _reason(data, problems)
     if problems:
         raise ValidationFailed("The cancel request is not valid.", problems)
+    return reason
+
+
+def parse_reschedule_start(data: Mapping[str, Any]) -> datetime:
+    return parse_reschedule(data).start
+
+
+DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 100
+MAX_CURSOR_LENGTH = 2048
+_LIST_PARAMS = frozenset({"hostUserId", "linkSlug", "status", "from", "to", "cursor", "limit"})
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What `GET /bookings` asks: a host (None: every host - the product only), a link, a status,
+    bookings starting in [start_from, start_to), at most `limit` a page."""
+
+    host_user_id: str | None
+    slug: str | None
+    status: BookingStatus | None
+    start_from: datetime | None
+    start_to: datetime | None
+    limit: int = DEFAULT_LIST_LIMIT
+
+
+def parse_list_query(params: Mapping[str, str]) -> tuple[ListQuery, str | None]:
+    """The query and its `cursor` (opaque here; `host_index` opens it)."""
+    problems = [
+        FieldError(str(k)[:64], "is not a known parameter") for k in sorted(set(params) - _LIST_PARAMS)
+    ]
+    host = params.get("hostUserId") or None
+    if host is not None:
+        host = check_user_id(host, "hostUserId", problems)
+    slug = params.get("linkSlug") or None
+    if slug is not None and (not slug.isascii() or SLUG_PATTERN.fullmatch(slug) is None):
+        problems.append(
+            FieldError("linkSlug", "a link's slug: 1-64 lowercase letters, digits and inner hyphens")
+        )
+        slug = None
+    status: BookingStatus | None = None
+    raw_status = params.get("status") or None
+    if raw_status is not None:
+        if raw_status not in LISTED_STATUSES:
+            problems.append(FieldError("status", f"one of {', '.join(LISTED_STATUSES)}"))
+        else:
+            status = BookingStatus(raw_status)
+    bounds = [
+        parse_start(params[name], problems, name, whole_minutes=False) if params.get(name) else None
+        for name in ("from", "to")
+    ]
+    if bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+        problems.append(FieldError("to", "must not be before from"))
+    limit = DEFAULT_LIST_LIMIT
+    raw_limit = params.get("limit")
+    if raw_limit is not None:
+        if not (raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit[:4]) <= MAX_LIST_LIMIT):
+            problems.append(FieldError("limit", f"a whole number from 1 to {MAX_LIST_LIMIT}"))
+        else:
+            limit = int(raw_limit)
+    cursor = params.get("cursor") or None
+    if cursor is not None and (len(cursor) > MAX_CURSOR_LENGTH or text_fault(cursor) is not None):
+        problems.append(FieldError("cursor", "the nextCursor of a previous page"))
+    if problems:
+        raise ValidationFailed("The bookings query is not valid.", problems)
+    return ListQuery(host, slug, status, bounds[0], bounds[1], limit), cursor
+
+
+def parse_no_show(data: Mapping[str, Any]) -> bool:
+    problems = [FieldError(str(k)[:64], "is not a known field") for k in sorted(set(data) - {"noShow"})]
+    value = data.get("noShow")
+    if not isinstance(value, bool):
+        problems.append(FieldError("noShow", "true or false"))
+    if problems or not isinstance(value, bool):
+        raise ValidationFailed("The no-show request is not valid.", problems)
+    return value
 
 
 def manage_token_from(headers: Mapping[str, str], body: Mapping[str, Any]) -> str | None:

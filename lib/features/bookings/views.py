@@ -18,7 +18,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from lib.core.timezones import parse_iana_zone
 from lib.core.wire import DateTimeText, WireModel
-from lib.features.bookings.records import BookingRecord
+from lib.features.bookings.records import BookingRecord, BookingStatus
 
 WARNINGS = {
     "teams_unavailable_personal_account": (
@@ -43,11 +43,16 @@ class BookingWarning(WireModel):
     message: str
 
 
+Mover = Literal["attendee", "host", "product", "outlook"]
+# Who changed a booking through Slotbridge (Outlook's changes come from the sync).
+Actor = Literal["attendee", "host", "product"]
+
+
 class HistoryEntry(WireModel):
     """A move of the booking, as `manage.reschedule` and `outlook_sync` record it."""
 
     at: DateTimeText | SkipJsonSchema[None] = None
-    by: Literal["attendee", "outlook"] | SkipJsonSchema[None] = None
+    by: Mover | SkipJsonSchema[None] = None
     from_start_utc: DateTimeText | SkipJsonSchema[None] = None
     from_end_utc: DateTimeText | SkipJsonSchema[None] = None
     to_start_utc: DateTimeText | SkipJsonSchema[None] = None
@@ -87,6 +92,36 @@ class BookingView(WireModel):
         return cls.answer(document)
 
 
+class ProductHistoryEntry(HistoryEntry):
+    """A move as the product sees it: with the reason the host or the product gave."""
+
+    reason: str | SkipJsonSchema[None] = None
+
+
+class BookingAttendee(WireModel):
+    name: str
+    email: str
+
+
+class ProductBookingView(BookingView):
+    """A booking as the product (API key) or its host (user token) sees it, and as booking events
+    carry it: the attendee's view and who the booking is for and with, what became of it and why.
+    Never a token, never the host's other events."""
+
+    history: tuple[ProductHistoryEntry, ...] | SkipJsonSchema[None] = None
+    host_user_id: str
+    link_title: str
+    attendee: BookingAttendee
+    guests: tuple[BookingAttendee, ...]  # a scheduled meeting's other attendees
+    created_by: Literal["attendee", "host", "product"]
+    notes: str
+    no_show: bool
+    no_show_marked_at: DateTimeText | SkipJsonSchema[None] = None
+    moved_in_outlook_at: DateTimeText | SkipJsonSchema[None] = None
+    cancelled_by: Mover | SkipJsonSchema[None] = None
+    cancel_reason: str | SkipJsonSchema[None] = None
+
+
 @dataclass(frozen=True)
 class CreatedBooking:
     """A booking made (or replayed for a repeated `Idempotency-Key`): its view and, when known,
@@ -98,6 +133,33 @@ class CreatedBooking:
 
 
 def view_of(record: BookingRecord) -> BookingView:
+    return BookingView.answer(_view_fields(record))
+
+
+def product_view_of(record: BookingRecord) -> ProductBookingView:
+    fields = _view_fields(record) | {
+        "host_user_id": record.host_user_id,
+        "link_title": record.link_title,
+        "attendee": {"name": record.attendee_name, "email": record.attendee_email},
+        "guests": [{"name": g["name"], "email": g["email"]} for g in record.guests],
+        "created_by": record.created_by,
+        "notes": record.notes,
+        "no_show": record.no_show,
+    }
+    if record.no_show_marked_at is not None:
+        fields["no_show_marked_at"] = iso_utc(record.no_show_marked_at)
+    if record.moved_in_outlook_at is not None:
+        fields["moved_in_outlook_at"] = iso_utc(record.moved_in_outlook_at)
+    if record.status is BookingStatus.CANCELLED_IN_OUTLOOK:
+        fields["cancelled_by"] = "outlook"
+    elif record.cancelled_by is not None:
+        fields["cancelled_by"] = record.cancelled_by
+    if record.cancel_reason is not None:
+        fields["cancel_reason"] = record.cancel_reason
+    return ProductBookingView.answer(fields)
+
+
+def _view_fields(record: BookingRecord) -> dict[str, Any]:
     zone = record.attendee_time_zone
     moments = {
         "created_at": record.created_at,
@@ -127,4 +189,4 @@ def view_of(record: BookingRecord) -> BookingView:
         }
     if record.history:
         fields["history"] = record.history
-    return BookingView.answer(fields)
+    return fields

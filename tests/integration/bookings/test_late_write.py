@@ -23,6 +23,7 @@ from lib.features.bookings.records import (
     BookingRecord,
     SlotLockRecord,
 )
+from lib.features.outbox.records import OutboxRecord
 from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY
 from tests.integration.availability.helpers import Host, next_monday, slot_starts
 
@@ -52,6 +53,15 @@ def _wait_for_events(admin: SandboxAdmin, host: Host, count: int, timeout_s: flo
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
+
+
+def _created_messages(host: Host, booking_id: str) -> int:
+    """How many `booking.created` messages the product has for this booking."""
+    return sum(
+        1
+        for m in storage_account().table(OutboxRecord).query(partition=host.user_id)
+        if m.type == "booking.created" and m.data["booking"]["bookingId"] == booking_id
+    )
 
 
 def _tag(event: dict[str, Any]) -> str | None:
@@ -134,6 +144,7 @@ def test_a_late_event_write_keeps_the_booking_pending_and_a_same_key_retry_finis
     assert storage_account().table(BookingEventRecord).find(stored.connection_id, event["id"]) is not None
     assert book(devhost, slug, body=body, key="late").json() == retry.json()
     _no_orphan_invitations(admin, host)
+    assert _created_messages(host, pending.booking_id) == 1  # announced once, when it was finished
 
 
 def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_can_manage_it(
@@ -144,6 +155,7 @@ def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_c
     _, _, pending = _left_pending(devhost, admin, host, 14, GRAPH_TIMEOUT_S + 2)
     [event] = _wait_for_events(admin, host, 1)  # the invitation reached the attendee
     assert _stored(pending.booking_id).status.value == "pending"
+    assert _created_messages(host, pending.booking_id) == 0  # not made yet: nothing announced
     assert release_stale_pending(now=pending.created_at + STALE_PENDING / 2) == 0  # still in its window
 
     assert release_stale_pending(now=pending.created_at + STALE_PENDING + timedelta(minutes=1)) == 1
@@ -153,6 +165,7 @@ def test_without_a_retry_the_reconciler_adopts_the_late_event_and_the_attendee_c
     assert _held_by(host) == {pending.booking_id}
     assert storage_account().table(BookingEventRecord).find(stored.connection_id, event["id"]) is not None
     assert ("release", "ok", "late_event_adopted") in _audit(pending.booking_id)
+    assert _created_messages(host, pending.booking_id) == 1  # an adopted booking is announced too
     _no_orphan_invitations(admin, host)
     # The invitation's manage link (the only place the attendee got the token) works.
     match = re.search(r"token=([A-Za-z0-9_\-]+)", event["body"]["content"])

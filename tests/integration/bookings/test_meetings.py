@@ -121,6 +121,22 @@ def test_a_meeting_invites_every_attendee_with_its_subject_body_and_teams_choice
     assert second["manageUrl"] in event["body"]["content"]  # no body: Slotbridge's text
     assert _stored(second["bookingId"]).created_by == "host"
 
+    # The product sees who made each meeting and every attendee.
+    product_view = requests.get(
+        f"{devhost.api_url}/bookings/{first['bookingId']}", headers=BACKEND, timeout=30
+    )
+    assert product_view.status_code == 200, product_view.text
+    assert product_view.json()["createdBy"] == "product"
+    assert product_view.json()["attendee"] == {"name": "Person 0", "email": "ada@example.com"}
+    assert product_view.json()["guests"] == [
+        {"name": "Person 1", "email": "charles@example.com"},
+        {"name": "Person 2", "email": "mary@example.com"},
+    ]
+    host_view = requests.get(
+        f"{devhost.api_url}/bookings/{second['bookingId']}", headers=user_headers(host.user_id), timeout=30
+    )
+    assert (host_view.json()["createdBy"], len(host_view.json()["guests"])) == ("host", 1)
+
 
 def test_only_the_product_or_the_host_themselves_may_schedule(
     devhost: DevHost, admin: SandboxAdmin, host: Host

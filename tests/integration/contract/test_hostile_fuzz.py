@@ -179,6 +179,7 @@ def base_bodies(known: KnownState) -> dict[str, Any]:
         },
         "rescheduleBooking": {"start": at(next_monday(3), 12), "token": known.manage_token},
         "cancelBooking": {"token": known.manage_token, "reason": "Plans changed"},
+        "markNoShow": {"noShow": True},
     }
 
 

@@ -33,6 +33,8 @@ COVERED_ROUTES = (
     "/bookings/{bookingId}",
     "/bookings/{bookingId}/reschedule",
     "/bookings/{bookingId}/cancel",
+    "/bookings",
+    "/bookings/{bookingId}/no-show",
 )
 
 
