@@ -94,6 +94,27 @@ def _base64_key(value: str | None) -> bytes | None:
     return key
 
 
+def _webhook_secret(value: str | None) -> bytes | None:
+    """A Standard Webhooks secret, `whsec_<base64>`; the bare base64 of the key (this setting's
+    format before Standard Webhooks) is the same key, so existing deployments keep working."""
+    return _base64_key(value.removeprefix("whsec_") if value else value)
+
+
+# A queue message can stay invisible for at most 7 days: no retry delay may be longer.
+MAX_RETRY_DELAY_S = 7 * 24 * 3600
+
+
+def _retry_delays(value: object) -> object:
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items or not all(i.isdigit() and 1 <= int(i) <= MAX_RETRY_DELAY_S for i in items):
+            raise ValueError(
+                f"must be comma-separated whole seconds between 1 and {MAX_RETRY_DELAY_S}, got {value!r}."
+            )
+        return tuple(int(i) for i in items)
+    return value
+
+
 def _base64_text(value: str | None) -> str | None:
     """A key kept as its base64 text (the key provider decodes it), checked like `_base64_key`."""
     _base64_key(value)
@@ -155,6 +176,8 @@ HttpsOrLoopbackUrl = Annotated[str, AfterValidator(_https_or_loopback_url)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 Schedule = Annotated[str, AfterValidator(_ncrontab)]
 Base64Key = Annotated[bytes | None, BeforeValidator(_base64_key)]
+WebhookSecret = Annotated[bytes | None, BeforeValidator(_webhook_secret)]
+RetryDelays = Annotated[tuple[int, ...], BeforeValidator(_retry_delays)]
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 Rate = Annotated[str, AfterValidator(_rate)]
 
@@ -321,11 +344,12 @@ class KeySettings(_Group):
         secret=True,
         local_value="bG9jYWwtZGV2LXVzZXItdG9rZW4ta2V5LW5vdC1zZWNyZXQ=",
     )
-    webhook_signing_key: Base64Key = setting(
+    webhook_signing_key: WebhookSecret = setting(
         "SLOTBRIDGE_WEBHOOK_SIGNING_KEY",
-        "HMAC key (base64, ≥ 32 bytes) signing outbox deliveries.",
+        "Standard Webhooks secret `whsec_<base64 of ≥ 32 bytes>` signing webhook deliveries (a bare "
+        "base64 key is the same secret without its prefix).",
         secret=True,
-        local_value="bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
+        local_value="whsec_bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
     )
 
     @model_validator(mode="after")
@@ -451,7 +475,13 @@ class Settings(BaseSettings):
     )
     product_webhook_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
-        'The product\'s webhook for "action required" messages; empty keeps them in the outbox unsent.',
+        "The product's webhook receiving events (Standard Webhooks); empty keeps them in the outbox unsent.",
+    )
+    webhook_retry_delays: RetryDelays = setting(
+        "SLOTBRIDGE_WEBHOOK_RETRY_DELAYS",
+        "Seconds to wait before each retry of a failed webhook delivery (comma-separated); after the "
+        "last one the delivery is kept as `failed`.",
+        (30, 120, 600, 3600, 10800, 21600, 43200, 43200),
     )
     availability_rate_per_address: Rate = setting(
         "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
@@ -544,7 +574,7 @@ def _spec(field: FieldInfo) -> SettingSpec:
     assert field.alias and field.description
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     default = field.default
-    shown = ",".join(default) if isinstance(default, tuple) else default
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
     return SettingSpec(
         name=field.alias,
         description=field.description,

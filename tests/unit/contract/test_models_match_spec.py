@@ -31,6 +31,9 @@ COVERED_ROUTES = (
     "/bookings/{bookingId}",
     "/bookings/{bookingId}/reschedule",
     "/bookings/{bookingId}/cancel",
+    "/webhooks/deliveries",
+    "/webhooks/deliveries/redeliver",
+    "/webhooks/deliveries/{deliveryId}/redeliver",
 )
 
 
