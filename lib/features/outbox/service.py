@@ -24,6 +24,7 @@ from standardwebhooks import Webhook
 from lib.adapters.outbound_http import make_session
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.cursors import decode_cursor, encode_cursor
+from lib.adapters.storage.keys import KeyTooLong
 from lib.adapters.storage.queues import OUTBOX_QUEUE
 from lib.adapters.storage.tables import AlreadyExists, StorageUnavailable
 from lib.core.errors import FieldError, NotFound, ValidationFailed
@@ -244,7 +245,11 @@ def list_deliveries(status: str, cursor: str | None) -> DeliveryPage:
 def _by_id(message_id: str) -> Iterator[OutboxRecord]:
     # A delivery is named by its webhook-id; ids are made of globally unique ids (connections,
     # bookings, requests), so this finds one row. A scan, but the route is for operators.
-    return storage_account().table(OutboxRecord).query(where="RowKey eq @id", parameters={"id": message_id})
+    try:
+        row_key = OutboxRecord.compose_row_key(message_id)
+    except KeyTooLong:
+        return iter(())  # no stored message has an id too long to be a key
+    return storage_account().table(OutboxRecord).query(where="RowKey eq @id", parameters={"id": row_key})
 
 
 def redeliver(message_id: str) -> OutboxRecord:

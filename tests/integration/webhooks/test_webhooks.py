@@ -255,8 +255,9 @@ def test_the_management_routes_refuse_bad_input_and_user_tokens(devhost: DevHost
         r = _api(devhost, "GET", DELIVERIES, params={"cursor": cursor})
         assert r.status_code == 400 and r.json()["errors"][0]["field"] == "cursor", r.text
 
-    missing = _api(devhost, "POST", f"{DELIVERIES}/no-such-delivery/redeliver")
-    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    for unknown in ("no-such-delivery", "x" * 1500, "a%23b"):
+        missing = _api(devhost, "POST", f"{DELIVERIES}/{unknown}/redeliver")
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found", missing.text
 
     token = {"Authorization": f"Bearer {issue_user_token(USER_TOKEN_KEY, 'user-x')}"}
     for method, path in (("GET", DELIVERIES), ("POST", f"{DELIVERIES}/redeliver")):
