@@ -469,7 +469,8 @@ class Settings(BaseSettings):
     )
     default_return_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_DEFAULT_RETURN_URL",
-        "Where a redirect-mode connect returns when the given `returnUrl` is missing or not allowed.",
+        "Where a redirect-mode connect returns when the given `returnUrl` is missing or not allowed; "
+        "also the `reconnectUrl` of `connection.needs_reconnect` events (the product's settings page).",
     )
     max_accounts_per_user: PositiveInt = setting(
         "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "How many Microsoft accounts one user may connect.", 2
