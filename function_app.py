@@ -12,6 +12,7 @@ from functions.links import bp as links_bp
 from functions.outbox_delivery import bp as outbox_bp
 from functions.pages import bp as pages_bp
 from functions.sync import bp as sync_bp
+from functions.webhooks import bp as webhooks_bp
 from functions.wiring import install as install_wiring
 from lib.core.settings import get_settings
 
@@ -23,6 +24,7 @@ for blueprint in (
     health_bp,
     connections_bp,
     outbox_bp,
+    webhooks_bp,
     links_bp,
     availability_bp,
     bookings_bp,

@@ -1,4 +1,6 @@
-"""Queue trigger: deliver one outbox message to the product's webhook (retried by the queue)."""
+"""Queue trigger: one attempt at delivering an outbox message to the product's webhook. A failed
+attempt re-enqueues itself with the next retry delay (lib.features.outbox.service), so the queue's
+own retries and poison queue only catch what broke before the attempt was recorded."""
 
 from __future__ import annotations
 
@@ -23,4 +25,5 @@ def deliver_outbox_message(msg: func.QueueMessage) -> None:
         return
     from lib.features.outbox import service as outbox
 
-    outbox.deliver(user_id, message_id)
+    outcome = outbox.deliver(user_id, message_id)
+    log.info("outbox_delivery message=%s outcome=%s", message_id, outcome)

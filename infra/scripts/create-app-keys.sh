@@ -5,7 +5,8 @@
 #   api-keys             SLOTBRIDGE_API_KEYS            comma-separated API keys the product backend
 #                                                       sends as X-Api-Key (the first is the newest)
 #   user-token-key       SLOTBRIDGE_USER_TOKEN_KEY      HMAC key of the user tokens the backend signs
-#   webhook-signing-key  SLOTBRIDGE_WEBHOOK_SIGNING_KEY HMAC key of outbox deliveries to the product
+#   webhook-signing-key  SLOTBRIDGE_WEBHOOK_SIGNING_KEY Standard Webhooks secret of deliveries to the product
+#                        (bare base64; the product's verifier takes it as whsec_<value>)
 #   client-state-key     SLOTBRIDGE_CLIENT_STATE_KEY    HMAC key of Graph subscriptions' clientState
 #
 # Until all four exist their Key Vault references stay unresolved and the app refuses to start,
@@ -80,7 +81,7 @@ description_of() {
   case "$1" in
     api-keys) printf 'Slotbridge API keys (X-Api-Key), comma-separated, newest first' ;;
     user-token-key) printf 'Slotbridge user-token HMAC key, base64 of 32 random bytes' ;;
-    webhook-signing-key) printf 'Slotbridge outbox webhook HMAC key, base64 of 32 random bytes' ;;
+    webhook-signing-key) printf 'Slotbridge Standard Webhooks secret, base64 of 32 random bytes (whsec_ + this)' ;;
     client-state-key) printf 'Slotbridge Graph clientState HMAC key, base64 of 32 random bytes' ;;
   esac
 }

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
-from lib.api import availability, bookings, connections, links
+from lib.api import availability, bookings, connections, links, webhooks
 
 # The keys a schema's contract is made of; everything else (title, description, default,
 # example...) is documentation.
@@ -67,6 +67,7 @@ ANSWERS: list[type[BaseModel]] = [
     *(connections.CalendarList, connections.SyncQueued, connections.AccountLimit),
     *(bookings.Booking, bookings.BookingCreated),
     *(bookings.ProductBooking, bookings.BookingAnswer, bookings.BookingPage),
+    *(webhooks.WebhookDelivery, webhooks.WebhookDeliveries, webhooks.RedeliveryQueued),
 ]
 CONTRACT: list[ContractSchema] = [
     *(component(model, "validation") for model in REQUESTS),

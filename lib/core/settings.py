@@ -82,16 +82,38 @@ def _comma_list(value: object) -> object:
     return value
 
 
-def _base64_key(value: str | None) -> bytes | None:
+def _base64_key(value: str | None, min_bytes: int = 32) -> bytes | None:
     if not value:
         return None
     try:
         key = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("must be base64.") from None
-    if len(key) < 32:
-        raise ValueError("must decode to at least 32 bytes.")
+    if len(key) < min_bytes:
+        raise ValueError(f"must decode to at least {min_bytes} bytes.")
     return key
+
+
+def _webhook_secret(value: str | None) -> bytes | None:
+    """A Standard Webhooks secret, `whsec_<base64>`; the bare base64 of the key (this setting's
+    format before Standard Webhooks) is the same key, so existing deployments keep working. At
+    least 24 bytes, the spec's lower bound (create-app-keys.sh makes 32)."""
+    return _base64_key(value.removeprefix("whsec_") if value else value, min_bytes=24)
+
+
+# A queue message can stay invisible for at most 7 days: no retry delay may be longer.
+MAX_RETRY_DELAY_S = 7 * 24 * 3600
+
+
+def _retry_delays(value: object) -> object:
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items or not all(i.isdigit() and 1 <= int(i) <= MAX_RETRY_DELAY_S for i in items):
+            raise ValueError(
+                f"must be comma-separated whole seconds between 1 and {MAX_RETRY_DELAY_S}, got {value!r}."
+            )
+        return tuple(int(i) for i in items)
+    return value
 
 
 def _base64_text(value: str | None) -> str | None:
@@ -155,6 +177,8 @@ HttpsOrLoopbackUrl = Annotated[str, AfterValidator(_https_or_loopback_url)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 Schedule = Annotated[str, AfterValidator(_ncrontab)]
 Base64Key = Annotated[bytes | None, BeforeValidator(_base64_key)]
+WebhookSecret = Annotated[bytes | None, BeforeValidator(_webhook_secret)]
+RetryDelays = Annotated[tuple[int, ...], BeforeValidator(_retry_delays)]
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 Rate = Annotated[str, AfterValidator(_rate)]
 
@@ -321,11 +345,12 @@ class KeySettings(_Group):
         secret=True,
         local_value="bG9jYWwtZGV2LXVzZXItdG9rZW4ta2V5LW5vdC1zZWNyZXQ=",
     )
-    webhook_signing_key: Base64Key = setting(
+    webhook_signing_key: WebhookSecret = setting(
         "SLOTBRIDGE_WEBHOOK_SIGNING_KEY",
-        "HMAC key (base64, ≥ 32 bytes) signing outbox deliveries.",
+        "Standard Webhooks secret `whsec_<base64 of ≥ 24 bytes>` signing webhook deliveries (a bare "
+        "base64 key is the same secret without its prefix).",
         secret=True,
-        local_value="bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
+        local_value="whsec_bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
     )
 
     @model_validator(mode="after")
@@ -444,14 +469,21 @@ class Settings(BaseSettings):
     )
     default_return_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_DEFAULT_RETURN_URL",
-        "Where a redirect-mode connect returns when the given `returnUrl` is missing or not allowed.",
+        "Where a redirect-mode connect returns when the given `returnUrl` is missing or not allowed; "
+        "also the `reconnectUrl` of `connection.needs_reconnect` events (the product's settings page).",
     )
     max_accounts_per_user: PositiveInt = setting(
         "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "How many Microsoft accounts one user may connect.", 2
     )
     product_webhook_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
-        'The product\'s webhook for "action required" messages; empty keeps them in the outbox unsent.',
+        "The product's webhook receiving events (Standard Webhooks); empty keeps them in the outbox unsent.",
+    )
+    webhook_retry_delays: RetryDelays = setting(
+        "SLOTBRIDGE_WEBHOOK_RETRY_DELAYS",
+        "Seconds to wait before each retry of a failed webhook delivery (comma-separated); after the "
+        "last one the delivery is kept as `failed`.",
+        (30, 120, 600, 3600, 10800, 21600, 43200, 43200),
     )
     availability_rate_per_address: Rate = setting(
         "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
@@ -544,7 +576,7 @@ def _spec(field: FieldInfo) -> SettingSpec:
     assert field.alias and field.description
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     default = field.default
-    shown = ",".join(default) if isinstance(default, tuple) else default
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
     return SettingSpec(
         name=field.alias,
         description=field.description,

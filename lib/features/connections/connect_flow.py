@@ -26,7 +26,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordN
 from lib.core.crypto import SealedValueInvalid, seal, unseal
 from lib.core.errors import SlotbridgeError
 from lib.core.settings import get_settings
-from lib.features.connections import hooks, host_view
+from lib.features.connections import events, hooks, host_view
 from lib.features.connections.account_limits import max_accounts
 from lib.features.connections.calendars import default_calendar_settings
 from lib.features.connections.errors import AccountAlreadyLinked, AccountLimitReached, InvalidSignInState
@@ -203,6 +203,7 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
 
     accounts.save_tokens(connection.connection_id, account)
     _ensure_default_calendar_settings(connection)
+    events.announce_connected(connection)
     host_view.forget(user_id)
     hooks.connected.publish(hooks.ConnectionRef(connection.user_id, connection.connection_id))
     log.info("Connected account to user (connection %s)", connection.connection_id)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.tables import RecordNotFound
-from lib.features.connections import hooks, host_view
+from lib.features.connections import events, hooks, host_view
 from lib.features.connections.calendar_health import missing_view
 from lib.features.connections.calendars import forget_connection_calendars
 from lib.features.connections.graph_access import token_vault
@@ -44,6 +44,7 @@ def disconnect(user_id: str, connection_id: str) -> None:
     connection = connections.find(user_id, connection_id)
     if connection is None:
         raise RecordNotFound("No such connection for this user.")
+    events.announce_disconnected(connection)
     hooks.disconnecting.publish(hooks.ConnectionRef(user_id, connection_id))
     forget_connection_calendars(user_id, connection_id)
     token_vault().wipe(connection_id)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from lib.adapters.identity.token_vault import TokenFailure
 from lib.adapters.storage import storage_account
 from lib.features.connections import host_view
+from lib.features.connections.events import reconnect_url
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.outbox import service as outbox
 
@@ -38,6 +39,7 @@ def mark_needs_reconnect(user_id: str, connection_id: str, failure: TokenFailure
             "reason": failure.error,
             "aadsts": failure.aadsts,
             "action": "Ask the user to reconnect their Microsoft account in the settings page.",
+            "reconnectUrl": reconnect_url(),
         },
     )
 

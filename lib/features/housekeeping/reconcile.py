@@ -12,6 +12,7 @@ from lib.features.bookings.locks import sweep_past
 from lib.features.connections.connect_flow import sweep_expired_flows
 from lib.features.connections.records import ConnectionStatus
 from lib.features.connections.repository import all_connections
+from lib.features.outbox.service import resend_overdue
 from lib.features.sync import requests_queue
 from lib.features.sync.messages import SyncRequest, SyncScope
 
@@ -40,7 +41,8 @@ def enqueue_all() -> int:
 
 def housekeeping() -> None:
     """What else the backstop timer cleans up, cheap and in no hurry: abandoned sign-in flows,
-    expired idempotency claims and slot locks of cells a week past. Bookings stuck `pending` and
+    expired idempotency claims and slot locks of cells a week past; and it resends webhook
+    deliveries whose queue message was lost (the outbox row is the record). Bookings stuck `pending` and
     late booking events have their own, frequent timer (`lib.features.bookings.housekeeping`)."""
     run_steps(
         log,
@@ -48,5 +50,6 @@ def housekeeping() -> None:
             ("expired sign-in flows removed", sweep_expired_flows),
             ("expired idempotency claims removed", sweep_expired),
             ("past slot locks removed", sweep_past),
+            ("overdue webhook deliveries resent", resend_overdue),
         ),
     )

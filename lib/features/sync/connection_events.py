@@ -10,13 +10,14 @@ inline, before the tokens are wiped, because deleting subscriptions needs them.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import NeedsReconnect
 from lib.features.connections.records import ConnectionStatus
 from lib.features.connections.repository import find_connection
 from lib.features.sync import requests_queue, sync_requests
-from lib.features.sync.messages import SyncRequest, SyncScope
+from lib.features.sync.messages import SYNC_NOW, SyncRequest, SyncScope
 
 log = logging.getLogger("slotbridge.sync.events")
 
@@ -70,9 +71,10 @@ def sync_now(user_id: str, connection_id: str) -> None:
         SyncRequest(
             SyncScope.CONNECTION,
             user_id,
-            "sync_now",
+            SYNC_NOW,
             connection_id=connection_id,
             full=True,
             verify_subscriptions=True,
+            request_id=uuid.uuid4().hex,
         )
     )

@@ -61,6 +61,10 @@ class GraphNotice:
             raise MalformedMessage(f"not a graph notice ({type(exc).__name__})") from None
 
 
+# The reason of a "Sync now" request (its completion is announced to the product).
+SYNC_NOW = "sync_now"
+
+
 class SyncScope(enum.StrEnum):
     USER = "user"  # every connection of the user (conflict calendars changed)
     CONNECTION = "connection"  # every conflict calendar of one connection
@@ -80,6 +84,9 @@ class SyncRequest:
     # (calendar scope) events whose change a listener could not apply (Graph or storage trouble):
     # report them to the listeners again - no sync round, which would not see them as changed.
     recheck_event_ids: tuple[str, ...] = ()
+    # Names one "Sync now" request, so its sync.completed event is posted once however often the
+    # queue retries the message.
+    request_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -101,6 +108,7 @@ class SyncRequest:
                 resubscribe=bool(data.get("resubscribe", False)),
                 verify_subscriptions=bool(data.get("verify_subscriptions", False)),
                 recheck_event_ids=_event_ids(data.get("recheck_event_ids", [])),
+                request_id=_opt_text(data, "request_id"),
             )
         except (KeyError, ValueError) as exc:
             raise MalformedMessage(f"not a sync request ({type(exc).__name__})") from None

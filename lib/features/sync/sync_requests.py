@@ -15,10 +15,11 @@ from lib.adapters.storage.tables import ConcurrentUpdate, RecordNotFound
 from lib.core.errors import NeedsReconnect, OutlookUnavailable
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection, user_connections
+from lib.features.outbox import service as outbox
 from lib.features.sync import busy_cache, calendar_worker, changes, subscriptions
 from lib.features.sync.client_state import current_key, key_fingerprint
 from lib.features.sync.feed import feed_for
-from lib.features.sync.messages import SyncRequest, SyncScope
+from lib.features.sync.messages import SYNC_NOW, SyncRequest, SyncScope
 from lib.features.sync.sync_state import (
     CalendarSyncRecord,
     WorkRequest,
@@ -29,6 +30,8 @@ from lib.features.sync.sync_state import (
 from lib.providers.change_feed import ChangeFeed
 
 log = logging.getLogger("slotbridge.sync.requests")
+
+SYNC_COMPLETED = "sync.completed"
 
 
 def process(request: SyncRequest) -> dict[str, Any]:
@@ -93,7 +96,25 @@ def process_connection(connection: ConnectionRecord, request: SyncRequest) -> di
             outcome[calendar_id] = "failed"
     if failure is not None:
         raise failure
+    if request.reason == SYNC_NOW and request.request_id:
+        _announce_sync_completed(connection, request.request_id)
     return outcome
+
+
+def _announce_sync_completed(connection: ConnectionRecord, request_id: str) -> None:
+    """`sync.completed`: the "Sync now" re-read is done (once per request: the id names it)."""
+    synced = [s.last_synced_at for s in connection_states(connection.user_id, connection.connection_id)]
+    last = max((t for t in synced if t is not None), default=None)
+    outbox.post(
+        connection.user_id,
+        f"sync_completed.{connection.connection_id}.{request_id}",
+        SYNC_COMPLETED,
+        {
+            "connectionId": connection.connection_id,
+            "calendars": len(synced),
+            "lastSyncedAt": last.isoformat() if last else None,
+        },
+    )
 
 
 def verify_subscriptions(

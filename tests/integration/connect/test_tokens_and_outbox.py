@@ -1,5 +1,6 @@
 """The token vault and the needs_reconnect path: concurrent refreshes lose nothing; a revoked grant
-yields exactly one "action required" message, delivered signed to the product's webhook."""
+yields exactly one "action required" message, delivered to the product's webhook signed the
+Standard Webhooks way (verified by the `standardwebhooks` package's own verifier)."""
 
 from __future__ import annotations
 
@@ -8,55 +9,44 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from datetime import UTC, datetime
 
 import pytest
 import requests
-from werkzeug.wrappers import Request, Response
 
 from devstack.funchost import DevHost
-from devstack.http_server import ServerThread
 from lib.adapters.storage import storage_account
-from lib.core.crypto import hmac_sha256
 from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import ConnectionRecord
 from lib.features.outbox import service as outbox
 from lib.features.outbox.records import OutboxRecord
-from tests.fixtures.devhost import WEBHOOK_KEY
+from tests.fixtures.product_webhook import SECRET, ProductWebhook
 from tests.fixtures.sandbox import unique_email
+from tests.integration.sync.helpers import wait_for
 
 from .helpers import BACKEND, connect, connections
 
 
-class Webhook:
-    """The product's webhook: records deliveries, answers with scripted statuses (then 200)."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.deliveries: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.server = ServerThread(self, name="webhook")
-        self.url = self.server.url + "/hooks/slotbridge"
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        with self.lock:
-            self.deliveries.append({"body": request.get_data(), "headers": dict(request.headers)})
-            status = self.statuses.pop(0) if self.statuses else 200
-        return Response(status=status)(environ, start_response)
-
-
 @pytest.fixture(scope="module")
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook(statuses=[500])  # the first delivery fails, so the queue has to retry it
+def webhook() -> Iterator[ProductWebhook]:
+    hook = ProductWebhook()
     hook.server.start()
     yield hook
     hook.server.stop()
 
 
 @pytest.fixture(scope="module")
-def app_env(app_env: dict[str, str], webhook: Webhook) -> dict[str, str]:
-    return {**app_env, "SLOTBRIDGE_PRODUCT_WEBHOOK_URL": webhook.url}
+def app_env(app_env: dict[str, str], webhook: ProductWebhook) -> dict[str, str]:
+    return {
+        **app_env,
+        "SLOTBRIDGE_PRODUCT_WEBHOOK_URL": webhook.url,
+        "SLOTBRIDGE_WEBHOOK_SIGNING_KEY": SECRET,
+    }
+
+
+def _needs_reconnect(user: str) -> list[OutboxRecord]:
+    rows = storage_account().table(OutboxRecord).query(partition=user)
+    return [r for r in rows if r.type == "connection.needs_reconnect"]
 
 
 def _connected(devhost: DevHost, admin, sandbox_http) -> tuple[str, str, ConnectionRecord]:  # type: ignore[no-untyped-def]
@@ -90,9 +80,11 @@ def test_two_concurrent_refreshes_lose_nothing(devhost: DevHost, admin, sandbox_
 
 
 def test_revoked_grant_gives_exactly_one_signed_outbox_message(
-    devhost: DevHost, admin, sandbox_http, webhook: Webhook
+    devhost: DevHost, admin, sandbox_http, webhook: ProductWebhook
 ) -> None:
     account, user, conn = _connected(devhost, admin, sandbox_http)
+    wait_for(lambda: webhook.accepted(user, "connection.connected"), 30, "the connected event")
+    webhook.fail_next(user, 1)  # the first delivery of needs_reconnect fails, so it is retried
     admin.revoke_grant(account, reason="expired")
     admin.expire_access_tokens(account)
 
@@ -104,32 +96,37 @@ def test_revoked_grant_gives_exactly_one_signed_outbox_message(
     with ThreadPoolExecutor(6) as pool:
         assert set(pool.map(read_calendars, range(6))) == {200}
     assert connections(devhost, user)[0]["status"] == "needs_reconnect"
-    messages = list(storage_account().table(OutboxRecord).query(partition=user))
+    messages = _needs_reconnect(user)
     assert len(messages) == 1
-    assert messages[0].type == "connection.needs_reconnect"
     assert messages[0].data["connectionId"] == conn.connection_id and messages[0].data["aadsts"] == "700082"
 
-    # Delivered through the outbox queue: first attempt answered 500, the retry succeeds.
+    # Delivered through the outbox queue: the first attempt answered 500, the retry (30 s later by
+    # default) is made due here rather than waited for.
     deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not outbox_delivered(user):
-        time.sleep(0.2)
-    assert outbox_delivered(user)
-    mine = [d for d in webhook.deliveries if conn.connection_id.encode() in d["body"]]
-    assert len(mine) == 2  # one failure, one success
-    for delivery in mine:
-        timestamp, signature = (
-            part.split("=", 1)[1] for part in delivery["headers"]["Slotbridge-Signature"].split(",")
-        )
-        assert hmac_sha256(WEBHOOK_KEY, timestamp.encode() + b"." + delivery["body"]).hex() == signature
+    while time.monotonic() < deadline and outbox.pending(user):
+        for row in outbox.pending(user):
+            if row.attempts:
+                _due_now(user, row.message_id)
+        time.sleep(0.5)
+    assert not outbox.pending(user)
+    mine = webhook.received(user, "connection.needs_reconnect")
+    assert [d.status for d in mine] == [500, 204]  # one failure, one success
+    assert all(d.verified for d in mine) and mine[0].webhook_id == mine[1].webhook_id
+    assert mine[0].event["data"]["connectionId"] == conn.connection_id
     # More failing requests of the same breakage add nothing.
     read_calendars(0)
-    assert len(list(storage_account().table(OutboxRecord).query(partition=user))) == 1
+    assert len(_needs_reconnect(user)) == 1
 
 
-def outbox_delivered(user: str) -> bool:
-    return not outbox.pending(user) and bool(
-        list(storage_account().table(OutboxRecord).query(partition=user))
-    )
+def _due_now(user: str, message_id: str) -> None:
+    """Time travel: the retry's queue message is invisible for 30 s; make it due and deliver it."""
+
+    def due(row: OutboxRecord) -> OutboxRecord:
+        row.next_attempt_at = datetime.now(UTC)
+        return row
+
+    storage_account().table(OutboxRecord).mutate(user, message_id, due)
+    outbox.deliver(user, message_id)
 
 
 def test_reconnect_after_a_breakage_then_a_new_breakage_gives_a_second_message(
@@ -140,7 +137,7 @@ def test_reconnect_after_a_breakage_then_a_new_breakage_gives_a_second_message(
         admin.revoke_grant(account, reason="revoked")
         admin.expire_access_tokens(account)
         requests.get(f"{devhost.api_url}/users/{user}/calendars", headers=BACKEND, timeout=30)
-        assert len(list(storage_account().table(OutboxRecord).query(partition=user))) == round_
+        assert len(_needs_reconnect(user)) == round_
         connect(devhost, sandbox_http, user, account)
         assert connections(devhost, user)[0]["status"] == "connected"
 

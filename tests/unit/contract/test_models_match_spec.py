@@ -35,6 +35,9 @@ COVERED_ROUTES = (
     "/bookings/{bookingId}/cancel",
     "/bookings",
     "/bookings/{bookingId}/no-show",
+    "/webhooks/deliveries",
+    "/webhooks/deliveries/redeliver",
+    "/webhooks/deliveries/{deliveryId}/redeliver",
 )
 
 
