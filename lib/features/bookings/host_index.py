@@ -16,24 +16,16 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from lib.adapters.keyvault import data_keys
 from lib.adapters.storage import storage_account
+from lib.adapters.storage.cursors import decode_cursor, encode_cursor
 from lib.adapters.storage.keys import encode_key
 from lib.adapters.storage.tables import Table
-from lib.core.crypto import SealedValueInvalid, StaticDataKeyProvider, seal, sealed_key_version, unseal
-from lib.core.errors import SlotbridgeError, ValidationFailed
+from lib.core.errors import SlotbridgeError
 from lib.features.bookings.records import BookingRecord, HostBookingRecord
 from lib.features.bookings.validation import LISTED_STATUSES, ListQuery
 from lib.features.bookings.views import iso_utc
 
 log = logging.getLogger("slotbridge.bookings")
-
-
-class InvalidCursor(ValidationFailed):
-    """A `cursor` that is not one this query handed out (tampered with, cut, or from another query)."""
-
-    code = "invalid_cursor"
-    title = "The cursor is not valid"
 
 
 def _table() -> Table[HostBookingRecord]:
@@ -72,7 +64,7 @@ def _forget(host_user_id: str, start_key: str, booking_id: str) -> None:
         log.warning("booking %s: old index row not removed (%s)", booking_id, error.code)
 
 
-def _binding(query: ListQuery) -> bytes:
+def _listing(query: ListQuery) -> str:
     """What a cursor is sealed to: it only continues the query that handed it out."""
     parts = [
         query.host_user_id,
@@ -81,7 +73,7 @@ def _binding(query: ListQuery) -> bytes:
         iso_utc(query.start_from) if query.start_from else None,
         iso_utc(query.start_to) if query.start_to else None,
     ]
-    return json.dumps(["bookings-list", *parts]).encode()
+    return json.dumps(["bookings-list", *parts])
 
 
 def page(query: ListQuery, cursor: str | None) -> tuple[list[BookingRecord], str | None]:
@@ -105,7 +97,7 @@ def page(query: ListQuery, cursor: str | None) -> tuple[list[BookingRecord], str
         " and ".join(clauses) or None,
         params,
         page_size=query.limit,
-        continuation=_open_cursor(cursor, query) if cursor else None,
+        continuation=decode_cursor(cursor, _listing(query)),
     )
     bookings = storage_account().table(BookingRecord)
     found: list[BookingRecord] = []
@@ -119,26 +111,4 @@ def page(query: ListQuery, cursor: str | None) -> tuple[list[BookingRecord], str
         ):
             continue  # a booking still being made (or that failed to be) is not listed
         found.append(booking)
-    return found, _seal_cursor(token, query) if token else None
-
-
-def _seal_cursor(token: Any, query: ListQuery) -> str:
-    # Table Storage's continuation (next partition and row key) would show other hosts' ids and
-    # could be edited to read past the query's bounds: sealed, it is opaque and tamper-evident.
-    return seal(json.dumps(token, sort_keys=True).encode(), data_keys().current(), _binding(query))
-
-
-def _open_cursor(cursor: str, query: ListQuery) -> Any:
-    refused = InvalidCursor("The cursor is not one this query handed out; start again without it.")
-    current = data_keys().current()
-    try:
-        # Only the current key: a key version named by a client is never looked up in Key Vault
-        # (a cursor from before a rotation simply starts the list again).
-        if sealed_key_version(cursor) != current.version:
-            raise refused
-        token = json.loads(unseal(cursor, StaticDataKeyProvider(current), _binding(query)))
-    except (SealedValueInvalid, ValueError):
-        raise refused from None
-    if not isinstance(token, dict) or not all(isinstance(v, str) for v in token.values()):
-        raise refused
-    return token
+    return found, encode_cursor(token, _listing(query))
