@@ -161,7 +161,11 @@ def _resume(
                     # changed since) and write it now, under our slot locks.
                     hold_locks(record)
                     live_check(
-                        target.provider, link.rules, record.host_user_id, record.start_utc, record.end_utc
+                        target.provider,
+                        link.rules,
+                        link.host_entry(record.host_user_id),
+                        record.start_utc,
+                        record.end_utc,
                     )
                     teams = link.teams_meeting and not connection.is_personal
                     written = write_event(
@@ -240,7 +244,7 @@ def _book_with_host(
     writing = False  # failures of the event write itself are audited
     try:
         check_daily_cap(rules, host.user_id, start)
-        live_check(host_provider(host), rules, host.user_id, start, end)
+        live_check(host_provider(host), rules, host, start, end)
         written: WrittenEvent | None = None
         if target is not None:
             writing = True

@@ -19,6 +19,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
+from lib.features.connections.calendars import check_calendar_choice
 from lib.features.connections.host_view import host_view
 from lib.features.links.config import LinkConfig, LinkHost, parse_slug
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
@@ -69,6 +70,7 @@ def put_link(principal: Principal, config: LinkConfig) -> bool:
     """Create or replace the link `config.slug`; True if it was created."""
     slug = config.slug
     _require_may_manage(principal, config.host_ids)
+    _check_host_calendars(config)
     table = _links()
     previous_hosts: frozenset[str] = frozenset()
     created = False
@@ -96,6 +98,21 @@ def put_link(principal: Principal, config: LinkConfig) -> bool:
     _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
     forget(load_public_link, slug)
     return created
+
+
+def _check_host_calendars(config: LinkConfig) -> None:
+    """A host's own calendars must be ones their connections list now, the write calendar one they
+    can edit (`validation_error` naming the field, or `calendar_not_writable`): checked against
+    Outlook before anything is stored."""
+    for index, host in enumerate(config.hosts):
+        if host.conflict_calendars is None and host.write_calendar is None:
+            continue
+        check_calendar_choice(
+            host.user_id,
+            host.conflict_calendars or (),
+            host.write_calendar,
+            field_prefix=f"hosts[{index}].",
+        )
 
 
 def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> None:
