@@ -35,8 +35,8 @@ from lib.engine.link_rules import LinkRules
 from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
 from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS, parse_calendar_ref
 from lib.features.connections.records import CalendarSettingsRecord
-from lib.providers.registry import provider_for
 from lib.features.links.records import BookingLinkRecord
+from lib.providers.registry import provider_for
 
 MAX_HOSTS = 25
 MAX_TITLE_LENGTH = 200
