@@ -2,7 +2,9 @@
 (anonymous, GET): no build step, no third-party resources, no inline script.
 
 - `GET /book/{slug}`                 the public booking page (`?embed=1`: the compact, framable variant)
-- `GET /book/manage/{bookingId}`     the attendee's manage page (`?token=` the manage token)
+- `GET /book/manage/{bookingId}`     the attendee's manage page (`#token=` the manage token)
+- either with `?embedOrigin=<origin>`: embedded by that page of the product, which gets the page's
+  `slotbridge:booking_*` messages (README, *Embedding the booking page*)
 - `GET /settings`                    a host's settings page (the user token in the URL fragment `#token=`)
 - `GET /web/{file}`                  scripts, styles and images of those pages
 
@@ -15,6 +17,7 @@ segment from an allowlist of characters and extensions, resolved inside `web/` â
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,8 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from functions.http_io import problem_response
-from lib.core.errors import NotFound
+from lib.core.errors import FieldError, NotFound, ValidationFailed
+from lib.core.input_rules import text_fault
 from lib.core.settings import get_settings
 
 bp = func.Blueprint()
@@ -83,6 +87,19 @@ def _framable_by_product() -> str:
     return " ".join(["'self'", *origins])
 
 
+def _embed_origin(req: func.HttpRequest) -> str | None:
+    """The origin named by `?embedOrigin=` if it is one of SLOTBRIDGE_ALLOWED_ORIGINS (canonical
+    form), else None (a page any visitor may open still works). The page posts its events to this
+    origin only - postMessage delivers nothing when the parent is another origin - and only this
+    origin (besides the app) may frame it. Text no origin can hold is `ValidationFailed`."""
+    from lib.features.connections.return_urls import allowed_origin
+
+    named = req.params.get("embedOrigin")
+    if named and (fault := text_fault(named)) is not None:
+        raise ValidationFailed("The embedding origin is not valid.", [FieldError("embedOrigin", fault)])
+    return allowed_origin(named, get_settings().allowed_origins)
+
+
 def _not_found(what: str) -> func.HttpResponse:
     response = problem_response(NotFound(f"No {what} here."))
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -99,7 +116,15 @@ def _assets_base(req: func.HttpRequest, route_start: str) -> str:
 
 def _page(req: func.HttpRequest, name: str, route_start: str, frame_ancestors: str) -> func.HttpResponse:
     page = _read(WEB / name)
-    body = page.body.replace(b"{{ASSETS}}", _assets_base(req, route_start).encode())
+    try:
+        embed_origin = _embed_origin(req)
+    except ValidationFailed as invalid:
+        return problem_response(invalid)
+    if embed_origin is not None:
+        frame_ancestors = f"'self' {embed_origin}"  # exactly the embedder named
+    body = page.body.replace(b"{{ASSETS}}", _assets_base(req, route_start).encode()).replace(
+        b"{{EMBED_ORIGIN}}", html.escape(embed_origin or "", quote=True).encode()
+    )
     return func.HttpResponse(
         body,
         status_code=200,

@@ -1,5 +1,5 @@
 // The public booking page: /book/{slug} (under the routePrefix, /api/book/{slug}); ?embed=1 is the
-// compact variant for an <iframe>.
+// compact variant for an <iframe>; with ?embedOrigin= an allowed parent gets the booking's events.
 
 import {
   $,
@@ -12,6 +12,7 @@ import {
   showAlert,
   showProblem,
   status,
+  tellEmbedder,
 } from "./common.js";
 import { MESSAGES } from "./messages.js";
 import { SlotPicker } from "./picker.js";
@@ -99,6 +100,7 @@ async function submit(event) {
   $("book").disabled = false;
   if (answer.ok) {
     confirmation(answer.data);
+    tellEmbedder("booking_created", answer.data);
     return;
   }
   const problem = answer.problem;

@@ -154,6 +154,25 @@ export function newIdempotencyKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The product page embedding this one, as the server checked it against SLOTBRIDGE_ALLOWED_ORIGINS
+// (`?embedOrigin=`); empty when none was named or it is not allowed.
+const EMBED_ORIGIN = document.querySelector('meta[name="slotbridge-embed-origin"]')?.content || "";
+
+/**
+ * In an iframe of an allowed origin, tell that page what happened to a booking:
+ * {type: "slotbridge:booking_created" | "…_rescheduled" | "…_cancelled", bookingId, slug, startUtc,
+ * endUtc, start, end, timeZone, …extra}. Only ever to that exact origin (never "*"), so a page of
+ * any other origin receives nothing; no token or attendee data goes along.
+ */
+export function tellEmbedder(event, booking, extra = {}) {
+  if (!EMBED_ORIGIN || window.parent === window) return;
+  const { bookingId, slug, startUtc, endUtc, start, end, timeZone } = booking;
+  window.parent.postMessage(
+    { type: `slotbridge:${event}`, bookingId, slug, startUtc, endUtc, start, end, timeZone, ...extra },
+    EMBED_ORIGIN,
+  );
+}
+
 /** In an iframe (the embeddable variant), tell the parent page how tall the content is. */
 export function reportHeightToParent() {
   if (window.parent === window || typeof ResizeObserver === "undefined") return;

@@ -2,9 +2,21 @@
 // /api/book/manage/...). A fragment never reaches a server (nor its logs); links sent before carried
 // `?token=`, which is still read. Either way the token is moved out of the address bar into
 // sessionStorage at once, and sent as `Authorization: Bearer` to read, reschedule or cancel this one
-// booking.
+// booking. Opened with ?embedOrigin= in an iframe of that (allowed) origin, it tells the page
+// around it of a reschedule or cancel (`tellEmbedder`).
 
-import { $, api, browserTimeZone, clearAlert, el, rangeLabel, showAlert, showProblem, status } from "./common.js";
+import {
+  $,
+  api,
+  browserTimeZone,
+  clearAlert,
+  el,
+  rangeLabel,
+  showAlert,
+  showProblem,
+  status,
+  tellEmbedder,
+} from "./common.js";
 import { MESSAGES } from "./messages.js";
 import { SlotPicker } from "./picker.js";
 
@@ -74,7 +86,9 @@ async function move() {
   });
   $("move-yes").disabled = false;
   if (answer.ok) {
+    const before = booking;
     booking = answer.data;
+    tellEmbedder("booking_rescheduled", booking, { previousStartUtc: before.startUtc, previousEndUtc: before.endUtc });
     render();
     status(`Your booking has been moved to ${rangeLabel(booking.startUtc, booking.endUtc, zone)}.`);
     $("title").focus();
@@ -103,7 +117,9 @@ async function cancel() {
     showProblem(answer.problem, OVERRIDES);
     return;
   }
+  const wasLive = booking.status === "confirmed";
   booking = answer.data;
+  if (wasLive) tellEmbedder("booking_cancelled", booking);
   render();
   status("Your booking has been cancelled.");
   $("title").focus();

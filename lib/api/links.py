@@ -10,8 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from lib.api.connections import CalendarRef
 from lib.core.wire import WireModel
 from lib.engine.link_rules_json import link_rules_to_json
+from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS
 from lib.features.links.config import (
     DEFAULT_SUBJECT_TEMPLATE,
     MAX_HOSTS,
@@ -40,6 +42,11 @@ class LinkHost(WireModel):
 
     user_id: str = Field(min_length=1, max_length=256)
     calendar_provider: CalendarProvider = CalendarProvider.MICROSOFT
+    # This link's own calendars for the host (absent: the user's calendar settings).
+    conflict_calendars: (
+        Annotated[list[CalendarRef], Field(max_length=MAX_CONFLICT_CALENDARS)] | SkipJsonSchema[None]
+    ) = None
+    write_calendar: CalendarRef | SkipJsonSchema[None] = None
 
 
 class WeeklyHours(WireModel):

@@ -463,7 +463,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[tuple[PublicOrigin, ...], BeforeValidator(_comma_list)] = setting(
         "SLOTBRIDGE_ALLOWED_ORIGINS",
         "Comma-separated origins of the product's pages: CORS, the popup's `postMessage` target, "
-        "allowed return URLs.",
+        "allowed return URLs, who may embed the booking pages (`embedOrigin`).",
         (),
         local_value="http://127.0.0.1:7071",
     )

@@ -242,7 +242,7 @@ def _read_hosts(
         def calendars() -> _HostOutcome:
             if not _provider(host).reads_calendars or source is None:
                 return _HostOutcome(HostBusyTime([]))
-            return _read_host(source, host.user_id, start_utc, end_utc)
+            return _read_host(source, host, start_utc, end_utc)
 
         # Overlapped: the partition read (which the cached source waits for) and a live Graph read.
         outcome, booked = run_both(
@@ -255,7 +255,8 @@ def _read_hosts(
     return dict(map_concurrently(read, enumerate(link.hosts), limit=MAX_HOSTS_READ_IN_PARALLEL))
 
 
-def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: datetime) -> _HostOutcome:
+def _read_host(source: BusySource, host: LinkHost, start_utc: datetime, end_utc: datetime) -> _HostOutcome:
+    user_id = host.user_id
     try:
         view = host_view(user_id)
     except Exception as error:  # storage trouble: fail closed for this host
@@ -270,7 +271,9 @@ def _read_host(source: BusySource, user_id: str, start_utc: datetime, end_utc: d
     except ValueError:
         log.warning("availability: a stored showAs preference is not valid; using the default")
         policy = ShowAsPolicy()
-    refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
+    # The link's own calendars for the host, else the user's: the busy answers are per calendar
+    # (the cache's memo is keyed by calendar), so two links of one host never share one.
+    refs = host.conflict_refs(settings, view.connections)
     if not refs:
         return _HostOutcome(HostBusyTime([], policy))  # the host chose no conflict calendars
     try:

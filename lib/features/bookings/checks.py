@@ -10,12 +10,12 @@ from typing import NoReturn
 
 from lib.core.errors import OutlookUnavailable, SlotUnavailable, StartInPast
 from lib.engine.busy import blocked_spans
-from lib.engine.busy_source import CalendarRef
 from lib.engine.link_rules import LinkRules
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot_engine import free_slots
 from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
 from lib.features.connections.host_view import NOT_CONNECTED, read_host_view
+from lib.features.links.config import LinkHost
 from lib.providers.base import CalendarProvider
 
 log = logging.getLogger("slotbridge.bookings")
@@ -59,25 +59,26 @@ def check_daily_cap(rules: LinkRules, host_user_id: str, start_utc: datetime) ->
 def live_check(
     provider: CalendarProvider,
     rules: LinkRules,
-    host_user_id: str,
+    host: LinkHost,
     start_utc: datetime,
     end_utc: datetime,
     *,
     ignore: tuple[datetime, datetime] | None = None,
 ) -> None:
-    """Re-read the host's conflict calendars now, live from its `provider`; busy ->
-    `SlotUnavailable`; unreadable -> `OutlookUnavailable` (never book blind). A provider that
-    reads no calendars has nothing to check."""
+    """Re-read the host's conflict calendars on this link (the link's own, else the user's) now,
+    live from its `provider`; busy -> `SlotUnavailable`; unreadable -> `OutlookUnavailable` (never
+    book blind). A provider that reads no calendars has nothing to check."""
     if not provider.reads_calendars:
         return
 
+    host_user_id = host.user_id
     view = read_host_view(host_user_id)
     settings = view.connected_settings
     if settings is None:
         # As availability: a host with no account connected (never, or disconnected) is refused
         # exactly like one whose calendars cannot be read; weekly hours alone are provider `none`.
         _unreadable(NOT_CONNECTED)
-    refs = [CalendarRef(c["connectionId"], c["calendarId"]) for c in settings.conflict_calendars]
+    refs = host.conflict_refs(settings, view.connections)
     if not refs:
         return
     before = timedelta(minutes=rules.buffer_before_minutes)

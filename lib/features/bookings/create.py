@@ -229,7 +229,11 @@ def _resume(
                     hold_locks(record)
                     if not request.skip_live_check:
                         live_check(
-                            target.provider, link.rules, record.host_user_id, record.start_utc, record.end_utc
+                            target.provider,
+                            link.rules,
+                            link.host_entry(record.host_user_id),
+                            record.start_utc,
+                            record.end_utc,
                         )
                     teams = wants_teams(link, request) and not connection.is_personal
                     written = write_event(
@@ -312,7 +316,7 @@ def _book_with_host(
         if not request.outside_offered_slots:  # the cap limits the link's offer, not a chosen time
             check_daily_cap(rules, host.user_id, start)
         if not request.skip_live_check:
-            live_check(host_provider(host), rules, host.user_id, start, end)
+            live_check(host_provider(host), rules, host, start, end)
         written: WrittenEvent | None = None
         if target is not None:
             writing = True

@@ -58,15 +58,17 @@ def host_provider(host: LinkHost) -> CalendarProvider:
 
 
 def write_target(host: LinkHost) -> WriteTarget | None:
+    """Where the host's booking event goes: the link's write calendar for the host, else the
+    user's; None when there is none or its account is no longer connected."""
     if not host_provider(host).reads_calendars:
         return None
-    settings = calendar_settings(host.user_id)
-    if settings is None or not settings.write_calendar:
+    ref = host.write_ref(calendar_settings(host.user_id))
+    if ref is None:
         return None
-    connection = find_connection(host.user_id, settings.write_calendar["connectionId"])
+    connection = find_connection(host.user_id, ref[0])
     if connection is None:
         return None
-    return WriteTarget(connection, settings.write_calendar["calendarId"])
+    return WriteTarget(connection, ref[1])
 
 
 def event_writer(connection: ConnectionRecord) -> EventWriter:

@@ -134,7 +134,7 @@ def reschedule(
                 live_check(
                     provider,
                     rules,
-                    record.host_user_id,
+                    link.host_entry(record.host_user_id),
                     start,
                     end,
                     ignore=(record.start_utc, record.end_utc),

@@ -4,6 +4,7 @@ calendar settings."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -115,7 +116,8 @@ def list_calendars(user_id: str) -> CalendarListing:
     )
 
 
-def _parse_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, str] | None:
+def parse_calendar_ref(value: Any, field: str, errors: list[FieldError]) -> tuple[str, str] | None:
+    """A `{connectionId, calendarId}` reference as (connection id, calendar id), or None with an error."""
     if (
         not isinstance(value, dict)
         or not isinstance(value.get("connectionId"), str)
@@ -162,11 +164,13 @@ def parse_calendar_selection(body: dict[str, Any]) -> CalendarSelection:
             FieldError("conflictCalendars", f"a list of at most {MAX_CONFLICT_CALENDARS} calendars")
         )
         raw_conflicts = []
-    conflicts = [_parse_ref(v, f"conflictCalendars[{i}]", errors) for i, v in enumerate(raw_conflicts)]
+    conflicts = [
+        parse_calendar_ref(v, f"conflictCalendars[{i}]", errors) for i, v in enumerate(raw_conflicts)
+    ]
     write = (
         None
         if body.get("writeCalendar") is None
-        else _parse_ref(body["writeCalendar"], "writeCalendar", errors)
+        else parse_calendar_ref(body["writeCalendar"], "writeCalendar", errors)
     )
     blocking = _parse_blocking_show_as(body.get("blockingShowAs"), errors)
     if errors:
@@ -174,12 +178,18 @@ def parse_calendar_selection(body: dict[str, Any]) -> CalendarSelection:
     return CalendarSelection([ref for ref in conflicts if ref is not None], write, blocking)
 
 
-def update_calendar_settings(user_id: str, selection: CalendarSelection) -> CalendarSelection:
-    """Replace the user's calendar settings with `selection` (each calendar checked against
-    Outlook: it must exist, and the write calendar must be writable); returns what was stored."""
-    conflicts, write, blocking = selection.conflicts, selection.write, selection.blocking_show_as
+def check_calendar_choice(
+    user_id: str,
+    conflicts: Sequence[tuple[str, str]],
+    write: tuple[str, str] | None,
+    *,
+    field_prefix: str = "",
+) -> dict[tuple[str, str], Calendar]:
+    """Check a choice of conflict calendars and a write calendar against Outlook: each must be a
+    calendar of one of the user's connections (else `ValidationFailed`, field by field under
+    `field_prefix`), and the write calendar one they can edit (else `CalendarNotWritable`).
+    Returns the calendars named, by reference. Used by the user's settings and by link hosts."""
     errors: list[FieldError] = []
-
     known: dict[tuple[str, str], Calendar] = {}
     for connection in user_connections(user_id):
         if any(ref and ref[0] == connection.connection_id for ref in [*conflicts, write]):
@@ -187,9 +197,11 @@ def update_calendar_settings(user_id: str, selection: CalendarSelection) -> Cale
                 known[cal.ref] = cal
     for i, ref in enumerate(conflicts):
         if ref not in known:
-            errors.append(FieldError(f"conflictCalendars[{i}]", "no such calendar among your connections"))
+            errors.append(
+                FieldError(f"{field_prefix}conflictCalendars[{i}]", "no such calendar among your connections")
+            )
     if write is not None and write not in known:
-        errors.append(FieldError("writeCalendar", "no such calendar among your connections"))
+        errors.append(FieldError(f"{field_prefix}writeCalendar", "no such calendar among your connections"))
     if errors:
         raise ValidationFailed("The calendar settings name calendars that are not yours.", errors)
     if write is not None and not known[write].can_edit:
@@ -197,6 +209,14 @@ def update_calendar_settings(user_id: str, selection: CalendarSelection) -> Cale
             f"Bookings cannot be added to \u201c{known[write].name}\u201d: it is read-only for this account. "
             "Pick a calendar you can edit."
         )
+    return known
+
+
+def update_calendar_settings(user_id: str, selection: CalendarSelection) -> CalendarSelection:
+    """Replace the user's calendar settings with `selection` (each calendar checked against
+    Outlook: it must exist, and the write calendar must be writable); returns what was stored."""
+    conflicts, write, blocking = selection.conflicts, selection.write, selection.blocking_show_as
+    known = check_calendar_choice(user_id, conflicts, write)
 
     unique = list(dict.fromkeys(conflicts))
     now = datetime.now(UTC)

@@ -4,7 +4,9 @@ errors, and its stored shape (the management and public views are `lib.api.links
 Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level):
     {"title": "Intro call",
      "assignment": "single" | "roundRobin",
-     "hosts": [{"userId": "u-1", "calendarProvider": "microsoft" | "none"}, ...],
+     "hosts": [{"userId": "u-1", "calendarProvider": "microsoft" | "none",
+                "conflictCalendars": [{"connectionId", "calendarId"}, ...],  (optional; this link's)
+                "writeCalendar": {"connectionId", "calendarId"}}, ...],      (optional; this link's)
      "teamsMeeting": false,
      "subjectTemplate": "{title} with {attendeeName}",   (optional; the booking event's subject)
      "location": "Room 4",                               (optional; the booking event's location)
@@ -13,6 +15,8 @@ Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level
      "weeklyHours": {...}, "dateOverrides": [...], "bufferBeforeMinutes": 0, "bufferAfterMinutes": 0,
      "minimumNoticeMinutes": 0, "horizonDays": 60, "dailyCap": null}
 A `single` link has exactly one host; a `roundRobin` pool has 1..MAX_HOSTS distinct hosts.
+A host's `conflictCalendars` / `writeCalendar` replace, for this link only, the user's calendar
+settings (absent: those); whether the host can see and write them is `links.service`'s check.
 """
 
 from __future__ import annotations
@@ -27,9 +31,13 @@ from typing import Any
 from lib.adapters.storage.keys import encode_key
 from lib.core.errors import FieldError, ValidationFailed
 from lib.core.input_rules import check_text, check_user_id
+from lib.engine.busy_source import CalendarRef
 from lib.engine.link_rules import LinkRules
 from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
+from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS, parse_calendar_ref
+from lib.features.connections.records import CalendarSettingsRecord
 from lib.features.links.records import BookingLinkRecord
+from lib.providers.registry import provider_for
 
 MAX_HOSTS = 25
 MAX_TITLE_LENGTH = 200
@@ -54,13 +62,60 @@ class Assignment(enum.StrEnum):
     ROUND_ROBIN = "roundRobin"
 
 
+CalendarKey = tuple[str, str]  # (connection id, calendar id)
+_HOST_FIELDS = frozenset({"userId", "calendarProvider", "conflictCalendars", "writeCalendar"})
+
+
+def _ref_json(ref: CalendarKey) -> dict[str, str]:
+    return {"connectionId": ref[0], "calendarId": ref[1]}
+
+
+def _ref_of(value: Mapping[str, str]) -> CalendarKey:
+    return (value["connectionId"], value["calendarId"])
+
+
 @dataclass(frozen=True)
 class LinkHost:
     user_id: str
     provider: CalendarProvider
+    # This link's own calendars for the host; None: the user's calendar settings.
+    conflict_calendars: tuple[CalendarKey, ...] | None = None
+    write_calendar: CalendarKey | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {"userId": self.user_id, "calendarProvider": self.provider.value}
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"userId": self.user_id, "calendarProvider": self.provider.value}
+        if self.conflict_calendars is not None:
+            found["conflictCalendars"] = [_ref_json(ref) for ref in self.conflict_calendars]
+        if self.write_calendar is not None:
+            found["writeCalendar"] = _ref_json(self.write_calendar)
+        return found
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> LinkHost:
+        conflicts = value.get("conflictCalendars")
+        write = value.get("writeCalendar")
+        return cls(
+            value["userId"],
+            CalendarProvider(value.get("calendarProvider", "microsoft")),
+            None if conflicts is None else tuple(_ref_of(ref) for ref in conflicts),
+            None if write is None else _ref_of(write),
+        )
+
+    def conflict_refs(
+        self, settings: CalendarSettingsRecord, connections: frozenset[str]
+    ) -> list[CalendarRef]:
+        """The calendars checked for this host's conflicts on this link: the link's own, else the
+        user's settings. A link's calendar of an account since disconnected is left out, as
+        disconnecting leaves it out of the user's settings."""
+        if self.conflict_calendars is None:
+            return [CalendarRef(*_ref_of(c)) for c in settings.conflict_calendars]
+        return [CalendarRef(*ref) for ref in self.conflict_calendars if ref[0] in connections]
+
+    def write_ref(self, settings: CalendarSettingsRecord | None) -> CalendarKey | None:
+        """The calendar this link's bookings of the host go to: the link's own, else the user's."""
+        if self.write_calendar is not None:
+            return self.write_calendar
+        return _ref_of(settings.write_calendar) if settings and settings.write_calendar else None
 
 
 @dataclass(frozen=True)
@@ -78,6 +133,12 @@ class LinkConfig:
     @property
     def host_ids(self) -> frozenset[str]:
         return frozenset(h.user_id for h in self.hosts)
+
+    def host_entry(self, user_id: str) -> LinkHost:
+        """The host's entry on this link (with its own calendars here, if any); a host since taken
+        off the link gets one with the user's calendar settings."""
+        found = next((h for h in self.hosts if h.user_id == user_id), None)
+        return found if found is not None else LinkHost(user_id, CalendarProvider.MICROSOFT)
 
     def to_record(self, now: datetime) -> BookingLinkRecord:
         return BookingLinkRecord(
@@ -102,10 +163,7 @@ class LinkConfig:
             slug=record.slug,
             title=record.title,
             assignment=Assignment(record.assignment),
-            hosts=tuple(
-                LinkHost(h["userId"], CalendarProvider(h.get("calendarProvider", "microsoft")))
-                for h in record.hosts
-            ),
+            hosts=tuple(LinkHost.from_json(h) for h in record.hosts),
             rules=link_rules_from_json(record.rules),
             teams_meeting=record.teams_meeting,
             subject_template=record.subject_template or DEFAULT_SUBJECT_TEMPLATE,
@@ -222,7 +280,7 @@ def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tupl
         if not isinstance(item, Mapping):
             problems.append(FieldError(path, "must be an object {userId, calendarProvider}"))
             continue
-        unknown = sorted(set(item) - {"userId", "calendarProvider"})
+        unknown = sorted(set(item) - _HOST_FIELDS)
         for key in unknown:
             problems.append(FieldError(f"{path}.{str(key)[:64]}", "is not a known field"))
         user_id = check_user_id(item.get("userId"), f"{path}.userId", problems)
@@ -242,5 +300,31 @@ def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tupl
         except ValueError:
             problems.append(FieldError(f"{path}.calendarProvider", "must be 'microsoft' or 'none'"))
             continue
-        hosts.append(LinkHost(user_id, provider))
+        hosts.append(LinkHost(user_id, provider, *_host_calendars(item, path, provider, problems)))
     return tuple(hosts)
+
+
+def _host_calendars(
+    item: Mapping[str, Any], path: str, provider: CalendarProvider, problems: list[FieldError]
+) -> tuple[tuple[CalendarKey, ...] | None, CalendarKey | None]:
+    """The shape of a host's own calendars (null or absent: the user's settings)."""
+    raw_conflicts, raw_write = item.get("conflictCalendars"), item.get("writeCalendar")
+    if not provider_for(provider).reads_calendars and (raw_conflicts is not None or raw_write is not None):
+        problems.append(FieldError(path, "this host's calendarProvider reads no calendars"))
+        return None, None
+    conflicts: tuple[CalendarKey, ...] | None = None
+    if raw_conflicts is not None:
+        if not isinstance(raw_conflicts, list) or len(raw_conflicts) > MAX_CONFLICT_CALENDARS:
+            problems.append(
+                FieldError(
+                    f"{path}.conflictCalendars", f"a list of at most {MAX_CONFLICT_CALENDARS} calendars"
+                )
+            )
+        else:
+            refs = [
+                parse_calendar_ref(v, f"{path}.conflictCalendars[{i}]", problems)
+                for i, v in enumerate(raw_conflicts)
+            ]
+            conflicts = tuple(dict.fromkeys(ref for ref in refs if ref is not None))
+    write = None if raw_write is None else parse_calendar_ref(raw_write, f"{path}.writeCalendar", problems)
+    return conflicts, write

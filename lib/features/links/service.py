@@ -26,6 +26,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
+from lib.features.connections.calendars import check_calendar_choice
 from lib.features.connections.host_view import host_view
 from lib.features.links.config import LinkConfig, LinkHost, parse_slug
 from lib.features.links.errors import LinkDeleted, LinkInactive, SlugDeleted
@@ -85,6 +86,7 @@ def put_link(principal: Principal, config: LinkConfig, *, reuse_deleted_slug: bo
     reused counts as created). `SlugDeleted` unless `reuse_deleted_slug` for a deleted link's slug."""
     slug = config.slug
     _require_may_manage(principal, config.host_ids)
+    _check_host_calendars(config)
     table = _links()
     previous_hosts: frozenset[str] = frozenset()
     created = False
@@ -146,6 +148,21 @@ def delete_link(principal: Principal, slug: str) -> None:
         raise Conflict("The booking link kept changing while it was being deleted; try again.") from None
     _update_index(slug, frozenset(), frozenset(h["userId"] for h in deleted.hosts))
     forget(load_public_link, slug)
+
+
+def _check_host_calendars(config: LinkConfig) -> None:
+    """A host's own calendars must be ones their connections list now, the write calendar one they
+    can edit (`validation_error` naming the field, or `calendar_not_writable`): checked against
+    Outlook before anything is stored."""
+    for index, host in enumerate(config.hosts):
+        if host.conflict_calendars is None and host.write_calendar is None:
+            continue
+        check_calendar_choice(
+            host.user_id,
+            host.conflict_calendars or (),
+            host.write_calendar,
+            field_prefix=f"hosts[{index}].",
+        )
 
 
 def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> None:

@@ -121,6 +121,14 @@ OPERATIONS = _operations()
 def base_bodies(known: KnownState) -> dict[str, Any]:
     """A realistic body per JSON operation: every field a hostile value can replace."""
     calendar = {"connectionId": known.connection_id, "calendarId": "calendar-1"}
+    link = link_body(
+        [(known.user_id, "microsoft")],
+        subjectTemplate="{title} with {attendeeName}",
+        location="Room 4",
+        dateOverrides=[{"date": "2031-12-24", "kind": "add", "ranges": [{"start": "10:00", "end": "12:00"}]}],
+        dailyCap=5,
+    )
+    link["hosts"][0].update(conflictCalendars=[calendar], writeCalendar=calendar)  # the link's own
     return {
         "startConnection": {
             "mode": "popup",
@@ -146,15 +154,7 @@ def base_bodies(known: KnownState) -> dict[str, Any]:
             "writeCalendar": calendar,
             "blockingShowAs": ["busy"],
         },
-        "putLink": link_body(
-            [(known.user_id, "microsoft")],
-            subjectTemplate="{title} with {attendeeName}",
-            location="Room 4",
-            dateOverrides=[
-                {"date": "2031-12-24", "kind": "add", "ranges": [{"start": "10:00", "end": "12:00"}]}
-            ],
-            dailyCap=5,
-        ),
+        "putLink": link,
         "putAccountLimit": {"maxAccounts": 3},
         "createBooking": {
             "start": at(next_monday(3), 11),
