@@ -15,14 +15,19 @@ from lib.core.wire import WireModel
 from lib.engine.link_rules_json import link_rules_to_json
 from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS
 from lib.features.links.config import (
-    DEFAULT_SUBJECT_TEMPLATE,
     MAX_HOSTS,
     MAX_LOCATION_LENGTH,
-    MAX_SUBJECT_TEMPLATE_LENGTH,
     MAX_TITLE_LENGTH,
     Assignment,
     CalendarProvider,
     LinkConfig,
+)
+from lib.features.links.templates import (
+    DEFAULT_BODY_TEMPLATE,
+    DEFAULT_SUBJECT_TEMPLATE,
+    MAX_BODY_TEMPLATE_LENGTH,
+    MAX_PRODUCT_URL_LENGTH,
+    MAX_SUBJECT_TEMPLATE_LENGTH,
 )
 from lib.features.links.service import ManagedLink
 
@@ -75,6 +80,9 @@ class LinkInput(WireModel):
     hosts: list[LinkHost] = Field(min_length=1, max_length=MAX_HOSTS)
     teams_meeting: bool = False
     subject_template: str = Field(DEFAULT_SUBJECT_TEMPLATE, max_length=MAX_SUBJECT_TEMPLATE_LENGTH)
+    body_template: str = Field(DEFAULT_BODY_TEMPLATE, max_length=MAX_BODY_TEMPLATE_LENGTH)
+    product_url: Annotated[str, Field(max_length=MAX_PRODUCT_URL_LENGTH)] | None = None
+    private_event: bool = False
     location: str = Field("", max_length=MAX_LOCATION_LENGTH)
     active: bool = True
     duration_minutes: Duration
@@ -100,6 +108,7 @@ class Link(LinkInput):
     slug: str
     assignment: Assignment
     teams_meeting: bool
+    private_event: bool
     active: bool
     slot_step_minutes: Duration
     host_status: list[HostStatus] = Field(default_factory=list)
@@ -113,10 +122,14 @@ class Link(LinkInput):
             "hosts": [h.to_json() for h in config.hosts],
             "teamsMeeting": config.teams_meeting,
             "subjectTemplate": config.subject_template,
+            "bodyTemplate": config.body_template,
+            "privateEvent": config.private_event,
             "location": config.location,
             "active": config.active,
             **link_rules_to_json(config.rules),
         }
+        if config.product_url is not None:
+            fields["productUrl"] = config.product_url
         if host_status is not None:
             fields["hostStatus"] = host_status
         return cls.answer(fields)

@@ -23,7 +23,6 @@ lets it stand. Any other failure is a `SlotbridgeError` with its problem code (f
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -58,6 +57,15 @@ class EventContent:
     location: str
     teams: bool  # an online meeting, where the account can have one
     guests: tuple[Invitee, ...] = ()  # invited too, after the attendee
+    private: bool = False  # others who can see the host's calendar see only that it is busy
+
+
+@dataclass(frozen=True)
+class EventText:
+    """A moved booking's re-rendered text (None: leave that part as it is)."""
+
+    subject: str | None = None
+    body_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,21 +86,7 @@ class TaggedEvent:
     is_cancelled: bool
 
 
-MAX_SUBJECT_LENGTH = 255
-_PLACEHOLDER = re.compile(r"\{(title|attendeeName)\}")
-
-
-def render_subject(template: str, title: str, attendee_name: str) -> str:
-    values = {"title": title, "attendeeName": attendee_name}
-    subject = _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
-    return subject[:MAX_SUBJECT_LENGTH]
-
-
-def render_body(link_title: str, manage_url: str, notes: str) -> str:
-    lines = [f"{link_title} - booked through Slotbridge.", "", f"Reschedule or cancel: {manage_url}"]
-    if notes:
-        lines += ["", "Notes from the attendee:", notes]
-    return "\n".join(lines)
+MAX_SUBJECT_LENGTH = 255  # what Outlook keeps of a subject
 
 
 # --- failures a feature decides on ------------------------------------------------------------
@@ -155,8 +149,16 @@ class EventWriter(Protocol):
         """The event with the booking id tagged on it; None if the event is gone."""
         ...
 
-    def patch_times(self, event_id: str, start_utc: datetime, end_utc: datetime, time_zone: str) -> None:
-        """Move the event; `EventGone` if it no longer exists."""
+    def patch_times(
+        self,
+        event_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        time_zone: str,
+        text: EventText | None = None,
+    ) -> None:
+        """Move the event (and set its subject and text anew, when given); `EventGone` if it no
+        longer exists."""
         ...
 
     def delete(self, event_id: str) -> bool:

@@ -55,7 +55,7 @@ from lib.features.bookings.host_calendar import (
     write_target,
 )
 from lib.features.bookings.lease import LeaseHeld, being_released, operation
-from lib.features.bookings.manage_tokens import manage_url, new_token, token_hash
+from lib.features.bookings.manage_tokens import manage_url, new_token, seal_token, token_hash
 from lib.features.bookings.outcome import confirm, fail, hold_locks, watch_for_late_event
 from lib.features.bookings.records import LIVE_STATUSES, BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings
@@ -300,6 +300,9 @@ def _book_with_host(
         lock_start_utc=lock_start,
         lock_end_utc=lock_end,
         manage_token_sha256=token_hash(token),
+        sealed_manage_token=seal_token(booking_id, token),
+        own_subject=request.subject is not None,
+        own_body=request.body is not None,
         warnings=warnings,
         created_at=now,
         updated_at=now,

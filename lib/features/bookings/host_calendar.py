@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from lib.core.errors import (
     CalendarNotWritable,
@@ -18,25 +18,25 @@ from lib.core.errors import (
     WriteCalendarMissing,
 )
 from lib.core.settings import get_settings
-from lib.features.bookings.manage_tokens import manage_url
+from lib.features.bookings.manage_tokens import manage_url, unseal_token
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
 from lib.features.connections import calendar_health
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection
 from lib.features.links.config import LinkConfig, LinkHost
+from lib.features.links.templates import BookingFacts, render_event_text
 from lib.providers.base import (
     AccountUnreachable,
     CalendarGone,
     CalendarProvider,
     EventContent,
+    EventText,
     EventWriter,
     Invitee,
     WriteRefused,
     WriteUnconfirmed,
     WrittenEvent,
-    render_body,
-    render_subject,
 )
 from lib.providers.registry import provider_for
 
@@ -174,25 +174,61 @@ def wants_teams(link: LinkConfig, request: BookingRequest) -> bool:
     return link.teams_meeting if request.teams is None else request.teams
 
 
+def _event_text(
+    link: LinkConfig,
+    booking_id: str,
+    token: str,
+    attendee: tuple[str, str, str | None],  # name, e-mail, time zone
+    notes: str,
+    start: datetime,
+    end: datetime,
+) -> tuple[str, str]:
+    """The subject and body the link's templates give for the booking at these times."""
+    facts = BookingFacts(
+        booking_id=booking_id,
+        title=link.title,
+        attendee_name=attendee[0],
+        attendee_email=attendee[1],
+        start_utc=start,
+        end_utc=end,
+        time_zone=link.rules.time_zone,
+        attendee_time_zone=attendee[2],
+        manage_url=manage_url(get_settings().public_base_url, booking_id, token),
+        notes=notes,
+    )
+    return render_event_text(link.templates, facts)
+
+
 def event_content(
     link: LinkConfig, request: BookingRequest, booking_id: str, token: str, teams: bool
 ) -> EventContent:
     start = request.start_utc
-    subject = request.subject or render_subject(link.subject_template, link.title, request.attendee.name)
-    body = request.body
-    if body is None:
-        body = render_body(
-            link.title, manage_url(get_settings().public_base_url, booking_id, token), request.notes
-        )
+    end = start + timedelta(minutes=booking_minutes(link, request))
+    attendee = (request.attendee.name, request.attendee.email, request.time_zone)
+    subject, body = _event_text(link, booking_id, token, attendee, request.notes, start, end)
     return EventContent(
-        subject=subject,
-        body_text=body,
+        # A meeting's own subject and text replace the link's.
+        subject=request.subject or subject,
+        body_text=body if request.body is None else request.body,
         start_utc=start,
-        end_utc=start + timedelta(minutes=booking_minutes(link, request)),
+        end_utc=end,
         time_zone=link.rules.time_zone,
         attendee_name=request.attendee.name,
         attendee_email=request.attendee.email,
         location=link.location,
         teams=teams,
         guests=tuple(Invitee(guest.name, guest.email) for guest in request.guests),
+        private=link.private_event,
     )
+
+
+def moved_text(link: LinkConfig, record: BookingRecord, start: datetime, end: datetime) -> EventText | None:
+    """The booking's event text rendered anew for its new times, from the link's templates as they
+    are now; a meeting's own subject or text stays. None: nothing to re-render, or a booking made
+    before its manage token was kept sealed (its event keeps its text; only its times move)."""
+    if record.sealed_manage_token is None or (record.own_subject and record.own_body):
+        return None
+    token = unseal_token(record.booking_id, record.sealed_manage_token)
+    attendee = (record.attendee_name, record.attendee_email, record.attendee_time_zone)
+    subject, body = _event_text(link, record.booking_id, token, attendee, record.notes, start, end)
+    return EventText(None if record.own_subject else subject, None if record.own_body else body)

@@ -23,7 +23,7 @@ from lib.core.errors import Conflict, NeedsReconnect, NotFound, SlotbridgeError,
 from lib.features.bookings import audit, host_index, locks
 from lib.features.bookings import events as announce
 from lib.features.bookings.checks import check_daily_cap, live_check, require_offered
-from lib.features.bookings.host_calendar import booking_events, connection_of, host_provider
+from lib.features.bookings.host_calendar import booking_events, connection_of, host_provider, moved_text
 from lib.features.bookings.lease import operation
 from lib.features.bookings.manage_tokens import require_token
 from lib.features.bookings.outlook_sync import mark_cancelled_in_outlook
@@ -147,7 +147,9 @@ def reschedule(
             if events is not None and record.event_id:
                 _require_ours(events, record, "reschedule")
                 try:
-                    events.patch_times(record.event_id, start, end, rules.time_zone)
+                    # The text is rendered anew: its times (and the link's templates) may have changed.
+                    text = moved_text(link, record, start, end)
+                    events.patch_times(record.event_id, start, end, rules.time_zone, text)
                 except EventGone:
                     _event_gone(record, "reschedule")  # deleted in Outlook since it was read back
                 except SlotbridgeError as error:

@@ -1,5 +1,7 @@
-"""The attendee's manage token: 256 random bits, handed out once (in the 201), stored only as its
-SHA-256, compared in constant time. It authorizes reschedule and cancel of its booking only."""
+"""The attendee's manage token: 256 random bits, handed out once (in the 201), checked against its
+SHA-256 in constant time. It authorizes reschedule and cancel of its booking only. The booking also
+keeps it sealed under the data key (the booking id bound in), only to render the event's manage link
+again when the booking moves."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import hmac
 import secrets
 from urllib.parse import quote
 
+from lib.adapters.keyvault import data_keys
 from lib.core.auth import Forbidden
+from lib.core.crypto import seal, unseal
 from lib.core.errors import Unauthorized
 
 
@@ -26,6 +30,18 @@ def require_token(stored_hash: str, token: str | None) -> None:
         raise Unauthorized("This booking's manage token is required (Authorization: Bearer <token>).")
     if not hmac.compare_digest(token_hash(token), stored_hash):
         raise Forbidden("The manage token does not belong to this booking.")
+
+
+def _associated_data(booking_id: str) -> bytes:
+    return f"manage-token|{booking_id}".encode()
+
+
+def seal_token(booking_id: str, token: str) -> str:
+    return seal(token.encode(), data_keys().current(), _associated_data(booking_id))
+
+
+def unseal_token(booking_id: str, sealed: str) -> str:
+    return unseal(sealed, data_keys(), _associated_data(booking_id)).decode()
 
 
 def manage_url(public_base_url: str, booking_id: str, token: str) -> str:

@@ -63,6 +63,13 @@ class BookingRecord(TableRecord):
     lock_start_utc: datetime
     lock_end_utc: datetime
     manage_token_sha256: str
+    # The manage token sealed under the data key (`manage_tokens.seal_token`), so that the event's
+    # text, manage link included, can be rendered again when the booking moves (None: booked before
+    # issue 17, whose event keeps its text).
+    sealed_manage_token: str | None = None
+    # A meeting's own subject / text (not the link's templates): kept as they are when it moves.
+    own_subject: bool = False
+    own_body: bool = False
     warnings: list[str] = dataclasses.field(default_factory=list)
     # [{"at", "by": "attendee"|"host"|"product"|"outlook", "fromStartUtc", "fromEndUtc", "toStartUtc",
     #   "toEndUtc", "reason"?}]

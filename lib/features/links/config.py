@@ -9,11 +9,15 @@ Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level
                 "writeCalendar": {"connectionId", "calendarId"}}, ...],      (optional; this link's)
      "teamsMeeting": false,
      "subjectTemplate": "{title} with {attendeeName}",   (optional; the booking event's subject)
+     "bodyTemplate": "...{manageUrl}...",                (optional; the booking event's text)
+     "productUrl": "https://product.example/prep/{bookingId}",  (optional; `{productUrl}`)
+     "privateEvent": false,                              (optional; the event marked private)
      "location": "Room 4",                               (optional; the booking event's location)
      "active": true,                                     (optional; false pauses the link)
      "durationMinutes": 30, "slotStepMinutes": 15, "timeZone": "Europe/Berlin",
      "weeklyHours": {...}, "dateOverrides": [...], "bufferBeforeMinutes": 0, "bufferAfterMinutes": 0,
      "minimumNoticeMinutes": 0, "horizonDays": 60, "dailyCap": null}
+The templates are `links.templates`'.
 A `single` link has exactly one host; a `roundRobin` pool has 1..MAX_HOSTS distinct hosts.
 A host's `conflictCalendars` / `writeCalendar` replace, for this link only, the user's calendar
 settings (absent: those); whether the host can see and write them is `links.service`'s check.
@@ -37,18 +41,34 @@ from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
 from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS, parse_calendar_ref
 from lib.features.connections.records import CalendarSettingsRecord
 from lib.features.links.records import BookingLinkRecord
+from lib.features.links.templates import (
+    DEFAULT_BODY_TEMPLATE,
+    DEFAULT_SUBJECT_TEMPLATE,
+    MAX_BODY_TEMPLATE_LENGTH,
+    MAX_SUBJECT_TEMPLATE_LENGTH,
+    EventTemplates,
+    check_product_url,
+    check_template,
+)
 from lib.providers.registry import provider_for
 
 MAX_HOSTS = 25
 MAX_TITLE_LENGTH = 200
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-MAX_SUBJECT_TEMPLATE_LENGTH = 255
 MAX_LOCATION_LENGTH = 255
-DEFAULT_SUBJECT_TEMPLATE = "{title} with {attendeeName}"
-SUBJECT_PLACEHOLDERS = frozenset({"title", "attendeeName"})
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _LINK_FIELDS = frozenset(
-    {"title", "assignment", "hosts", "teamsMeeting", "subjectTemplate", "location", "active"}
+    {
+        "title",
+        "assignment",
+        "hosts",
+        "teamsMeeting",
+        "subjectTemplate",
+        "bodyTemplate",
+        "productUrl",
+        "privateEvent",
+        "location",
+        "active",
+    }
 )
 
 
@@ -129,6 +149,13 @@ class LinkConfig:
     subject_template: str = DEFAULT_SUBJECT_TEMPLATE
     location: str = ""
     active: bool = True
+    body_template: str = DEFAULT_BODY_TEMPLATE
+    product_url: str | None = None
+    private_event: bool = False
+
+    @property
+    def templates(self) -> EventTemplates:
+        return EventTemplates(self.subject_template, self.body_template, self.product_url)
 
     @property
     def host_ids(self) -> frozenset[str]:
@@ -149,6 +176,9 @@ class LinkConfig:
             rules=link_rules_to_json(self.rules),
             teams_meeting=self.teams_meeting,
             subject_template=self.subject_template,
+            body_template=None if self.body_template == DEFAULT_BODY_TEMPLATE else self.body_template,
+            product_url=self.product_url,
+            private_event=self.private_event,
             location=self.location or None,
             active=self.active,
             created_at=now,
@@ -169,6 +199,9 @@ class LinkConfig:
             subject_template=record.subject_template or DEFAULT_SUBJECT_TEMPLATE,
             location=record.location or "",
             active=record.active,
+            body_template=record.body_template or DEFAULT_BODY_TEMPLATE,
+            product_url=record.product_url,
+            private_event=record.private_event,
         )
 
 
@@ -205,14 +238,27 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
 
     teams = _flag(data, "teamsMeeting", False, problems)
     active = _flag(data, "active", True, problems)
+    private_event = _flag(data, "privateEvent", False, problems)
 
-    subject_template = _text_field(
-        data, "subjectTemplate", DEFAULT_SUBJECT_TEMPLATE, MAX_SUBJECT_TEMPLATE_LENGTH, problems
+    product_url = check_product_url(data.get("productUrl"), "productUrl", problems)
+    has_product_url = data.get("productUrl") is not None  # a bad one is reported once, as itself
+    subject_template = check_template(
+        data,
+        "subjectTemplate",
+        DEFAULT_SUBJECT_TEMPLATE,
+        MAX_SUBJECT_TEMPLATE_LENGTH,
+        problems,
+        has_product_url=has_product_url,
     )
-    for name in _PLACEHOLDER.findall(subject_template):
-        if name not in SUBJECT_PLACEHOLDERS:
-            problems.append(FieldError("subjectTemplate", "placeholders are {title} and {attendeeName} only"))
-            break
+    body_template = check_template(
+        data,
+        "bodyTemplate",
+        DEFAULT_BODY_TEMPLATE,
+        MAX_BODY_TEMPLATE_LENGTH,
+        problems,
+        multiline=True,
+        has_product_url=has_product_url,
+    )
     location = _text_field(data, "location", "", MAX_LOCATION_LENGTH, problems)
 
     rules: LinkRules | None = None
@@ -223,7 +269,18 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
     if problems or rules is None:
         raise ValidationFailed("The booking link is not valid.", problems)
     return LinkConfig(
-        slug, (title or "").strip(), assignment, hosts, rules, teams, subject_template, location, active
+        slug,
+        (title or "").strip(),
+        assignment,
+        hosts,
+        rules,
+        teams,
+        subject_template,
+        location,
+        active,
+        body_template,
+        product_url,
+        private_event,
     )
 
 

@@ -28,6 +28,11 @@ class BookingLinkRecord(TableRecord):
     # Booking events (issue 6): the subject template ("{title} with {attendeeName}") and location.
     subject_template: str | None = None
     location: str | None = None
+    # Event content (issue 17): the body template (None: the default), the product's URL template
+    # ({bookingId}) and whether the event is marked private.
+    body_template: str | None = None
+    product_url: str | None = None
+    private_event: bool = False
     # Lifecycle (issue 16): a paused link (`active` false) and a deleted one, kept as a tombstone so
     # its bookings stay manageable and its slug is not silently given to another link.
     active: bool = True

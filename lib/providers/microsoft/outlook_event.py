@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from lib.adapters.graph import GraphClient, GraphGone, GraphNotFound
 from lib.core.timezones import WINDOWS_TO_IANA, parse_iana_zone
-from lib.providers.base import EventContent, TaggedEvent, WrittenEvent
+from lib.providers.base import EventContent, EventText, TaggedEvent, WrittenEvent
 from lib.providers.microsoft.graph_events import MalformedEvent, parse_graph_datetime
 
 SLOTBRIDGE_PROPERTY_GUID = "6f2a1c3e-8d2b-4b7e-9f51-3a7c0e5d9b21"
@@ -58,14 +58,23 @@ def event_json(booking_id: str, content: EventContent) -> dict[str, Any]:
     }
     if location:
         event["location"] = {"displayName": location}
+    if content.private:
+        event["sensitivity"] = "private"
     if content.teams:
         event["isOnlineMeeting"] = True
         event["onlineMeetingProvider"] = "teamsForBusiness"
     return event
 
 
-def time_patch(start_utc: datetime, end_utc: datetime, time_zone: str) -> dict[str, Any]:
-    return {"start": graph_time(start_utc, time_zone), "end": graph_time(end_utc, time_zone)}
+def time_patch(
+    start_utc: datetime, end_utc: datetime, time_zone: str, text: EventText | None = None
+) -> dict[str, Any]:
+    patch: dict[str, Any] = {"start": graph_time(start_utc, time_zone), "end": graph_time(end_utc, time_zone)}
+    if text is not None and text.subject is not None:
+        patch["subject"] = text.subject
+    if text is not None and text.body_text is not None:
+        patch["body"] = {"contentType": "text", "content": text.body_text}
+    return patch
 
 
 def _events_path(calendar_id: str) -> str:
@@ -129,9 +138,14 @@ def read_tagged(client: GraphClient, event_id: str) -> TaggedEvent | None:
 
 
 def patch_times(
-    client: GraphClient, event_id: str, start_utc: datetime, end_utc: datetime, time_zone: str
+    client: GraphClient,
+    event_id: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    time_zone: str,
+    text: EventText | None = None,
 ) -> None:
-    client.patch(_event_path(event_id), time_patch(start_utc, end_utc, time_zone))
+    client.patch(_event_path(event_id), time_patch(start_utc, end_utc, time_zone, text))
 
 
 def delete(client: GraphClient, event_id: str) -> bool:

@@ -27,6 +27,7 @@ from lib.providers.base import (
     CalendarGone,
     EventContent,
     EventGone,
+    EventText,
     TaggedEvent,
     WriteRefused,
     WriteUnconfirmed,
@@ -68,9 +69,16 @@ class OutlookEvents:
     def read_tagged(self, event_id: str) -> TaggedEvent | None:
         return outlook_event.read_tagged(self._client, event_id)
 
-    def patch_times(self, event_id: str, start_utc: datetime, end_utc: datetime, time_zone: str) -> None:
+    def patch_times(
+        self,
+        event_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        time_zone: str,
+        text: EventText | None = None,
+    ) -> None:
         try:
-            outlook_event.patch_times(self._client, event_id, start_utc, end_utc, time_zone)
+            outlook_event.patch_times(self._client, event_id, start_utc, end_utc, time_zone, text)
         except (GraphNotFound, GraphGone) as error:
             raise EventGone(error, error.graph_code) from error
 

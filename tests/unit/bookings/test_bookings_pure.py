@@ -16,7 +16,8 @@ from lib.features.bookings.validation import (
     parse_booking_request,
     parse_idempotency_key,
 )
-from lib.providers.base import EventContent, render_subject
+from lib.features.links.templates import render
+from lib.providers.base import EventContent
 from lib.providers.microsoft.outlook_event import BOOKING_ID_PROPERTY, event_json, graph_time
 
 
@@ -117,7 +118,7 @@ def test_manage_tokens_are_checked_in_constant_time_against_their_hash() -> None
 
 def test_the_event_carries_the_tag_transaction_id_attendee_and_link_zone() -> None:
     content = EventContent(
-        subject=render_subject("{title} with {attendeeName}", "Intro", "Ada"),
+        subject=render("{title} with {attendeeName}", {"title": "Intro", "attendeeName": "Ada"}),
         body_text="manage: https://x",
         start_utc=utc("2030-07-01T08:00"),
         end_utc=utc("2030-07-01T08:30"),
@@ -133,6 +134,7 @@ def test_the_event_carries_the_tag_transaction_id_attendee_and_link_zone() -> No
     assert event["transactionId"] == "slotbridge-b-1"
     assert event["singleValueExtendedProperties"] == [{"id": BOOKING_ID_PROPERTY, "value": "b-1"}]
     assert (event["isOnlineMeeting"], event["onlineMeetingProvider"]) == (True, "teamsForBusiness")
+    assert "sensitivity" not in event  # private only when the link asks
     assert event["attendees"][0]["emailAddress"] == {"address": "ada@example.com", "name": "Ada"}
     # A zone with no Windows id goes as UTC (the same instant).
     assert graph_time(utc("2030-07-01T08:00"), "Antarctica/Troll") == {
