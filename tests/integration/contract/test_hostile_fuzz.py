@@ -124,6 +124,9 @@ def base_bodies(known: KnownState) -> dict[str, Any]:
     link = link_body(
         [(known.user_id, "microsoft")],
         subjectTemplate="{title} with {attendeeName}",
+        bodyTemplate="Prepare: {productUrl}\nChange it: {manageUrl}",
+        productUrl="https://product.example/prep/{bookingId}",
+        privateEvent=True,
         location="Room 4",
         dateOverrides=[{"date": "2031-12-24", "kind": "add", "ranges": [{"start": "10:00", "end": "12:00"}]}],
         dailyCap=5,
