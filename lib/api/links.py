@@ -22,6 +22,7 @@ from lib.features.links.config import (
     CalendarProvider,
     LinkConfig,
 )
+from lib.features.links.service import ManagedLink
 from lib.features.links.templates import (
     DEFAULT_BODY_TEMPLATE,
     DEFAULT_SUBJECT_TEMPLATE,
@@ -29,7 +30,6 @@ from lib.features.links.templates import (
     MAX_PRODUCT_URL_LENGTH,
     MAX_SUBJECT_TEMPLATE_LENGTH,
 )
-from lib.features.links.service import ManagedLink
 
 Minutes = Annotated[int, Field(ge=0, le=1440)]
 Duration = Annotated[int, Field(ge=5, le=1440)]

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lib.core.crypto import SealedValueInvalid
 from lib.core.errors import (
     CalendarNotWritable,
     NeedsReconnect,
@@ -228,7 +229,12 @@ def moved_text(link: LinkConfig, record: BookingRecord, start: datetime, end: da
     before its manage token was kept sealed (its event keeps its text; only its times move)."""
     if record.sealed_manage_token is None or (record.own_subject and record.own_body):
         return None
-    token = unseal_token(record.booking_id, record.sealed_manage_token)
+    try:
+        token = unseal_token(record.booking_id, record.sealed_manage_token)
+    except SealedValueInvalid:
+        # Moving the booking matters more than its text: the event keeps the text it has.
+        log.warning("booking %s: sealed manage token unreadable; text not re-rendered", record.booking_id)
+        return None
     attendee = (record.attendee_name, record.attendee_email, record.attendee_time_zone)
     subject, body = _event_text(link, record.booking_id, token, attendee, record.notes, start, end)
     return EventText(None if record.own_subject else subject, None if record.own_body else body)
