@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from devstack.google.admin_client import GoogleAdmin
 
 from .conftest import GUser
+
+pytestmark = pytest.mark.integration
 
 LA = "America/Los_Angeles"
 WINDOW = {"timeMin": "2026-12-01T00:00:00Z", "timeMax": "2026-12-22T00:00:00Z"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
+import pytest
 import requests
 
 from devstack.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleStandIn
@@ -20,6 +21,8 @@ from tests.fixtures.google import (
     pkce_pair,
     unique_gmail,
 )
+
+pytestmark = pytest.mark.integration
 
 
 def _token(google: GoogleStandIn, http: requests.Session, **form: str) -> requests.Response:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from devstack.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleStandIn
 from devstack.google.admin_client import GoogleAdmin
 
 from .conftest import GUser, PushReceiver
+
+pytestmark = pytest.mark.integration
 
 SLOT = {"start": {"dateTime": "2026-12-18T10:00:00Z"}, "end": {"dateTime": "2026-12-18T11:00:00Z"}}
 
