@@ -41,3 +41,15 @@ def test_shares_the_sandbox_ca(sandbox: Sandbox) -> None:
     with GoogleStandIn(ca=sandbox.ca) as google:
         http = make_session(sandbox.ca_pem_path)  # the sandbox's bundle alone
         assert http.get(f"{google.url}/oauth2/v3/certs", timeout=5).json()["keys"]
+
+
+def test_demo_seed_gives_the_google_host_busy_time(google: GoogleStandIn) -> None:
+    from datetime import date
+
+    from devstack.demo import seed_google_demo
+    from devstack.google.admin_client import GoogleAdmin
+
+    admin = GoogleAdmin(google.url, google.ca_pem_path)
+    email = seed_google_demo(admin, today=date(2026, 12, 7))
+    assert email in {u["email"] for u in admin.users()}
+    assert {e["summary"] for e in admin.events(email)} == {"Weekly sync", "Focus time", "Conference"}
