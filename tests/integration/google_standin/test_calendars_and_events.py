@@ -280,3 +280,14 @@ def test_free_busy_has_per_calendar_errors_inside_a_200(guser: GUser, google_adm
     assert cals[guser.email]["busy"] == [{"start": "2026-12-16T17:00:00Z", "end": "2026-12-16T18:30:00Z"}]
     assert cals[broken["id"]]["errors"] == [{"domain": "global", "reason": "backendError"}]
     assert cals["nobody@example.com"]["errors"] == [{"domain": "global", "reason": "notFound"}]
+
+
+def test_a_refused_write_stores_nothing(guser: GUser, google_admin: GoogleAdmin) -> None:
+    body = {"id": "refused0event1", "start": _at("17", "09:00"), "end": _at("17", "10:00")}
+    bad_mode = guser.call("POST", "/calendars/primary/events", params={"sendUpdates": "sometimes"}, json=body)
+    assert bad_mode.status_code == 400
+    backwards = guser.call("POST", "/calendars/primary/events", json={**body, "end": _at("17", "08:00")})
+    assert (
+        backwards.status_code == 400 and backwards.json()["error"]["errors"][0]["reason"] == "timeRangeEmpty"
+    )
+    assert google_admin.events(guser.email) == []
