@@ -13,20 +13,45 @@ outbox (`lib.features.outbox.service.post`).
 e-mail, the join URL - never a token, never the host's other events. Message ids are deterministic
 per change (a booking is created and cancelled once; its n-th move is its n-th history entry), so
 a change announced again - a replayed sync round, a retried request - is never sent twice.
+
+`booking.created` is posted after the booking is stored confirmed, and a failure to post cannot
+undo the booking: `announce_missed` (booking housekeeping) posts it for bookings confirmed within
+`ANNOUNCE_WINDOW`, where the deterministic id makes it a no-op for every one already announced.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lib.features.bookings.records import BookingRecord
+from lib.features.bookings.store import bookings
 from lib.features.bookings.views import Actor, iso_utc, product_view_of
 from lib.features.outbox import service as outbox
 
+# How far back booking housekeeping looks for a `booking.created` not posted: many timer periods,
+# so storage trouble shorter than this loses no event, while each booking is checked a bounded
+# number of times (one outbox insert attempt per run, refused for those already posted).
+ANNOUNCE_WINDOW = timedelta(hours=1)
 
-def created(booking: BookingRecord) -> None:
-    _post(booking, f"booking_created.{booking.booking_id}", "booking.created", {})
+
+def announce_missed(*, now: datetime | None = None) -> int:
+    """Post `booking.created` for bookings confirmed within `ANNOUNCE_WINDOW` whose post was lost
+    (whatever they became since: the product also needs the booking a later event names).
+    Returns how many were posted now."""
+    now = now or datetime.now(UTC)
+    posted = 0
+    for record in bookings().query(
+        where="confirmed_at gt @since and confirmed_at le @now",
+        parameters={"since": now - ANNOUNCE_WINDOW, "now": now},
+    ):
+        posted += created(record)
+    return posted
+
+
+def created(booking: BookingRecord) -> bool:
+    """False: it was posted before."""
+    return _post(booking, f"booking_created.{booking.booking_id}", "booking.created", {})
 
 
 def rescheduled(
@@ -63,7 +88,7 @@ def _times(span: tuple[datetime, datetime]) -> dict[str, str]:
     return {"startUtc": iso_utc(span[0]), "endUtc": iso_utc(span[1])}
 
 
-def _post(booking: BookingRecord, message_id: str, type_: str, extra: dict[str, Any]) -> None:
-    outbox.post(
+def _post(booking: BookingRecord, message_id: str, type_: str, extra: dict[str, Any]) -> bool:
+    return outbox.post(
         booking.host_user_id, message_id, type_, {"booking": product_view_of(booking).wire(), **extra}
     )
