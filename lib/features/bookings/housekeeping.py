@@ -1,7 +1,7 @@
 """The booking housekeeping timer (`SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE`, every 5 minutes by
 default): bookings stuck `pending` past the search window are resolved (the event found by its
 tag adopted or deleted, else the slot given back), events landing for bookings that failed
-meanwhile are deleted, and a `booking.created` whose post was lost is posted. It runs often
+meanwhile are deleted, and booking events whose post was lost are posted. It runs often
 because a pending booking holds its slot until then: at most the search window plus one timer
 period."""
 
@@ -22,6 +22,6 @@ def run() -> None:
         (
             ("stale pending bookings resolved", release_stale_pending),
             ("late booking events deleted", delete_late_events),
-            ("missed booking.created posted", announce_missed),
+            ("missed booking events posted", announce_missed),
         ),
     )

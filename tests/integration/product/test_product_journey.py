@@ -3,8 +3,8 @@ Azurite, the product's webhook (tests/fixtures/product_webhook.py, which verifie
 with the `standardwebhooks` package's verifier) hears each booking change exactly once - made on
 the booking page or scheduled by the host, moved by the attendee, the host or the product, cancelled
 by each of them or in Outlook, moved in Outlook - sees the retries after its own 500s, and never
-receives a token, a manage link or anything of the host's events. A `booking.created` whose post
-was lost is posted by booking housekeeping.
+receives a token, a manage link or anything of the host's events. An event whose post was lost is
+posted by booking housekeeping.
 
 The outbox's retry schedule is shortened to 1 s and 2 s (`SLOTBRIDGE_WEBHOOK_RETRY_DELAYS`)."""
 
@@ -212,31 +212,49 @@ def test_the_product_sees_retries_after_its_500s_for_a_booking_event(
     assert all(d.verified for d in attempts) and len({d.body for d in attempts}) == 1
 
 
-def test_a_booking_created_whose_post_was_lost_is_posted_by_housekeeping(
+def test_booking_events_whose_post_was_lost_are_posted_by_housekeeping(
     devhost: DevHost, product: ProductWebhook
 ) -> None:
-    """The outbox table is gone for the moment the booking is confirmed (a real storage failure:
-    Azurite answers 404): the booking stands, and the next housekeeping round announces it."""
+    """The outbox table is gone while a booking is made, moved and cancelled (a real storage
+    failure: Azurite answers 404): each change stands and is answered as usual, and the next
+    housekeeping round posts each event, once."""
     user = f"hours-only-{uuid.uuid4().hex[:8]}"
     slug = new_slug()
     put_link(devhost, slug, link_body([(user, "none")]))
+    monday = next_monday()
     account = storage_account()
     outbox_table = account.table_name(OutboxRecord)
     account.table(OutboxRecord).find(user, "none")  # made and known made, so it is not made again
     account.table_service.delete_table(outbox_table)
     try:
-        r = book(devhost, slug, body=booking_body(at(next_monday(), 11)))
+        made = book(devhost, slug, body=booking_body(at(monday, 11)))
+        assert made.status_code == 201, made.text
+        booking_id = made.json()["bookingId"]
+        moved = _post(devhost, f"bookings/{booking_id}/reschedule", PRODUCT, {"start": at(monday, 12)})
+        gone = _post(devhost, f"bookings/{booking_id}/cancel", PRODUCT, {"reason": "Refunded"})
     finally:
         account.table_service.create_table_if_not_exists(outbox_table)
-    assert r.status_code == 201, r.text
-    booking_id = r.json()["bookingId"]
+    assert moved["startUtc"] == at(monday, 12) and gone["status"] == "cancelled"
     time.sleep(1.5)
     assert product.received(user) == []  # lost
 
     housekeeping.run()
 
-    [delivery] = _settle(product, user, 1)
-    assert delivery.verified and _change(delivery) == ("booking.created", booking_id, None)
-    assert delivery.event["data"]["booking"]["status"] == "confirmed"
-    housekeeping.run()  # announced once: a second round posts nothing
-    assert len(_settle(product, user, 1)) == 1
+    got = _settle(product, user, 3)
+    assert all(d.verified for d in got)
+    assert Counter(map(_change, got)) == Counter(
+        [
+            ("booking.created", booking_id, None),
+            ("booking.rescheduled", booking_id, "product"),
+            ("booking.cancelled", booking_id, "product"),
+        ]
+    )
+    [rescheduled] = [d.event["data"] for d in got if d.event["type"] == "booking.rescheduled"]
+    assert rescheduled["previous"] == {"startUtc": at(monday, 11), "endUtc": at(monday, 12)}
+    assert {d.webhook_id for d in got} == {
+        f"booking_created.{booking_id}",
+        f"booking_rescheduled.{booking_id}.1",
+        f"booking_cancelled.{booking_id}",
+    }
+    housekeeping.run()  # each once: a second round posts nothing
+    assert len(_settle(product, user, 3)) == 3
