@@ -24,7 +24,7 @@ def list_deliveries(req: func.HttpRequest) -> func.HttpResponse:
     from lib.features.outbox import service as outbox
 
     _require_backend(req)
-    page = outbox.list_deliveries(req.params.get("status", "failed"), req.params.get("cursor"))
+    page = outbox.list_deliveries(dict(req.params))
     answer = WebhookDeliveries(
         deliveries=[WebhookDelivery.of(r) for r in page.deliveries], next_cursor=page.next_cursor
     )

@@ -5,6 +5,7 @@ list in openapi.yaml's Problem schema), an HTTP status and a human title; `funct
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -15,6 +16,12 @@ class FieldError:
 
     field: str
     message: str
+
+
+def unknown_parameters(given: Iterable[str], known: Collection[str]) -> list[FieldError]:
+    """A query parameter a route does not take is refused, not ignored: a filter misspelt or not
+    offered (`?type=`) would otherwise answer everything as if it had filtered."""
+    return [FieldError(name[:64], "is not a known parameter") for name in sorted(set(given) - set(known))]
 
 
 class SlotbridgeError(Exception):

@@ -44,10 +44,7 @@ def confirm(
     if written is not None and record.connection_id:
         _index_event(record.connection_id, written.event_id, record.booking_id)
         audit.record(record.booking_id, operation, "ok", event_id=written.event_id, code=code)
-    try:
-        events.created(record)
-    except SlotbridgeError as error:  # the booking stands: its answer must not become an error
-        log.warning("booking %s: booking.created not posted (%s)", record.booking_id, error.code)
+    events.created(record)  # never an error: housekeeping posts it if this cannot
     return record
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from lib.adapters.storage.tables import RecordNotFound
 from lib.core.errors import Conflict, SlotbridgeError, SlotUnavailable
-from lib.features.bookings import audit, locks
+from lib.features.bookings import audit, host_choice, locks
 from lib.features.bookings.host_calendar import pending_events
 from lib.features.bookings.lease import operation
 from lib.features.bookings.outcome import confirm, hold_locks, mark_failed
@@ -65,6 +65,8 @@ def _resolve_pending(record: BookingRecord, now: datetime) -> None:
                 )
             else:
                 confirm(record, found, operation="release", code="late_event_adopted")
+                # It counts in the link's rotation as a booking made then (a later one wins).
+                host_choice.mark_booked(record.slug, record.host_user_id, record.created_at)
                 log.info("booking %s: its late event was adopted", record.booking_id)
                 return
     locks.release_span(record.host_user_id, record.booking_id, record.lock_start_utc, record.lock_end_utc)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lib.core.errors import FieldError, ValidationFailed
+from lib.core.errors import FieldError, ValidationFailed, unknown_parameters
 from lib.core.input_rules import (
     LINE_BREAKS_AND_TABS,
     check_email,
@@ -332,9 +332,7 @@ class ListQuery:
 
 def parse_list_query(params: Mapping[str, str]) -> tuple[ListQuery, str | None]:
     """The query and its `cursor` (opaque here; `host_index` opens it)."""
-    problems = [
-        FieldError(str(k)[:64], "is not a known parameter") for k in sorted(set(params) - _LIST_PARAMS)
-    ]
+    problems = unknown_parameters(params, _LIST_PARAMS)
     host = params.get("hostUserId") or None
     if host is not None:
         host = check_user_id(host, "hostUserId", problems)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from lib.adapters.storage.cursors import decode_cursor, encode_cursor
 from lib.adapters.storage.keys import KeyTooLong
 from lib.adapters.storage.queues import OUTBOX_QUEUE
 from lib.adapters.storage.tables import AlreadyExists, StorageUnavailable
-from lib.core.errors import FieldError, NotFound, ValidationFailed
+from lib.core.errors import FieldError, NotFound, ValidationFailed, unknown_parameters
 from lib.core.settings import get_settings
 from lib.features.outbox.records import DeliveryStatus, OutboxRecord
 
@@ -219,15 +219,21 @@ class DeliveryPage:
     next_cursor: str | None
 
 
-def list_deliveries(status: str, cursor: str | None) -> DeliveryPage:
-    """One page of deliveries in `status` (every user's), oldest partitions first."""
+DELIVERY_PARAMETERS = ("status", "cursor")
+
+
+def list_deliveries(params: Mapping[str, str]) -> DeliveryPage:
+    """One page of deliveries in `status` (default `failed`; every user's), oldest partitions
+    first, from the query's `cursor`."""
+    problems = unknown_parameters(params, DELIVERY_PARAMETERS)
+    status, cursor = params.get("status", DeliveryStatus.FAILED.value), params.get("cursor")
     try:
         wanted = DeliveryStatus(status)
     except ValueError:
         allowed = ", ".join(s.value for s in DeliveryStatus)
-        raise ValidationFailed(
-            "The status filter is not valid.", [FieldError("status", f"Use one of {allowed}.")]
-        ) from None
+        problems.append(FieldError("status", f"Use one of {allowed}."))
+    if problems:
+        raise ValidationFailed("The deliveries query is not valid.", problems)
     listing = f"webhook-deliveries:{wanted.value}"
     records, token = (
         storage_account()

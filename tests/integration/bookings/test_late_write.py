@@ -260,3 +260,26 @@ def test_a_late_write_landing_after_the_finished_booking_was_cancelled_is_delete
     assert [e for e in events(admin, host.email) if _tag(e) == booking_id] == []
     assert ("release", "ok", "late_event_deleted") in _audit(booking_id), late["id"]
     _no_orphan_invitations(admin, host)
+
+
+def test_an_adopted_late_booking_counts_in_the_round_robin(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, sandbox_http: requests.Session
+) -> None:
+    """Adopted by housekeeping, a pool's booking is its host's latest, as one booked at once is:
+    the link's next booking goes to the other host."""
+    from lib.features.bookings.release import STALE_PENDING, release_stale_pending
+
+    other = Host(devhost, admin, sandbox_http)
+    slug = new_link(devhost, (host.user_id, "microsoft"), (other.user_id, "microsoft"))
+    monday = next_monday()
+    _write_late(admin, host, GRAPH_TIMEOUT_S + 1)  # the first host in the link's order: never booked
+    assert book(devhost, slug, at(monday, 10)).status_code == 503
+    pending = _only_booking(host)
+    _wait_for_events(admin, host, 1)
+    assert release_stale_pending(now=pending.created_at + STALE_PENDING + timedelta(minutes=1)) == 1
+    assert _stored(pending.booking_id).status.value == "confirmed"
+
+    nxt = book(devhost, slug, at(monday, 13))
+
+    assert nxt.status_code == 201, nxt.text
+    assert _stored(nxt.json()["bookingId"]).host_user_id == other.user_id

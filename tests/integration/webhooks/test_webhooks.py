@@ -250,6 +250,11 @@ def test_the_management_routes_refuse_bad_input_and_user_tokens(devhost: DevHost
     bad = _api(devhost, "GET", DELIVERIES, params={"status": "exploded"})
     assert bad.status_code == 400 and bad.headers["Content-Type"].startswith("application/problem+json")
     assert bad.json()["code"] == "validation_error" and bad.json()["errors"][0]["field"] == "status"
+    # A filter the route does not offer is refused, never ignored (the answer would look filtered).
+    for unknown in ({"type": "booking.created"}, {"userId": "user-x"}, {"status": "failed", "Status": "x"}):
+        r = _api(devhost, "GET", DELIVERIES, params=unknown)
+        assert r.status_code == 400 and r.json()["code"] == "validation_error", r.text
+        assert [e["field"] for e in r.json()["errors"]] == [k for k in unknown if k != "status"], r.text
 
     for cursor in ("not-a-cursor", "sb1.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x" * 5000):
         r = _api(devhost, "GET", DELIVERIES, params={"cursor": cursor})
