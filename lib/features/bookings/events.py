@@ -23,6 +23,7 @@ from typing import Any
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.views import Actor, iso_utc, product_view_of
 from lib.features.outbox import service as outbox
+from lib.features.outbox.event_types import EventType
 
 
 def created(booking: BookingRecord) -> None:
@@ -63,7 +64,7 @@ def _times(span: tuple[datetime, datetime]) -> dict[str, str]:
     return {"startUtc": iso_utc(span[0]), "endUtc": iso_utc(span[1])}
 
 
-def _post(booking: BookingRecord, message_id: str, type_: str, extra: dict[str, Any]) -> None:
+def _post(booking: BookingRecord, message_id: str, type_: EventType, extra: dict[str, Any]) -> None:
     outbox.post(
         booking.host_user_id, message_id, type_, {"booking": product_view_of(booking).wire(), **extra}
     )
