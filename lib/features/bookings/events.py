@@ -32,6 +32,7 @@ from lib.features.bookings.records import BookingRecord, BookingStatus
 from lib.features.bookings.store import bookings
 from lib.features.bookings.views import Actor, Mover, iso_utc, product_view_of
 from lib.features.outbox import service as outbox
+from lib.features.outbox.event_types import EventType
 
 log = logging.getLogger("slotbridge.bookings")
 
@@ -115,7 +116,7 @@ def _times(span: tuple[datetime, datetime]) -> dict[str, str]:
     return {"startUtc": iso_utc(span[0]), "endUtc": iso_utc(span[1])}
 
 
-def _post(booking: BookingRecord, message_id: str, type_: str, extra: dict[str, Any]) -> bool:
+def _post(booking: BookingRecord, message_id: str, type_: EventType, extra: dict[str, Any]) -> bool:
     try:
         return outbox.post(
             booking.host_user_id, message_id, type_, {"booking": product_view_of(booking).wire(), **extra}

@@ -26,10 +26,11 @@ from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections import host_view
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord
 from lib.features.outbox import service as outbox
+from lib.features.outbox.event_types import EventType
 
 log = logging.getLogger("slotbridge.connections")
 
-MESSAGE_TYPE = "calendar.unavailable"
+MESSAGE_TYPE: EventType = "calendar.unavailable"
 CalendarKey = tuple[str, str]  # (connection id, calendar id)
 
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from lib.core.settings import get_settings
 from lib.features.connections.records import ConnectionRecord
 from lib.features.outbox import service as outbox
+from lib.features.outbox.event_types import EventType
 
-CONNECTED = "connection.connected"
-DISCONNECTED = "connection.disconnected"
+CONNECTED: EventType = "connection.connected"
+DISCONNECTED: EventType = "connection.disconnected"
 
 
 def reconnect_url() -> str | None:

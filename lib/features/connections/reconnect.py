@@ -17,10 +17,11 @@ from lib.features.connections import host_view
 from lib.features.connections.events import reconnect_url
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.outbox import service as outbox
+from lib.features.outbox.event_types import EventType
 
 log = logging.getLogger("slotbridge.connections")
 
-NEEDS_RECONNECT_MESSAGE = "connection.needs_reconnect"
+NEEDS_RECONNECT_MESSAGE: EventType = "connection.needs_reconnect"
 
 
 def mark_needs_reconnect(user_id: str, connection_id: str, failure: TokenFailure) -> ConnectionRecord | None:

@@ -29,6 +29,7 @@ from lib.adapters.storage.queues import OUTBOX_QUEUE
 from lib.adapters.storage.tables import AlreadyExists, StorageUnavailable
 from lib.core.errors import FieldError, NotFound, ValidationFailed, unknown_parameters
 from lib.core.settings import get_settings
+from lib.features.outbox.event_types import EventType
 from lib.features.outbox.records import DeliveryStatus, OutboxRecord
 
 log = logging.getLogger("slotbridge.outbox")
@@ -48,7 +49,7 @@ class DeliveryNotFound(NotFound):
     pass
 
 
-def post(user_id: str, message_id: str, type_: str, data: dict[str, Any]) -> bool:
+def post(user_id: str, message_id: str, type_: EventType, data: dict[str, Any]) -> bool:
     """Store and enqueue one message; False if a message with this id was already posted."""
     table = storage_account().table(OutboxRecord)
     now = datetime.now(UTC)

@@ -16,6 +16,7 @@ from lib.core.errors import NeedsReconnect, OutlookUnavailable
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection, user_connections
 from lib.features.outbox import service as outbox
+from lib.features.outbox.event_types import EventType
 from lib.features.sync import busy_cache, calendar_worker, changes, subscriptions
 from lib.features.sync.client_state import current_key, key_fingerprint
 from lib.features.sync.feed import feed_for
@@ -31,7 +32,7 @@ from lib.providers.change_feed import ChangeFeed
 
 log = logging.getLogger("slotbridge.sync.requests")
 
-SYNC_COMPLETED = "sync.completed"
+SYNC_COMPLETED: EventType = "sync.completed"
 
 
 def process(request: SyncRequest) -> dict[str, Any]:
