@@ -1,9 +1,10 @@
 """The engine stays near its floor: a pool's free slots and their union cost at most three sorts of
 the pool's busy intervals (issue 21), measured side by side in the same process.
 
-Wall time on a shared machine is noisy, so both are timed in turns and the minimum of each is
-compared: a slow engine cannot produce a fast minimum, while noise only ever adds time. The
-workload is the engine bench's (about a second in all).
+Both are timed in turns on this thread's CPU clock (the bench's `run_engine` / `run_sort`), so
+other processes on a shared machine don't count, and the minimum of each is compared: a slow
+engine cannot produce a fast minimum, while noise only ever adds time. The workload is the engine
+bench's (about a second in all).
 """
 
 from __future__ import annotations
