@@ -5,7 +5,8 @@ Modules, one job each:
 - local_time: wall-clock <-> UTC, where the DST decisions live;
 - candidate_slots: slots from weekly hours and date overrides;
 - busy / show_as_policy / all_day: what blocks a host;
-- slot_engine: free slots of one host; round_robin: the union over a pool;
+- slot_engine: free slots of each host; slot_grid: a pool's candidates as bits (lazy slots);
+  round_robin: the union over a pool;
 - rendering: slots in the viewer's time zone.
 """
 

@@ -9,6 +9,9 @@ and the slot lasts `duration` REAL minutes from there. It is kept only if it end
 end instant (the first moment the clock shows the end time). So on a spring-forward night,
 22:00-02:30 in New York ends at 03:00 EDT, and a fall-back night's range is an hour longer in
 real time but offers each wall time once.
+
+A range with no DST change inside it (nearly all of them) skips the walk: its instants are the
+first one plus k steps, the same answer at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from lib.engine.link_rules import LinkRules
+from lib.engine.link_rules import MINUTES_PER_DAY, LinkRules, TimeRange
 from lib.engine.local_time import wall_bound_to_utc, wall_time_to_utc
 
 
@@ -39,6 +42,14 @@ def candidate_slots(rules: LinkRules, zone: ZoneInfo, first_day: date, last_day:
             wall = midnight + timedelta(minutes=time_range.start_minute)
             range_end_wall = midnight + timedelta(minutes=time_range.end_offset_minutes)
             range_end_utc = wall_bound_to_utc(range_end_wall, zone)
+            first_utc = wall_time_to_utc(wall, zone)
+            if first_utc is not None and range_end_utc - first_utc == range_end_wall - wall:
+                # One UTC offset from start to end (no DST change inside; no zone has two changes
+                # within a day): the grid is arithmetic, each wall time exists once.
+                found += _arithmetic_grid(
+                    time_range, first_utc, day, rules.duration_minutes, rules.slot_step_minutes
+                )
+                continue
             while wall < range_end_wall:
                 start_utc = wall_time_to_utc(wall, zone)
                 if start_utc is not None:
@@ -58,3 +69,25 @@ def candidate_slots(rules: LinkRules, zone: ZoneInfo, first_day: date, last_day:
         if not unique or candidate.start_utc != unique[-1].start_utc:
             unique.append(candidate)
     return unique
+
+
+def _arithmetic_grid(
+    time_range: TimeRange, first_utc: datetime, day: date, duration_minutes: int, step_minutes: int
+) -> list[CandidateSlot]:
+    """Slots of a range with no DST change inside: start + k*step for every k whose slot ends by the
+    range's end; a grid time at or past midnight belongs to the next local date."""
+    room = time_range.length_minutes - duration_minutes
+    if room < 0:
+        return []
+    count = room // step_minutes + 1
+    # Grid times before local midnight are on `day`, the rest (a crossing range) on the next.
+    today = min(count, -(-(MINUTES_PER_DAY - time_range.start_minute) // step_minutes))
+    duration, step = timedelta(minutes=duration_minutes), timedelta(minutes=step_minutes)
+    slots: list[CandidateSlot] = []
+    start = first_utc
+    for index in range(count):
+        slots.append(
+            CandidateSlot(start, start + duration, day if index < today else day + timedelta(days=1))
+        )
+        start += step
+    return slots

@@ -9,9 +9,10 @@ What blocks a candidate slot [start, end):
 - a local date (link zone) whose existing bookings of that host already reach the daily cap.
 Slots are offered when their START lies in [window_start_utc, window_end_utc).
 
-Cost per host: one sort of its busy intervals, then one pass over the candidates with a pointer
-into the merged busy spans - O(candidates + intervals log intervals), never candidates x intervals.
-For a pool, `free_slots_by_host` builds the candidates once for all hosts.
+Cost: the candidates are built once for a pool (a `SlotGrid`); per host, each busy interval costs
+two binary searches into the grid and marks the run of candidates it blocks in a bit mask
+(`slot_grid`), so a host costs O(intervals x log candidates) with no sort and no per-candidate
+Python work, and its free slots (`FreeSlots`) become objects only when read.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from lib.core.timezones import parse_iana_zone
-from lib.engine.busy import BusyInterval, blocked_spans, require_aware
+from lib.engine.busy import BusyInterval, require_aware
 from lib.engine.candidate_slots import CandidateSlot, candidate_slots
 from lib.engine.link_rules import LinkRules, validate_link_rules
 from lib.engine.local_time import local_date_of, start_of_local_day_utc
 from lib.engine.show_as_policy import DEFAULT_SHOW_AS_POLICY, ShowAsPolicy
 from lib.engine.slot import Slot
+from lib.engine.slot_grid import FreeSlots, SlotGrid
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ def free_slots(
 ) -> list[Slot]:
     """Bookable slots of one host, sorted by start; `ValidationFailed` if `rules` are not valid."""
     host = HostBusyTime(busy, show_as_policy, bookings_per_local_date or {})
-    return free_slots_by_host(rules, {"": host}, window_start_utc, window_end_utc, now_utc)[""]
+    return list(free_slots_by_host(rules, {"": host}, window_start_utc, window_end_utc, now_utc)[""])
 
 
 def free_slots_by_host(
@@ -61,12 +63,14 @@ def free_slots_by_host(
     now_utc: datetime,
     *,
     candidates: Sequence[CandidateSlot] | None = None,
-) -> dict[str, list[Slot]]:
+) -> dict[str, FreeSlots]:
     """Bookable slots of each host of a pool (same link rules), candidates computed once; a caller
-    that already has `open_candidates` for the same arguments passes them in."""
+    that already has `open_candidates` for the same arguments passes them in. Each host's slots
+    share the pool's grid, which `pool_free_slots` unites without making a slot object per host."""
     if candidates is None:
         candidates = open_candidates(rules, window_start_utc, window_end_utc, now_utc)
-    return {host_id: _subtract_busy_time(rules, candidates, host) for host_id, host in hosts.items()}
+    grid = _grid(rules, candidates)
+    return {host_id: _subtract_busy_time(grid, rules, host) for host_id, host in hosts.items()}
 
 
 def open_candidates(
@@ -95,35 +99,19 @@ def open_candidates(
     ]
 
 
-def _subtract_busy_time(
-    rules: LinkRules, candidates: Sequence[CandidateSlot], host: HostBusyTime
-) -> list[Slot]:
-    # Slot [s, e) needs [s - before, e + after) free, i.e. it must not overlap a busy interval
-    # widened by `after` at its start and by `before` at its end.
-    spans = blocked_spans(
-        host.busy,
-        host.show_as_policy,
-        widen_before=timedelta(minutes=rules.buffer_after_minutes),
-        widen_after=timedelta(minutes=rules.buffer_before_minutes),
+def _subtract_busy_time(grid: SlotGrid, rules: LinkRules, host: HostBusyTime) -> FreeSlots:
+    blocked = grid.blocked(host.busy, host.show_as_policy)
+    if rules.daily_cap is not None:
+        cap = rules.daily_cap
+        blocked |= grid.on_days(day for day, count in host.bookings_per_local_date.items() if count >= cap)
+    return FreeSlots(grid, grid.full & ~blocked)
+
+
+def _grid(rules: LinkRules, candidates: Sequence[CandidateSlot]) -> SlotGrid:
+    # Slot [s, e) needs [s - before, e + after) free.
+    return SlotGrid(
+        [(start, end) for start, end, _ in candidates],
+        local_dates=[day for _, _, day in candidates],
+        before=timedelta(minutes=rules.buffer_before_minutes),
+        after=timedelta(minutes=rules.buffer_after_minutes),
     )
-    full_days = _days_at_cap(rules.daily_cap, host.bookings_per_local_date)
-    offered: list[Slot] = []
-    span_index = 0
-    span_count = len(spans)
-    for start_utc, end_utc, local_day in candidates:
-        # Candidates share one duration, so starts and ends both ascend: spans that end before
-        # this slot starts end before every later slot starts too, and are passed for good.
-        while span_index < span_count and spans[span_index][1] <= start_utc:
-            span_index += 1
-        if span_index < span_count and spans[span_index][0] < end_utc:
-            continue
-        if local_day in full_days:
-            continue
-        offered.append(Slot(start_utc, end_utc))
-    return offered
-
-
-def _days_at_cap(daily_cap: int | None, bookings_per_local_date: Mapping[date, int]) -> frozenset[date]:
-    if daily_cap is None:
-        return frozenset()
-    return frozenset(day for day, count in bookings_per_local_date.items() if count >= daily_cap)

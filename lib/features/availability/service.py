@@ -186,7 +186,7 @@ def link_availability(
     slots: list[Slot] = []
     if readable:
         by_host = free_slots_by_host(rules, readable, window_start, window_end, now, candidates=candidates)
-        slots = [pooled.slot for pooled in pool_free_slots(by_host)]
+        slots = pool_free_slots(by_host).slots()
     return LinkAvailability(
         link.slug, query, rules.time_zone, rules.duration_minutes, tuple(slots), tuple(degraded)
     )

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from lib.engine import BusyInterval, LinkRules, ShowAs, TimeRange, WeeklyHours, free_slots
+from lib.engine import (
+    BusyInterval,
+    HostBusyTime,
+    LinkRules,
+    ShowAs,
+    ShowAsPolicy,
+    TimeRange,
+    WeeklyHours,
+    free_slots,
+    free_slots_by_host,
+    pool_free_slots,
+)
 from lib.engine.link_rules import link_rules_problems
 from lib.engine.local_time import wall_bound_to_utc
 from lib.engine.show_as_policy import DEFAULT_SHOW_AS_POLICY
@@ -82,10 +94,41 @@ def scenarios(draw: st.DrawFn) -> tuple[LinkRules, list[BusyInterval], datetime,
     return link, busy, window_start, window_end, now
 
 
+@st.composite
+def pools(
+    draw: st.DrawFn,
+) -> tuple[LinkRules, dict[str, HostBusyTime], datetime, datetime, datetime]:
+    """A scenario's link with a daily cap or none, and 1-5 hosts, each with its own busy time,
+    showAs policy and bookings per local date."""
+    link, _, window_start, window_end, now = draw(scenarios())
+    link = dataclasses.replace(link, daily_cap=draw(st.one_of(st.none(), st.integers(1, 3))))
+    first_day = window_start.date() - timedelta(days=1)
+    hosts = {}
+    for index in range(draw(st.integers(1, 5))):
+        busy = []
+        for _ in range(draw(st.integers(0, 12))):
+            start = window_start + timedelta(minutes=draw(st.integers(-1440, 5 * 1440)))
+            length = timedelta(minutes=draw(st.one_of(st.just(0), st.integers(1, 600))))
+            busy.append(BusyInterval(start, start + length, draw(st.sampled_from(ShowAs))))
+        policy = ShowAsPolicy(frozenset(draw(st.sets(st.sampled_from(ShowAs)))))
+        booked = draw(
+            st.dictionaries(st.integers(0, 6).map(lambda n: first_day + timedelta(days=n)), st.integers(0, 4))
+        )
+        hosts[f"host-{index}"] = HostBusyTime(busy, policy, booked)
+    return link, hosts, window_start, window_end, now
+
+
 def naive_reference(
-    link: LinkRules, busy: list[BusyInterval], window_start: datetime, window_end: datetime, now: datetime
+    link: LinkRules,
+    busy: list[BusyInterval],
+    window_start: datetime,
+    window_end: datetime,
+    now: datetime,
+    policy: ShowAsPolicy = DEFAULT_SHOW_AS_POLICY,
+    full_days: frozenset[date] = frozenset(),
 ) -> list[tuple[datetime, datetime]]:
-    """The obvious (quadratic, wall-clock brute force) reading of the rules, as an oracle."""
+    """The obvious (quadratic, wall-clock brute force) reading of the rules, as an oracle; a slot
+    whose local date is in `full_days` is not offered (the daily cap)."""
     zone = ZoneInfo(link.time_zone)
     before = timedelta(minutes=link.buffer_before_minutes)
     after = timedelta(minutes=link.buffer_after_minutes)
@@ -111,8 +154,11 @@ def naive_reference(
                     continue
                 if start < now + timedelta(minutes=link.minimum_notice_minutes) or start >= horizon:
                     continue
+                if wall.date() in full_days:
+                    continue
                 if any(
-                    DEFAULT_SHOW_AS_POLICY.blocks(b.show_as)
+                    policy.blocks(b.show_as)
+                    and b.start_utc < b.end_utc  # an empty event blocks nothing
                     and start - before < b.end_utc
                     and b.start_utc < end + after
                     for b in busy
@@ -183,3 +229,30 @@ def _inside(link: LinkRules, zone: ZoneInfo, wall: datetime, end_utc: datetime, 
         ):
             return True
     return False
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+)
+@given(pools())
+def test_a_pool_offers_the_brute_force_union_with_the_hosts_free_for_each_slot(
+    pool: tuple[LinkRules, dict[str, HostBusyTime], datetime, datetime, datetime],
+) -> None:
+    link, hosts, window_start, window_end, now = pool
+    expected: dict[tuple[datetime, datetime], list[str]] = {}
+    for host_id, host in sorted(hosts.items()):
+        cap = link.daily_cap
+        full = frozenset(d for d, n in host.bookings_per_local_date.items() if cap is not None and n >= cap)
+        busy = list(host.busy)
+        for slot in naive_reference(link, busy, window_start, window_end, now, host.show_as_policy, full):
+            expected.setdefault(slot, []).append(host_id)
+
+    by_host = free_slots_by_host(link, hosts, window_start, window_end, now)
+    pooled = pool_free_slots(by_host)
+
+    assert [(p.start_utc, p.end_utc, p.free_host_ids) for p in pooled] == [
+        (start, end, tuple(host_ids)) for (start, end), host_ids in sorted(expected.items())
+    ]
+    assert [(s.start_utc, s.end_utc) for s in pooled.slots()] == sorted(expected)
+    # The same union from plain lists of slots (what a caller outside the engine may pass).
+    assert pool_free_slots({host: list(slots) for host, slots in by_host.items()}) == list(pooled)

@@ -87,7 +87,7 @@ def test_link_fields_and_rule_fields_are_reported_together() -> None:
         ({"hosts": []}, "hosts"),
         ({"hosts": "u1"}, "hosts"),
         ({"hosts": [{"userId": "u1"}, {"userId": "u2"}]}, "hosts"),  # single with two
-        ({"assignment": "roundRobin", "hosts": [{"userId": f"u{i}"} for i in range(26)]}, "hosts"),
+        ({"assignment": "roundRobin", "hosts": [{"userId": f"u{i}"} for i in range(101)]}, "hosts"),
         ({"assignment": "roundRobin", "hosts": [{"userId": "u1"}, {"userId": "u1"}]}, "hosts[1].userId"),
         ({"hosts": [{"userId": "u1", "calendarProvider": "google"}]}, "hosts[0].calendarProvider"),
         ({"hosts": [{"userId": "x" * 257}]}, "hosts[0].userId"),
@@ -100,6 +100,12 @@ def test_link_fields_and_rule_fields_are_reported_together() -> None:
 )
 def test_bad_link_fields(changes: dict[str, Any], field: str) -> None:
     assert field in fields(body(**changes))
+
+
+def test_a_pool_of_a_hundred_hosts_is_a_link() -> None:
+    hosts = [{"userId": f"u{i}", "calendarProvider": "microsoft"} for i in range(100)]
+    config = link_config_from_json("team", body(assignment="roundRobin", hosts=hosts))
+    assert [h.user_id for h in config.hosts] == [f"u{i}" for i in range(100)]
 
 
 class TestAvailabilityQuery:
