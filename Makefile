@@ -5,14 +5,20 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check install bench clean fuzz soak coldstart
+.PHONY: run test lint typecheck check install lock bench clean fuzz soak coldstart
 
 install: $(PIP_STAMP) $(NPM_STAMP)
 
+# The lock files (every package pinned with its hashes), never the .in files they are made from.
 $(PIP_STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
+
+# After editing requirements.in or requirements-dev.in: re-resolve both locks (uv, from the package
+# index; versions already locked stay unless an input asks for others).
+lock: $(PIP_STAMP)
+	$(PY) -m devstack.lock
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -121,6 +121,11 @@ param maximumInstanceCount int = 100
 ])
 param instanceMemoryMB int = 2048
 
+@description('Flex Consumption: always-ready instances of the HTTP group (kept warm, no cold start; billed while idle); 0: none.')
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyHttpInstances int = 0
+
 @description('Flex Consumption: concurrent HTTP requests per instance; 0 keeps the platform default.')
 @minValue(0)
 @maxValue(1000)
@@ -256,6 +261,12 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
+    alwaysReady: alwaysReadyHttpInstances > 0 ? [
+      {
+        name: 'http'
+        instanceCount: alwaysReadyHttpInstances
+      }
+    ] : []
   }
 }
 

@@ -10,8 +10,8 @@
 #   client-state-key     SLOTBRIDGE_CLIENT_STATE_KEY    HMAC key of Graph subscriptions' clientState
 #
 # Until all four exist their Key Vault references stay unresolved and the app refuses to start,
-# naming the setting. Run once per environment after `azd up`; run again at any time: secrets that
-# exist are kept unless named with --rotate.
+# naming the setting. `azd up` runs it from its postprovision hook; run it again at any time: secrets
+# that exist are kept unless named with --rotate.
 #
 # Values come from openssl's CSPRNG and are piped straight into Key Vault (--file /dev/stdin): they
 # are never printed, never put on a command line, never kept in a shell variable. Only a rotation or

@@ -2,8 +2,9 @@
 # Create the token-cache data key: 256 random bits, base64, stored as a Key Vault secret.
 #
 # Slotbridge encrypts every MSAL token cache with AES-256-GCM under this key and stores the key
-# version beside each ciphertext. Run once per environment, after `azd up`. To rotate the key later,
-# use rotate-data-key.sh (a new version of the same secret).
+# version beside each ciphertext. `azd up` runs it (with --if-missing) from its postprovision hook;
+# by hand, run it once per environment. To rotate the key later, use rotate-data-key.sh (a new
+# version of the same secret).
 #
 # The key never appears on a command line, in the output or in a shell variable: it goes from the
 # random source to a private temporary file to Key Vault, and the file is removed on exit.
@@ -15,7 +16,7 @@ readonly DEFAULT_SECRET_NAME="token-data-key"
 
 usage() {
   cat <<USAGE
-Usage: $(basename "$0") [--vault NAME] [--name SECRET] [-h|--help]
+Usage: $(basename "$0") [--vault NAME] [--name SECRET] [--if-missing] [-h|--help]
 
 Create the token-cache data key (32 random bytes, base64) as Key Vault secret SECRET.
 Refuses to overwrite an existing key; use rotate-data-key.sh to add a new version.
@@ -23,6 +24,7 @@ Refuses to overwrite an existing key; use rotate-data-key.sh to add a new versio
 Options:
   --vault NAME    Key Vault name (default: \$AZURE_KEY_VAULT_NAME, or the azd environment value)
   --name SECRET   secret name (default: \$SLOTBRIDGE_DATA_KEY_SECRET_NAME, or ${DEFAULT_SECRET_NAME})
+  --if-missing    keep an existing key and succeed (the azd hook) instead of refusing
   -h, --help      show this help
 
 Needs: az (logged in, with Key Vault Secrets Officer on the vault; azd up grants it to the
@@ -34,10 +36,12 @@ USAGE
 
 vault=""
 secret_name=""
+if_missing=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --vault) [[ $# -ge 2 ]] || die "--vault needs a value"; vault="$2"; shift 2 ;;
     --name) [[ $# -ge 2 ]] || die "--name needs a value"; secret_name="$2"; shift 2 ;;
+    --if-missing) if_missing=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -52,6 +56,10 @@ command -v openssl >/dev/null 2>&1 || die "openssl is not installed"
 [[ -n "${vault}" ]] || die "no Key Vault: pass --vault or set AZURE_KEY_VAULT_NAME"
 
 if az keyvault secret show --vault-name "${vault}" --name "${secret_name}" --query id --output none 2>/dev/null; then
+  if [[ "${if_missing}" == true ]]; then
+    printf 'Kept the existing data key %s in %s.\n' "${secret_name}" "${vault}"
+    exit 0
+  fi
   die "secret ${secret_name} already exists in ${vault}; rotate it with rotate-data-key.sh"
 fi
 

@@ -14,6 +14,7 @@
 #   Key Vault. It is never printed, never passed on a command line, never kept in a variable.
 #
 # Idempotent: run again to update redirect URIs and permissions; --rotate-secret adds a new secret.
+# `azd up` runs it from its postprovision hook (infra/scripts/postprovision.sh).
 set -euo pipefail
 # shellcheck source=infra/scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -217,21 +218,32 @@ else
 fi
 
 # --- point the function app at the registration -------------------------------------------------
+# Only a change is written: every app-settings write restarts the app, and the azd hook runs this
+# after every provision.
 if [[ -n "${function_app}" && -n "${resource_group}" ]]; then
-  settings=("SLOTBRIDGE_CLIENT_ID=${client_id}")
+  settings=()
+  current_client_id="$(
+    az functionapp config appsettings list \
+      --name "${function_app}" --resource-group "${resource_group}" \
+      --query "[?name=='SLOTBRIDGE_CLIENT_ID'].value | [0]" --output tsv
+  )"
+  [[ "${current_client_id}" == "${client_id}" ]] || settings+=("SLOTBRIDGE_CLIENT_ID=${client_id}")
   # Any app-settings change makes App Service fetch Key Vault references again right away (it would
   # otherwise pick up a new secret version within 24 hours).
   if [[ -n "${secret_version}" ]]; then
     now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     settings+=("KEYVAULT_REFERENCES_REFRESHED_AT=${now}")
   fi
-  az functionapp config appsettings set \
-    --name "${function_app}" --resource-group "${resource_group}" \
-    --settings "${settings[@]}" --output none
-  printf 'Function app %s now uses client id %s.\n' "${function_app}" "${client_id}"
+  if [[ ${#settings[@]} -gt 0 ]]; then
+    az functionapp config appsettings set \
+      --name "${function_app}" --resource-group "${resource_group}" \
+      --settings "${settings[@]}" --output none
+  fi
+  printf 'Function app %s uses client id %s.\n' "${function_app}" "${client_id}"
 fi
 if command -v azd >/dev/null 2>&1 && azd env get-value AZURE_ENV_NAME >/dev/null 2>&1; then
-  azd env set SLOTBRIDGE_CLIENT_ID "${client_id}"
+  [[ "$(azd env get-value SLOTBRIDGE_CLIENT_ID 2>/dev/null)" == "${client_id}" ]] \
+    || azd env set SLOTBRIDGE_CLIENT_ID "${client_id}"
 else
   printf 'Keep it across provisioning: azd env set SLOTBRIDGE_CLIENT_ID %s\n' "${client_id}"
 fi

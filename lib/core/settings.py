@@ -4,9 +4,10 @@ Every setting is declared once, as a field of a pydantic model: its environment 
 type, default, validation and description (`setting()`). The models group them as the code uses
 them (`settings.microsoft.tenant`, `settings.keys.api_keys`); `Settings` is a pydantic-settings
 model whose one source is the process environment (or a mapping given to `load_settings()`).
-`load_settings()` reads and validates them all at start-up and raises `SettingsError` naming every
-missing or invalid setting; `get_settings()` caches the result for the process. `SETTING_SPECS`
-lists them for the checks: the README's settings table, `local.settings.example.json` and the
+`load_settings()` reads and validates them all at start-up and raises one `SettingsError` naming
+every missing, invalid or unresolved setting (not just the first: one restart fixes them all);
+`get_settings()` caches the result for the process. `SETTING_SPECS` lists them for the checks: the
+README's settings table, `local.settings.example.json` and the
 Bicep template are tested against it.
 
 Microsoft cloud endpoints are settings whose defaults are the public cloud, so national clouds and
@@ -19,7 +20,7 @@ import base64
 import binascii
 import functools
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic.fields import FieldInfo
@@ -44,7 +46,12 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 
 
 class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names it."""
+    """Settings are missing or invalid; the message names each. `setting` is the one a rule across
+    settings names (an error about one field is named from where pydantic found it)."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 # --- Value rules: each raises ValueError with what is wrong; the setting's name is added by
@@ -211,6 +218,29 @@ class _Group(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
+    @classmethod
+    def _rule_across_settings(cls, values: Mapping[str, Any]) -> SettingsError | None:
+        """A rule that spans this group's settings, checked on the raw values (none by default)."""
+        return None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem_at_once(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # pydantic skips "after" model validators when a field fails and stops at a failing
+        # "before" one; checking the rule on the raw values beside the fields reports both at once.
+        problem = cls._rule_across_settings(data) if isinstance(data, Mapping) else None
+        try:
+            validated = handler(data)
+        except ValidationError as error:
+            if problem is None:
+                raise
+            details: list[Any] = [*error.errors(include_url=False)]
+            details.append({"type": "value_error", "loc": (), "input": data, "ctx": {"error": problem}})
+            raise ValidationError.from_exception_data(error.title, details) from None
+        if problem is not None:
+            raise problem
+        return validated
+
 
 class StorageSettings(_Group):
     """How to reach Table and Queue Storage: a connection string, or identity-based endpoints."""
@@ -255,16 +285,23 @@ class StorageSettings(_Group):
             name = f"{STORAGE_CONNECTION}__{kind}ServiceUri"
             if account and not values.get(name):
                 values[name] = f"https://{account}.{kind}.core.windows.net"
-        if not (
-            values.get(f"{STORAGE_CONNECTION}__tableServiceUri")
-            and values.get(f"{STORAGE_CONNECTION}__queueServiceUri")
-        ):
-            raise SettingsError(
-                f"Setting {STORAGE_CONNECTION} is missing: set a connection string "
-                f"(UseDevelopmentStorage=true for Azurite) or {STORAGE_CONNECTION}__accountName "
-                "(or both service URIs) for identity-based access."
-            )
         return values
+
+    @classmethod
+    def _rule_across_settings(cls, values: Mapping[str, Any]) -> SettingsError | None:
+        uris = (f"{STORAGE_CONNECTION}__{kind}ServiceUri" for kind in ("table", "queue"))
+        if (
+            values.get(STORAGE_CONNECTION)
+            or values.get(f"{STORAGE_CONNECTION}__accountName")
+            or all(values.get(name) for name in uris)
+        ):
+            return None
+        return SettingsError(
+            f"Setting {STORAGE_CONNECTION} is missing: set a connection string "
+            f"(UseDevelopmentStorage=true for Azurite) or {STORAGE_CONNECTION}__accountName "
+            "(or both service URIs) for identity-based access.",
+            setting=STORAGE_CONNECTION,
+        )
 
 
 class MicrosoftSettings(_Group):
@@ -353,14 +390,15 @@ class KeySettings(_Group):
         local_value="whsec_bG9jYWwtZGV2LXdlYmhvb2sta2V5LW5vdC1zZWNyZXQ=",
     )
 
-    @model_validator(mode="after")
-    def _a_data_key(self) -> KeySettings:
-        if not self.key_vault_url and not self.local_data_key:
-            raise SettingsError(
-                "Setting SLOTBRIDGE_KEY_VAULT_URL is missing: the token-encryption data key comes from "
-                "Key Vault (or, for local development only, from SLOTBRIDGE_DATA_KEY)."
-            )
-        return self
+    @classmethod
+    def _rule_across_settings(cls, values: Mapping[str, Any]) -> SettingsError | None:
+        if values.get("SLOTBRIDGE_KEY_VAULT_URL") or values.get("SLOTBRIDGE_DATA_KEY"):
+            return None
+        return SettingsError(
+            "Setting SLOTBRIDGE_KEY_VAULT_URL is missing: the token-encryption data key comes from "
+            "Key Vault (or, for local development only, from SLOTBRIDGE_DATA_KEY).",
+            setting="SLOTBRIDGE_KEY_VAULT_URL",
+        )
 
 
 class SyncSettings(_Group):
@@ -418,26 +456,26 @@ _GROUPS: dict[str, type[_Group]] = {
 
 class _Environment(PydanticBaseSettingsSource):
     """The one source of settings: environment variables (or a mapping standing in for them).
-    A blank value counts as unset (its default applies); an unresolved Key Vault reference stops
-    start-up."""
+    A blank value counts as unset (its default applies); an unresolved Key Vault reference is left
+    out and named in `unresolved` (start-up then fails, naming it beside every other problem)."""
 
     def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
         super().__init__(settings_cls)
         self._environ = environ
+        self.unresolved: list[str] = []
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # `__call__` reads every declared name at once
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
+        self.unresolved = []
         for name in _declared_names():
             value = self._environ.get(name, "").strip()
             if value.startswith("@Microsoft.KeyVault("):
                 # The platform leaves a reference it could not resolve as the literal text.
-                raise SettingsError(
-                    f"Setting {name} is an unresolved Key Vault reference; check the app's access."
-                )
-            if value:
+                self.unresolved.append(name)
+            elif value:
                 values[name] = value
         return values
 
@@ -602,25 +640,31 @@ SETTING_SPECS: tuple[SettingSpec, ...] = tuple(_spec(field) for _, field in _fie
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
 
 
-def _settings_error(error: ValidationError) -> SettingsError:
-    """One message naming every missing or invalid setting."""
-    messages: list[str] = []
-    for item in error.errors(include_url=False):
+def _settings_error(error: ValidationError | None, unresolved: Sequence[str] = ()) -> SettingsError:
+    """One message naming every missing, invalid or unresolved setting, each once."""
+    problems: dict[str, str] = {}  # setting name (or the message itself) -> message
+    for unresolved_name in unresolved:
+        problems[unresolved_name] = (
+            f"Setting {unresolved_name} is an unresolved Key Vault reference; check the app's access."
+        )
+    for item in error.errors(include_url=False) if error else ():
         cause = (item.get("ctx") or {}).get("error")
+        name = next((str(part) for part in reversed(item["loc"]) if str(part) in _SPECS_BY_NAME), None)
         if isinstance(cause, SettingsError):
-            message = str(cause)
+            name, message = cause.setting, str(cause)
+        elif name is None:
+            message = f"Settings are invalid: {item['msg']}"
+        elif item["type"] == "missing":
+            message = f"Setting {name} is missing: {_SPECS_BY_NAME[name].description}"
         else:
-            name = next((str(part) for part in reversed(item["loc"]) if str(part) in _SPECS_BY_NAME), None)
-            if name is None:
-                message = f"Settings are invalid: {item['msg']}"
-            elif item["type"] == "missing":
-                message = f"Setting {name} is missing: {_SPECS_BY_NAME[name].description}"
-            else:
-                reason = str(cause) if isinstance(cause, ValueError) else item["msg"]
-                message = f"Setting {name} {reason}"
-        if message not in messages:
-            messages.append(message)
-    return SettingsError(" ".join(messages))
+            reason = str(cause) if isinstance(cause, ValueError) else item["msg"]
+            message = f"Setting {name} {reason}"
+        # An unresolved reference was left out: its "missing" is the same problem, said once.
+        problems.setdefault(name or message, message)
+    messages = list(problems.values())
+    if len(messages) == 1:
+        return SettingsError(messages[0])
+    return SettingsError(f"{len(messages)} settings are missing or invalid: " + " ".join(messages))
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -628,9 +672,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     source = _Environment(Settings, os.environ if environ is None else environ)
     try:
         # pydantic-settings' documented hook for pre-built sources (its mypy plugin does not know it).
-        return Settings(_build_sources=((source,), {}))  # type: ignore[call-arg]
+        settings = Settings(_build_sources=((source,), {}))  # type: ignore[call-arg]
     except ValidationError as error:
-        raise _settings_error(error) from None
+        raise _settings_error(error, source.unresolved) from None
+    if source.unresolved:
+        raise _settings_error(None, source.unresolved)
+    return settings
 
 
 def load_storage_settings(environ: Mapping[str, str] | None = None) -> StorageSettings:

@@ -4,6 +4,7 @@ main.parameters.json is an azd substitution for a parameter that main.bicep decl
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from tests.unit.infra.bicep_tree import INFRA_DIR, MAIN_BICEP, REPO_ROOT, parse
@@ -38,6 +39,38 @@ def test_azure_yaml_deploys_the_repo_root_as_a_python_function_app() -> None:
     assert {"provider: bicep", "path: infra", "module: main"} <= set(infra)
 
 
+def test_azure_yaml_needs_a_recent_azd_and_runs_the_setup_hook_after_provisioning() -> None:
+    lines = _yaml_lines()
+    [minimum] = _block(lines, "requiredVersions:")
+    match = re.fullmatch(r'azd: ">= (\d+)\.(\d+)\.(\d+)"', minimum)
+    assert match and tuple(map(int, match.groups())) >= (1, 18, 0), minimum
+    hook = _block(lines, "  postprovision:")
+    assert {"shell: sh", "run: infra/scripts/postprovision.sh", "continueOnError: false"} <= set(hook)
+    script = INFRA_DIR / "scripts" / "postprovision.sh"
+    assert script.is_file() and os.access(script, os.X_OK)
+    steps = re.findall(
+        r'^bash "\$\{scripts_dir\}/([a-z-]+\.sh)"(.*)$', script.read_text(encoding="utf-8"), re.MULTILINE
+    )
+    assert steps == [
+        ("register-app.sh", ""),
+        ("create-data-key.sh", " --if-missing"),
+        ("create-app-keys.sh", ""),
+    ]
+
+
+def test_scale_settings_are_parameters_an_operator_sets_through_azd() -> None:
+    values = json.loads((INFRA_DIR / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    declared = parse(MAIN_BICEP)["parameters"]
+    for param, azd_name in (
+        ("maximumInstanceCount", "SLOTBRIDGE_MAXIMUM_INSTANCE_COUNT"),
+        ("instanceMemoryMB", "SLOTBRIDGE_INSTANCE_MEMORY_MB"),
+        ("alwaysReadyHttpInstances", "SLOTBRIDGE_ALWAYS_READY_HTTP_INSTANCES"),
+    ):
+        assert values[param]["value"] == f"${{{azd_name}={declared[param]['default']}}}", param
+    app = parse(MAIN_BICEP)["modules"]["functionApp"]["config"]["params"]
+    assert {"maximumInstanceCount", "instanceMemoryMB", "alwaysReady"} <= set(app)
+
+
 def test_the_function_app_carries_the_azd_service_tag() -> None:
     site = parse(INFRA_DIR / "modules" / "functionapp.bicep")["resources"]["site"]["config"]
     tags = site["tags"]["function"]["parameters"]["arg_2"]
@@ -66,7 +99,7 @@ def test_readme_deploy_section_walks_through_azd_and_every_setup_script() -> Non
     for step in ("azd auth login", "azd env new", "azd env set AZURE_LOCATION", "azd up", "/api/health"):
         assert step in section, step
     scripts = re.findall(r"infra/scripts/([a-z-]+\.sh)", section)
-    assert scripts == ["register-app.sh", "create-data-key.sh", "create-app-keys.sh"]
+    assert scripts == ["postprovision.sh", "register-app.sh", "create-data-key.sh", "create-app-keys.sh"]
     for script in scripts:
         assert (INFRA_DIR / "scripts" / script).is_file(), script
     assert "docs/operations.md" in section and "adminconsent" in section

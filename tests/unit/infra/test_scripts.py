@@ -16,13 +16,20 @@ import pytest
 from tests.unit.infra.bicep_tree import INFRA_DIR, module_path, parse
 
 SCRIPTS_DIR = INFRA_DIR / "scripts"
-SCRIPTS = ["create-data-key.sh", "rotate-data-key.sh", "register-app.sh", "create-app-keys.sh"]
+SCRIPTS = [
+    "create-data-key.sh",
+    "rotate-data-key.sh",
+    "register-app.sh",
+    "create-app-keys.sh",
+    "postprovision.sh",
+]
 CLIENT_SECRET = "fake8Q~Cl13ntS3cr3tValue.ForTests_0123456789"
 
 # A stand-in for the Azure CLI: logs every call's arguments, answers from a small table, and copies
 # what `az keyvault secret set --file` reads (a file or /dev/stdin) so tests can look at what would be
 # stored. A secret exists if FAKE_AZ_EXISTING_SECRETS names it or it was stored; its value is the
-# last one stored, else FAKE_AZ_VALUES[name].
+# last one stored, else FAKE_AZ_VALUES[name]. Service principals and the function app's settings are
+# kept in the state folder too, so a second run sees what the first one made.
 FAKE_AZ = r"""
 import glob, json, os, shutil, sys
 state_dir = os.environ["FAKE_AZ_STATE"]
@@ -38,6 +45,8 @@ def stored(name):
     files = sorted(glob.glob(os.path.join(state_dir, f"stored-{name}-*")))
     return [open(f, encoding="utf-8").read() for f in files]
 if has("account", "show"):
+    if os.environ.get("FAKE_AZ_LOGGED_OUT"):
+        sys.exit(1)
     print("00000000-0000-0000-0000-0000000000aa" if opt("--query") == "tenantId" else "{}")
 elif has("keyvault", "secret", "show"):
     name = opt("--name")
@@ -69,7 +78,22 @@ elif has("cloud", "show"):
 elif has("rest"):
     shutil.copy(opt("--body").lstrip("@"), os.path.join(state_dir, "patch.json"))
 elif has("ad", "sp", "show"):
-    sys.exit(3)
+    if not os.path.exists(os.path.join(state_dir, f"sp-{opt('--id')}")):
+        sys.exit(3)
+elif has("ad", "sp", "create"):
+    open(os.path.join(state_dir, f"sp-{opt('--id')}"), "w").close()
+elif has("functionapp", "config", "appsettings"):
+    path = os.path.join(state_dir, "appsettings.json")
+    settings = json.load(open(path)) if os.path.exists(path) else {}
+    if args[3] == "set":
+        for pair in args[args.index("--settings") + 1 :]:
+            if pair.startswith("--"):
+                break
+            key, _, value = pair.partition("=")
+            settings[key] = value
+        json.dump(settings, open(path, "w"))
+    else:  # list --query "[?name=='NAME'].value | [0]"
+        print(settings.get(opt("--query").split("'")[1], ""))
 elif has("ad", "app", "credential", "reset"):
     print(os.environ["FAKE_CLIENT_SECRET"])
 """
@@ -315,3 +339,123 @@ def test_create_app_keys_writes_the_secrets_the_template_references() -> None:
     script = (SCRIPTS_DIR / "create-app-keys.sh").read_text(encoding="utf-8")
     [declared] = re.findall(r"^readonly -a SECRET_NAMES=\((.*)\)$", script, re.MULTILINE)
     assert set(declared.split()) == referenced == set(APP_KEYS)
+
+
+# --- the azd postprovision hook -----------------------------------------------------------------
+
+# A stand-in for azd's environment commands, kept in the state folder like the fake az's data.
+FAKE_AZD = r"""
+import json, os, sys
+state_dir = os.environ["FAKE_AZ_STATE"]
+path = os.path.join(state_dir, "azd-env.json")
+values = json.load(open(path)) if os.path.exists(path) else {}
+args = sys.argv[1:]
+with open(os.path.join(state_dir, "azd-calls.jsonl"), "a") as log:
+    log.write(json.dumps(args) + "\n")
+if args[:2] == ["env", "get-value"]:
+    if args[2] not in values:
+        sys.exit(f"ERROR: key '{args[2]}' not found in the environment values")
+    print(values[args[2]])
+elif args[:2] == ["env", "set"]:
+    values[args[2]] = args[3]
+    json.dump(values, open(path, "w"))
+else:
+    sys.exit(2)
+"""
+# What `azd provision` leaves in a fresh environment: the Bicep outputs the scripts read.
+AZD_OUTPUTS = {
+    "AZURE_ENV_NAME": "slotbridge-test",
+    "AZURE_KEY_VAULT_NAME": "kv-test",
+    "AZURE_FUNCTION_APP_NAME": "func-slotbridge-abc",
+    "AZURE_RESOURCE_GROUP": "rg-slotbridge-test",
+    "SLOTBRIDGE_REDIRECT_URI": "https://func-slotbridge-abc.azurewebsites.net/api/auth/callback",
+}
+HOOK_WRITES = (
+    ["ad", "app", "create"],
+    ["ad", "app", "credential", "reset"],
+    ["ad", "sp", "create"],
+    ["keyvault", "secret", "set"],
+    ["functionapp", "config", "appsettings", "set"],
+)
+
+
+@pytest.fixture
+def azd_env(fake_az: dict[str, str]) -> dict[str, str]:
+    azd = Path(fake_az["PATH"].split(os.pathsep)[0]) / "azd"
+    azd.write_text(f"#!{sys.executable}\n{FAKE_AZD}", encoding="utf-8")
+    azd.chmod(0o755)
+    state = Path(fake_az["FAKE_AZ_STATE"])
+    (state / "azd-env.json").write_text(json.dumps(AZD_OUTPUTS), encoding="utf-8")
+    return {k: v for k, v in fake_az.items() if k != "AZURE_KEY_VAULT_NAME"}
+
+
+def _run_hook(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The hook as azd runs it: with the environment's current values exported."""
+    values = json.loads((Path(env["FAKE_AZ_STATE"]) / "azd-env.json").read_text(encoding="utf-8"))
+    return _run("postprovision.sh", {**env, **values})
+
+
+def _state(env: dict[str, str]) -> dict[str, str]:
+    """Everything the fakes keep: secrets (with versions), app settings, principals, azd values."""
+    state = Path(env["FAKE_AZ_STATE"])
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(state.iterdir())
+        if not p.name.endswith("calls.jsonl")
+    }
+
+
+def _template_secret_names() -> set[str]:
+    main = parse(INFRA_DIR / "main.bicep")["parameters"]
+    app = parse(module_path("functionapp"))["parameters"]
+    names = {main["clientSecretName"]["default"], main["dataKeySecretName"]["default"]}
+    return names | {
+        app[f"{key}SecretName"]["default"]
+        for key in ("apiKeys", "userTokenKey", "webhookSigningKey", "clientStateKey")
+    }
+
+
+def test_postprovision_hook_leaves_a_fresh_environment_with_a_starting_app(azd_env: dict[str, str]) -> None:
+    result = _run_hook(azd_env)
+    assert result.returncode == 0, result.stderr
+    # Every secret the app's settings reference or the app reads exists, so it starts.
+    stored = {name for name in _template_secret_names() if _stored(azd_env, name)}
+    assert stored == _template_secret_names() == {"graph-client-secret", "token-data-key", *APP_KEYS}
+    state = _state(azd_env)
+    settings = json.loads(state["appsettings.json"])
+    assert settings["SLOTBRIDGE_CLIENT_ID"] == "11111111-2222-3333-4444-555555555555"
+    assert "KEYVAULT_REFERENCES_REFRESHED_AT" in settings  # the references are resolved again now
+    # Later provisions keep the client id (main.parameters.json reads it from the azd environment).
+    assert json.loads(state["azd-env.json"])["SLOTBRIDGE_CLIENT_ID"] == settings["SLOTBRIDGE_CLIENT_ID"]
+    secrets = [
+        CLIENT_SECRET,
+        *(value for name in _template_secret_names() for value in _stored(azd_env, name)),
+    ]
+    _assert_never_shown(result, azd_env, *secrets)
+
+
+def test_postprovision_hook_run_again_changes_nothing(azd_env: dict[str, str]) -> None:
+    first = _run_hook(azd_env)
+    assert first.returncode == 0, first.stderr
+    before, calls_before = _state(azd_env), len(_calls(azd_env))
+    second = _run_hook(azd_env)
+    assert second.returncode == 0, second.stderr
+    assert _state(azd_env) == before  # no new secret version, no app-settings write, same azd values
+    again = _calls(azd_env)[calls_before:]
+    assert not [c for c in again if any(c[: len(write)] == write for write in HOOK_WRITES)]
+    azd_calls = (Path(azd_env["FAKE_AZ_STATE"]) / "azd-calls.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sum(json.loads(c)[:2] == ["env", "set"] for c in azd_calls) == 1  # the first run's client id
+    assert "Kept the existing data key" in second.stdout and second.stdout.count("Kept the existing") == 5
+
+
+def test_postprovision_hook_stops_before_any_step_when_az_is_not_logged_in(azd_env: dict[str, str]) -> None:
+    result = _run_hook({**azd_env, "FAKE_AZ_LOGGED_OUT": "1"})
+    assert result.returncode != 0 and "az login" in result.stderr
+    assert [c[:2] for c in _calls(azd_env)] == [["account", "show"]]
+
+
+def test_create_data_key_if_missing_keeps_the_existing_key(fake_az: dict[str, str]) -> None:
+    env = {**fake_az, "FAKE_AZ_EXISTING_SECRETS": "token-data-key"}
+    result = _run("create-data-key.sh", env, "--if-missing")
+    assert result.returncode == 0 and "Kept the existing data key" in result.stdout, result.stderr
+    assert _stored(env, "token-data-key") == []

@@ -118,6 +118,66 @@ def test_start_up_fails_naming_the_missing_setting() -> None:
     assert "Setting AzureWebJobsStorage is missing" in result.stderr
 
 
+KV_REFERENCE = "@Microsoft.KeyVault(SecretUri=https://v.example/secrets/s)"
+# A fresh deployment before its secrets exist, plus a few typos: every one must be named at once.
+SEVERAL_BAD = {
+    **{k: v for k, v in AZURITE.items() if k not in ("SLOTBRIDGE_KEY_VAULT_URL", "SLOTBRIDGE_CLIENT_SECRET")},
+    "SLOTBRIDGE_CLIENT_SECRET": KV_REFERENCE,
+    "SLOTBRIDGE_API_KEYS": KV_REFERENCE,
+    "SLOTBRIDGE_USER_TOKEN_KEY": "short",
+    "SLOTBRIDGE_TABLE_PREFIX": "bad-prefix",
+    "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "*/5 * * * *",
+    "SLOTBRIDGE_PUBLIC_BASE_URL": "http://slotbridge.example",
+}
+NAMED_AT_ONCE = [
+    "Setting SLOTBRIDGE_CLIENT_SECRET is an unresolved Key Vault reference",
+    "Setting SLOTBRIDGE_API_KEYS is an unresolved Key Vault reference",
+    "Setting SLOTBRIDGE_USER_TOKEN_KEY must be base64",
+    # a rule across settings (a data key from somewhere) still runs beside a failing key setting
+    "Setting SLOTBRIDGE_KEY_VAULT_URL is missing",
+    "Setting SLOTBRIDGE_TABLE_PREFIX must be",
+    "Setting SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE must be an NCRONTAB expression",
+    "Setting SLOTBRIDGE_PUBLIC_BASE_URL must be an https:// URL",
+]
+
+
+def test_several_bad_settings_are_named_in_one_message() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(SEVERAL_BAD)
+    message = str(raised.value)
+    assert message.startswith(f"{len(NAMED_AT_ONCE)} settings are missing or invalid: ")
+    for problem in NAMED_AT_ONCE:
+        assert message.count(problem) == 1, problem
+    # An unresolved reference is one problem, not also "missing"; no value is ever echoed from a reference.
+    assert "SLOTBRIDGE_CLIENT_SECRET is missing" not in message and "v.example" not in message
+
+
+def test_storage_rule_and_a_bad_storage_setting_are_named_together() -> None:
+    env = {k: v for k, v in AZURITE.items() if k != "AzureWebJobsStorage"}
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**env, "AzureWebJobsStorage__tableServiceUri": "http://table.example"})
+    assert "Setting AzureWebJobsStorage is missing" in str(raised.value)
+    assert "Setting AzureWebJobsStorage__tableServiceUri must be an https:// URL" in str(raised.value)
+
+
+def test_start_up_names_every_bad_setting_in_one_error() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AzureWebJobs", "SLOTBRIDGE_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app"],
+        cwd=ROOT,
+        env={**env, **SEVERAL_BAD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    [error_line] = [
+        line for line in result.stderr.splitlines() if line.startswith("lib.core.settings.SettingsError")
+    ]
+    for problem in NAMED_AT_ONCE:
+        assert problem in error_line, problem
+
+
 def test_local_settings_example_lists_every_setting() -> None:
     values = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
     host_only = {"FUNCTIONS_WORKER_RUNTIME", "DEVHOST_FUNCTION_KEYS"}
