@@ -140,13 +140,18 @@ class ScheduleMonitor:
         return f"timers/{self.host_id}/Host.Functions.{function_name}/status"
 
     def get(self, function_name: str) -> ScheduleStatus | None:
+        """The recorded status, or None: never recorded, or unreadable (as the host's
+        `GetSafeStatusAsync`, which starts the timer afresh rather than not at all)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
             raw = self._container.download_blob(self.blob_name(function_name)).readall()
+            return ScheduleStatus.from_json(json.loads(raw))
         except ResourceNotFoundError:
             return None
-        return ScheduleStatus.from_json(json.loads(raw))
+        except Exception:
+            log.exception("Function '%s': the timer trigger status could not be read.", function_name)
+            return None
 
     def update(self, function_name: str, status: ScheduleStatus) -> None:
         try:
