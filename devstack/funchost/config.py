@@ -1,6 +1,6 @@
 """What the dev host reads besides the app: host.json (route prefix, queue semantics, timeout),
-local.settings.json (`Values` become environment variables, as Core Tools does) and `%SETTING%`
-placeholders in binding values."""
+local.settings.json (`Values` become environment variables, as Core Tools does), `%SETTING%`
+placeholders in binding values and the storage account a binding's `connection` names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+from lib.core.settings import STORAGE_CONNECTION, SettingsError, StorageSettings, load_storage_settings
 
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
 _PLACEHOLDER = re.compile(r"%([^%]+)%")
@@ -90,3 +92,25 @@ def resolve_placeholders(value: str) -> str:
         return os.environ[name]
 
     return _PLACEHOLDER.sub(lookup, value)
+
+
+def storage_settings_for(connection: str | None) -> StorageSettings:
+    """The storage account a binding's `connection` names, looked up as the host does: the settings
+    `AzureWebJobs<name>`, then `<name>` — a connection string, or identity-based `<name>__accountName`
+    / `<name>__queueServiceUri` (+ `__clientId`); no connection means `AzureWebJobsStorage`."""
+    name = (connection or "").strip() or STORAGE_CONNECTION
+    for prefix in (f"AzureWebJobs{name}", name):
+        found = {
+            STORAGE_CONNECTION + key[len(prefix) :]: value
+            for key, value in os.environ.items()
+            if (key == prefix or key.startswith(prefix + "__")) and value.strip()
+        }
+        if found:
+            try:
+                return load_storage_settings(found)
+            except SettingsError as error:
+                raise HostConfigError(f"storage connection {name!r}: {error}") from None
+    raise HostConfigError(
+        f"storage connection {name!r} is not set: no app setting {name!r} (a connection string) "
+        f"or {name}__accountName / {name}__queueServiceUri"
+    )

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devstack.funchost.config import HostConfig, load_local_settings
+from devstack.funchost.config import HostConfig, load_local_settings, storage_settings_for
 from devstack.funchost.http_gateway import HttpGateway
 from devstack.funchost.invoke import LoadedFunction
 from devstack.funchost.queues import QueueRunner
-from devstack.funchost.timers import TimerRunner
+from devstack.funchost.timers import ScheduleMonitor, TimerRunner
 from devstack.http_server import LOOPBACK, ServerThread
 
 log = logging.getLogger("devstack.funchost")
@@ -88,16 +88,28 @@ class DevHost:
             self.config.route_prefix,
             keys,
             cors_origins=origins,
+            function_timeout=self.config.function_timeout,
         )
-        self.timers = (
-            [TimerRunner(f) for f in self.functions if f.trigger_type == "timerTrigger"] if run_timers else []
+        timer_functions = (
+            [f for f in self.functions if f.trigger_type == "timerTrigger"] if run_timers else []
         )
+        monitor = ScheduleMonitor.from_settings() if timer_functions else None
+        self.timers = [TimerRunner(f, monitor, self.config.function_timeout) for f in timer_functions]
         self.queue_runners: list[QueueRunner] = []
         if run_queues:
-            queue_functions = [f for f in self.functions if f.trigger_type == "queueTrigger"]
-            if queue_functions:
-                service = _queue_service_for_host()
-                self.queue_runners = [QueueRunner(f, service, self.config.queues) for f in queue_functions]
+            services: dict[str, Any] = {}
+            for function in self.functions:
+                if function.trigger_type != "queueTrigger":
+                    continue
+                # Each trigger reads the account its `connection` setting names, as the host does.
+                connection = str(function.trigger.get("connection") or "")
+                if connection not in services:
+                    services[connection] = _queue_service(connection)
+                self.queue_runners.append(
+                    QueueRunner(
+                        function, services[connection], self.config.queues, self.config.function_timeout
+                    )
+                )
         self._server = ServerThread(self.gateway, host=host, port=port, name="devhost")
         self.url = self._server.url
         self.api_url = f"{self.url}/{self.config.route_prefix}".rstrip("/")
@@ -125,9 +137,7 @@ class DevHost:
         self.stop()
 
 
-def _queue_service_for_host() -> Any:
-    # The host reads the same `AzureWebJobsStorage` connection the app does.
+def _queue_service(connection: str) -> Any:
     from lib.adapters.storage.clients import queue_service
-    from lib.core.settings import load_storage_settings
 
-    return queue_service(load_storage_settings())
+    return queue_service(storage_settings_for(connection))

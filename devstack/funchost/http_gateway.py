@@ -1,6 +1,8 @@
 """The HTTP side of the dev host: a WSGI app that routes requests to HTTP-triggered functions with
-the host's rules — `routePrefix`, route templates, methods (405 with `Allow` otherwise), function
-keys for non-anonymous routes (`x-functions-key` header or `code` query), 404 for unknown routes,
+the host's rules — `routePrefix` and route templates matched in any case, methods (a method the route
+does not list is a bare 404, as the real host answers: its routing layer finds no route, so no 405 and
+no `Allow`), function keys for non-anonymous routes (`x-functions-key` header or `code` query), 404
+for unknown routes,
 a bare 500 when a function raises (the host never shows a stack trace), and the platform's CORS.
 
 CORS, as App Service's platform CORS does it (`siteConfig.cors.allowedOrigins`, no credentials): a
@@ -16,6 +18,7 @@ import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import azure.functions as func
@@ -56,11 +59,13 @@ class HttpGateway:
         route_prefix: str,
         function_keys: Iterable[str],
         cors_origins: Iterable[str] = (),
+        function_timeout: timedelta | None = None,
     ) -> None:
-        self.prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
+        self.prefix = "/" + route_prefix.strip("/").lower() if route_prefix.strip("/") else ""
         self.endpoints = sorted((endpoint_for(f) for f in functions), key=lambda e: e.route.precedence)
         self._keys = [k for k in function_keys if k]
         self._cors_origins = frozenset(o.strip().rstrip("/") for o in cors_origins if o.strip())
+        self._timeout = function_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -80,9 +85,10 @@ class HttpGateway:
     def _route_path(self, request: Request) -> str | None:
         path = request.path
         if self.prefix:
-            if path != self.prefix and not path.startswith(self.prefix + "/"):
+            # The prefix, like the templates, matches in any case.
+            head, path = path[: len(self.prefix)], path[len(self.prefix) :]
+            if head.lower() != self.prefix or path[:1] not in ("", "/"):
                 return None
-            path = path[len(self.prefix) :]
         return path
 
     def _preflight(self, request: Request, origin: str) -> Response:
@@ -109,19 +115,15 @@ class HttpGateway:
         path = self._route_path(request)
         if path is None:
             return Response(status=404)
-        allowed: set[str] = set()
         for endpoint in self.endpoints:
             params = endpoint.route.match(path)
             if params is None:
                 continue
             if endpoint.methods and request.method.upper() not in endpoint.methods:
-                allowed |= endpoint.methods
                 continue
             if not endpoint.anonymous and not self._has_key(request):
                 return Response(status=401)
             return self._invoke(endpoint, request, params)
-        if allowed:
-            return Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
         return Response(status=404)
 
     def _has_key(self, request: Request) -> bool:
@@ -143,7 +145,7 @@ class HttpGateway:
             body=request.get_data(cache=False),
         )
         try:
-            result = invoke(endpoint.function, http_request)
+            result = invoke(endpoint.function, http_request, self._timeout)
         except Exception:
             log.exception("Function '%s' raised", endpoint.function.name)
             return Response(status=500)

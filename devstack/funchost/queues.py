@@ -11,6 +11,7 @@ import binascii
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from azure.functions.queue import QueueMessage as FunctionsQueueMessage
@@ -29,8 +30,15 @@ MIN_POLL_S = 0.1
 
 
 class QueueRunner:
-    def __init__(self, function: LoadedFunction, service: QueueServiceClient, config: QueueConfig) -> None:
+    def __init__(
+        self,
+        function: LoadedFunction,
+        service: QueueServiceClient,
+        config: QueueConfig,
+        function_timeout: timedelta | None = None,
+    ) -> None:
         self.function = function
+        self.function_timeout = function_timeout
         self.queue_name = resolve_placeholders(str(function.trigger["queueName"]))
         self.config = config
         self._queue: QueueClient = service.get_queue_client(self.queue_name)
@@ -106,7 +114,7 @@ class QueueRunner:
                 time_next_visible=message.next_visible_on,
                 pop_receipt=message.pop_receipt,
             )
-            invoke(self.function, payload)
+            invoke(self.function, payload, self.function_timeout)
         except Exception:
             self.failed += 1
             log.exception(

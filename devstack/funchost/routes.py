@@ -1,6 +1,7 @@
 """HTTP route templates as the Functions host matches them: `{name}` segments, constraints such as
 `{id:int}` / `{id:guid}` / `{id:alpha}` / `{flag:bool}`, optional `{name?}` and catch-all `{*rest}`.
-Literal segments win over parameters, as in ASP.NET Core routing."""
+Literal segments win over parameters, and literals match in any case (`/API/Links/x` is `/api/links/x`),
+as in ASP.NET Core routing; parameter values keep the case they were sent in."""
 
 from __future__ import annotations
 
@@ -58,4 +59,4 @@ def compile_route(template: str) -> Route:
             body = f"/(?P<{name}>{_CONSTRAINTS[constraint]})"
             pattern += f"(?:{body})?" if optional else body
             precedence.append(1 if constraint else 2)
-    return Route(template, re.compile(f"^{pattern}/?$"), tuple(precedence))
+    return Route(template, re.compile(f"^{pattern}/?$", re.IGNORECASE), tuple(precedence))

@@ -2,6 +2,8 @@
 
 - `correlation_id()` — the id of the current request: taken from an incoming `x-correlation-id`
   (if well-formed) or the W3C `traceparent` trace id, else a new one. Handlers echo it back.
+- `redact()` / `redact_document()` — the one redaction: e-mail addresses and bearer tokens in text,
+  and credential fields (`clientState`, tokens, codes, keys) in a JSON document.
 - `RedactingFilter` — attached to the root logger's handlers: stamps each record with the
   correlation id and masks e-mail addresses and bearer tokens in the message, so neither reaches
   Application Insights even if a message carries one by mistake.
@@ -43,6 +45,37 @@ def correlation_id() -> str:
 
 def redact(text: str) -> str:
     return _BEARER.sub(r"\1<redacted>", _EMAIL.sub("<email>", text))
+
+
+# Field names whose values are credentials wherever they appear (`clientState`, `access_token`,
+# `refreshToken`, `code`, `secret`, `apiKey` ...), compared without case, `_` or `-`.
+_SECRET_FIELD_ENDINGS = (
+    "token",
+    "secret",
+    "password",
+    "clientstate",
+    "code",
+    "key",
+    "signature",
+    "authorization",
+)
+
+
+def redact_document(value: object) -> object:
+    """A JSON value with credential fields masked and every string `redact`ed (e-mails, bearer
+    tokens): for showing stored documents, such as queue messages, to an operator."""
+    if isinstance(value, dict):
+        return {
+            key: "<redacted>"
+            if str(key).lower().replace("_", "").replace("-", "").endswith(_SECRET_FIELD_ENDINGS)
+            else redact_document(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_document(item) for item in value]
+    if isinstance(value, str):
+        return redact(value)
+    return value
 
 
 class RedactingFilter(logging.Filter):

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 GRAPH_NOTIFICATIONS_QUEUE = "graph-notifications"
 SYNC_REQUESTS_QUEUE = "sync-requests"
 OUTBOX_QUEUE = "outbox"
+# Every queue a trigger reads; each has its `<queue>-poison` (lib/adapters/storage/poison.py).
+APP_QUEUES = (GRAPH_NOTIFICATIONS_QUEUE, SYNC_REQUESTS_QUEUE, OUTBOX_QUEUE)
 POISON_SUFFIX = "-poison"
 
 
