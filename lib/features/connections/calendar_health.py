@@ -72,10 +72,9 @@ def _post_unavailable(
     """The one `calendar.unavailable` of this episode (a second post of its id adds nothing)."""
     connection_id, calendar_id = ref
     connection = storage_account().table(ConnectionRecord).find(record.user_id, connection_id)
-    prefix = "calendar_missing" if reason == CALENDAR_MISSING else reason
     outbox.post(
         record.user_id,
-        f"{prefix}.{connection_id}.{calendar_digest(calendar_id)}.{episode}",
+        f"{reason}.{connection_id}.{calendar_digest(calendar_id)}.{episode}",
         MESSAGE_TYPE,
         {
             "reason": reason,
