@@ -42,6 +42,13 @@ def _sync_on_disconnecting(ref: connection_hooks.ConnectionRef) -> None:
     connection_events.on_disconnecting(ref.user_id, ref.connection_id)
 
 
+def _link_calendars(user_id: str) -> Sequence[connection_hooks.LinkCalendar]:
+    """Calendar health and sync track the calendars the user's links name, as well as the settings."""
+    from lib.features.links import service
+
+    return service.calendars_for(user_id)
+
+
 def _bookings_follow_outlook(calendar_changes: changes.CalendarChanges) -> Sequence[str]:
     """Two-way sync: bookings notice their events moved or deleted in Outlook."""
     from lib.features.bookings import outlook_sync
@@ -73,4 +80,5 @@ def install() -> None:
     connection_hooks.connected.listen(_sync_on_connected)
     connection_hooks.calendar_settings_saved.listen(_sync_on_settings_saved)
     connection_hooks.disconnecting.listen(_sync_on_disconnecting)
+    connection_hooks.link_calendars.listen(_link_calendars)
     changes.calendar_changed.listen(_bookings_follow_outlook)

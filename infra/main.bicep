@@ -64,6 +64,9 @@ param productWebhookUrl string = ''
 @description('How many Microsoft accounts one user may connect (SLOTBRIDGE_MAX_ACCOUNTS_PER_USER).')
 param maxAccountsPerUser string = '2'
 
+@description('Minutes a chosen calendar may stay unreadable before calendar.unavailable (calendar_unreadable) is posted (SLOTBRIDGE_CALENDAR_UNREADABLE_AFTER_MINUTES).')
+param calendarUnreadableAfterMinutes string = '60'
+
 @description('Where availability reads busy time (SLOTBRIDGE_AVAILABILITY_SOURCE): cached, or live (the kill switch for the busy cache).')
 @allowed([
   'cached'
@@ -255,6 +258,7 @@ module functionApp 'modules/functionapp.bicep' = {
     defaultReturnUrl: defaultReturnUrl
     productWebhookUrl: productWebhookUrl
     maxAccountsPerUser: maxAccountsPerUser
+    calendarUnreadableAfterMinutes: calendarUnreadableAfterMinutes
     availabilitySource: availabilitySource
     syncHorizonDays: syncHorizonDays
     subscriptionRenewalWindowMinutes: subscriptionRenewalWindowMinutes

@@ -59,6 +59,9 @@ param defaultReturnUrl string = ''
 @description('How many Microsoft accounts one user may connect.')
 param maxAccountsPerUser string = '2'
 
+@description('Minutes a chosen calendar may stay unreadable before calendar.unavailable (calendar_unreadable) is posted.')
+param calendarUnreadableAfterMinutes string = '60'
+
 @description('The product webhook receiving "action required" messages; empty keeps them unsent.')
 param productWebhookUrl string = ''
 
@@ -230,6 +233,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SLOTBRIDGE_DEFAULT_RETURN_URL: defaultReturnUrl
     SLOTBRIDGE_MAX_ACCOUNTS_PER_USER: maxAccountsPerUser
     SLOTBRIDGE_PRODUCT_WEBHOOK_URL: productWebhookUrl
+    SLOTBRIDGE_CALENDAR_UNREADABLE_AFTER_MINUTES: calendarUnreadableAfterMinutes
     SLOTBRIDGE_API_KEYS: apiKeysReference
     SLOTBRIDGE_USER_TOKEN_KEY: userTokenKeyReference
     SLOTBRIDGE_WEBHOOK_SIGNING_KEY: webhookSigningKeyReference

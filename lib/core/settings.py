@@ -523,6 +523,12 @@ class Settings(BaseSettings):
         "last one the delivery is kept as `failed`.",
         (30, 120, 600, 3600, 10800, 21600, 43200, 43200),
     )
+    calendar_unreadable_after_minutes: PositiveInt = setting(
+        "SLOTBRIDGE_CALENDAR_UNREADABLE_AFTER_MINUTES",
+        "A chosen calendar whose reads keep failing this long (e.g. 403 after its sharing was "
+        "removed) posts one `calendar.unavailable` (`calendar_unreadable`) per episode.",
+        60,
+    )
     availability_rate_per_address: Rate = setting(
         "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
         "Availability reads one client address may make (per instance, moving window); more get 429.",

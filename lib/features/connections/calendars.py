@@ -14,7 +14,7 @@ from lib.adapters.storage.tables import AlreadyExists
 from lib.core.errors import CalendarNotWritable, FieldError, SlotbridgeError, ValidationFailed
 from lib.core.input_rules import text_fault
 from lib.engine.show_as_policy import ShowAs
-from lib.features.connections import calendar_health, hooks, host_view
+from lib.features.connections import calendar_health, calendar_uses, hooks, host_view
 from lib.features.connections.calendar_health import MissingCalendar
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, user_connections
@@ -222,16 +222,17 @@ def update_calendar_settings(user_id: str, selection: CalendarSelection) -> Cale
     now = datetime.now(UTC)
     stored = [{"connectionId": c, "calendarId": k} for c, k in unique]
     write_ref = {"connectionId": write[0], "calendarId": write[1]} if write else None
-    names = {calendar_health.name_key(*ref): known[ref].name for ref in [*unique, write] if ref is not None}
+    seen = {ref: known[ref].name for ref in [*unique, write] if ref is not None}
+    names = {calendar_health.name_key(*ref): name for ref, name in seen.items()}
+    links = calendar_uses.link_calendars(user_id)
     table = storage_account().table(CalendarSettingsRecord)
 
     def replace(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
         current.conflict_calendars, current.write_calendar, current.updated_at = stored, write_ref, now
         current.blocking_show_as = blocking
-        current.calendar_names = names
-        # Every calendar chosen now was just found in Outlook: none of them is missing.
-        current.missing_calendars = []
-        return current
+        # Every calendar chosen now was just found in Outlook: none of them is missing. Flags and
+        # names of calendars only the user's links still name stay.
+        return calendar_health.keep_in_use(current, links, seen)
 
     if table.find(user_id, "settings") is None:
         try:

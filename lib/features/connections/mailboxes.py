@@ -26,11 +26,14 @@ def mailbox_client(user_id: str, connection_id: str) -> GraphClient:
     return graph_for(connection)
 
 
-def _report_health(user_id: str, missing: list[CalendarRef], found: list[CalendarRef]) -> None:
+def _report_health(
+    user_id: str, missing: list[CalendarRef], found: list[CalendarRef], unreadable: list[CalendarRef]
+) -> None:
     calendar_health.note_reads(
         user_id,
         [(r.connection_id, r.calendar_id) for r in missing],
         [(r.connection_id, r.calendar_id) for r in found],
+        [(r.connection_id, r.calendar_id) for r in unreadable],
     )
 
 

@@ -115,6 +115,10 @@ class CalendarSettingsRecord(TableRecord):
     missing_calendars: list[dict[str, str]] = dataclasses.field(default_factory=list)
     # Counts calendars going missing: the outbox message of episode N has an id derived from N.
     missing_episodes: int = 0
+    # Chosen calendars whose reads keep failing ({"connectionId", "calendarId", "since", "episode",
+    # "posted"}): an episode starts at the first failed read and ends at the next good one.
+    unreadable_calendars: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    unreadable_episodes: int = 0
     updated_at: datetime
 
 

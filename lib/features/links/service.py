@@ -13,10 +13,16 @@ Lifecycle: a link with `active` false is paused, a deleted one is kept as a tomb
 (`link_inactive`, `link_deleted`); a booking's own routes (get, cancel) never load the link, so
 existing bookings stay manageable. A deleted link's slug goes to a new link only when the PUT says
 `reuseDeletedSlug=true` (`slug_deleted` otherwise): its old booking page and e-mails point there.
+
+A host entry's own calendars are in use like the user's settings: `calendars_for` answers
+connections' `link_calendars` hook (installed by `functions/wiring.py`), and a put or delete that
+changes them brings the host's calendar health and sync (subscriptions, busy cache) in step.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,12 +32,17 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, Table
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import Conflict, NotFound
 from lib.core.ttl_memo import forget, ttl_memo
+from lib.features.connections import calendar_health
 from lib.features.connections.calendars import check_calendar_choice
+from lib.features.connections.hooks import LinkCalendar
 from lib.features.connections.host_view import host_view
 from lib.features.links.config import LinkConfig, LinkHost, parse_slug
 from lib.features.links.errors import LinkDeleted, LinkInactive, SlugDeleted
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
+from lib.features.sync import connection_events
 from lib.providers.registry import provider_for
+
+log = logging.getLogger("slotbridge.links")
 
 ROW = "link"
 _PUT_ATTEMPTS = 4
@@ -86,9 +97,10 @@ def put_link(principal: Principal, config: LinkConfig, *, reuse_deleted_slug: bo
     reused counts as created). `SlugDeleted` unless `reuse_deleted_slug` for a deleted link's slug."""
     slug = config.slug
     _require_may_manage(principal, config.host_ids)
-    _check_host_calendars(config)
+    seen = _check_host_calendars(config)
     table = _links()
     previous_hosts: frozenset[str] = frozenset()
+    previous_named: frozenset[str] = frozenset()
     created = False
     for _ in range(_PUT_ATTEMPTS):
         now = datetime.now(UTC)
@@ -102,6 +114,7 @@ def put_link(principal: Principal, config: LinkConfig, *, reuse_deleted_slug: bo
             except AlreadyExists:
                 continue
         previous_hosts = frozenset(h["userId"] for h in current.hosts)
+        previous_named = _naming_hosts(LinkConfig.from_record(current))
         # The deleted link's manager decides on its slug too: nobody else takes over its address.
         _require_may_manage(principal, previous_hosts)
         reused = current.deleted_at is not None
@@ -122,6 +135,7 @@ def put_link(principal: Principal, config: LinkConfig, *, reuse_deleted_slug: bo
         raise Conflict("The booking link kept changing while it was being saved; try again.")
     _update_index(slug, config.host_ids, previous_hosts - config.host_ids)
     forget(load_public_link, slug)
+    _host_calendars_changed(previous_named | _naming_hosts(config), seen)
     return created
 
 
@@ -148,21 +162,63 @@ def delete_link(principal: Principal, slug: str) -> None:
         raise Conflict("The booking link kept changing while it was being deleted; try again.") from None
     _update_index(slug, frozenset(), frozenset(h["userId"] for h in deleted.hosts))
     forget(load_public_link, slug)
+    _host_calendars_changed(_naming_hosts(LinkConfig.from_record(deleted)), {})
 
 
-def _check_host_calendars(config: LinkConfig) -> None:
+def _check_host_calendars(config: LinkConfig) -> dict[str, dict[tuple[str, str], str]]:
     """A host's own calendars must be ones their connections list now, the write calendar one they
     can edit (`validation_error` naming the field, or `calendar_not_writable`): checked against
-    Outlook before anything is stored."""
+    Outlook before anything is stored. Returns each host's named calendars with their names."""
+    seen: dict[str, dict[tuple[str, str], str]] = {}
     for index, host in enumerate(config.hosts):
         if host.conflict_calendars is None and host.write_calendar is None:
             continue
-        check_calendar_choice(
+        known = check_calendar_choice(
             host.user_id,
             host.conflict_calendars or (),
             host.write_calendar,
             field_prefix=f"hosts[{index}].",
         )
+        seen[host.user_id] = {ref: calendar.name for ref, calendar in known.items()}
+    return seen
+
+
+def _naming_hosts(config: LinkConfig) -> frozenset[str]:
+    """The hosts this link names calendars of its own for."""
+    return frozenset(
+        h.user_id for h in config.hosts if h.conflict_calendars is not None or h.write_calendar is not None
+    )
+
+
+def _host_calendars_changed(users: frozenset[str], seen: Mapping[str, Mapping[tuple[str, str], str]]) -> None:
+    """The link is stored: the hosts' calendar health follows (calendars just found in Outlook are
+    not missing; flags of calendars nothing uses go), and sync subscribes new conflict calendars
+    and drops unused ones (queued). Best effort: the link stands, and reconciliation catches up."""
+    for user_id in sorted(users):
+        try:
+            calendar_health.calendars_chosen(user_id, seen.get(user_id, {}))
+        except Exception as error:
+            log.warning("Calendar health not brought in step with a link (%s)", type(error).__name__)
+        connection_events.on_conflict_calendars_changed(user_id)
+
+
+def calendars_for(user_id: str) -> list[LinkCalendar]:
+    """The calendars of the user's that their links name (deleted links name none; a paused link
+    still does, since it may be resumed): what connections' `link_calendars` hook asks."""
+    found: list[LinkCalendar] = []
+    for row in _index().query(partition=user_id):
+        record = _links().find(row.slug, ROW)
+        if record is None or record.deleted_at is not None:
+            continue
+        for host in LinkConfig.from_record(record).hosts:
+            if host.user_id != user_id:  # the index may lag a change of hosts
+                continue
+            conflicts = set(host.conflict_calendars or ())
+            named = [*(host.conflict_calendars or ())]
+            named += [host.write_calendar] if host.write_calendar else []
+            for ref in dict.fromkeys(named):
+                found.append(LinkCalendar(row.slug, *ref, ref in conflicts, ref == host.write_calendar))
+    return found
 
 
 def _update_index(slug: str, hosts: frozenset[str], removed: frozenset[str]) -> None:

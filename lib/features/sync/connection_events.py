@@ -48,7 +48,8 @@ def on_connected(user_id: str, connection_id: str) -> None:
 
 
 def on_conflict_calendars_changed(user_id: str) -> None:
-    """The user's calendar settings were stored: subscribe new conflict calendars, drop old ones."""
+    """The user's calendar settings, or a link naming the user's calendars, were stored (or the
+    link deleted): subscribe new conflict calendars, drop ones nothing uses any more."""
     _enqueue_best_effort(SyncRequest(SyncScope.USER, user_id, "calendar_settings"))
 
 

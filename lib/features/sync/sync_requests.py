@@ -1,7 +1,8 @@
 """The `sync-requests` queue: background sync work that is not a Graph notice — an initial import
 on connect, a change of conflict calendars, "Sync now", reconciliation, a subscription to recreate.
 
-Processing a connection brings its synced calendars in line with the user's conflict calendars:
+Processing a connection brings its synced calendars in line with the user's conflict calendars —
+those of the calendar settings and those the user's links name (`connections.calendar_uses`):
 calendars no longer chosen lose their subscription (best effort), sync state and cached rows; the
 chosen ones get a subscription if they lack one and a sync round (full when asked).
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from lib.adapters.storage.tables import ConcurrentUpdate, RecordNotFound
 from lib.core.errors import NeedsReconnect, OutlookUnavailable
+from lib.features.connections import calendar_uses
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection, user_connections
 from lib.features.outbox import service as outbox
@@ -59,9 +61,11 @@ def process(request: SyncRequest) -> dict[str, Any]:
 
 
 def conflict_calendar_ids(connection: ConnectionRecord) -> list[str]:
-    settings = calendar_settings(connection.user_id)
-    refs = settings.conflict_calendars if settings else []
-    return [r["calendarId"] for r in refs if r.get("connectionId") == connection.connection_id]
+    """The connection's calendars checked for conflicts anywhere: the settings' and the links'."""
+    refs = calendar_uses.conflict_calendars(
+        calendar_settings(connection.user_id), calendar_uses.link_calendars(connection.user_id)
+    )
+    return [calendar_id for connection_id, calendar_id in refs if connection_id == connection.connection_id]
 
 
 def process_connection(connection: ConnectionRecord, request: SyncRequest) -> dict[str, str]:

@@ -17,7 +17,9 @@ connection needing reconnect, a page it cannot understand) comes back with its p
 `error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404
 `ErrorItemNotFound` for is gone from Outlook (deleted, or no longer shared;
 `lib.adapters.graph.calendar_gone` decides): its code is `calendar_missing`, and the source reports
-it (and calendars read again after such a 404) through `report_health` (connections records it).
+it (and calendars read again after such a 404) through `report_health` (connections records it),
+with the calendars Graph refused or failed otherwise (403, throttled, 5xx: unreadable; never a
+broken grant, which is `needs_reconnect`).
 Which mailbox to read as is the caller's to say (`client_for`): this module knows Graph, not
 connections.
 
@@ -36,8 +38,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from lib.adapters.graph import BatchRequest, BatchResult, GraphClient, calendar_gone
-from lib.core.errors import SlotbridgeError
+from lib.adapters.graph import BatchRequest, BatchResult, GraphClient, GraphError, calendar_gone
+from lib.core.errors import NeedsReconnect, SlotbridgeError
 from lib.core.parallel import map_concurrently
 from lib.core.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 from lib.engine.busy import BusyInterval, require_aware
@@ -55,8 +57,9 @@ MAX_ROUNDS = 1000
 # (user id, connection id) -> a Graph client for that mailbox; raises a `SlotbridgeError` (such
 # as NotFound or NeedsReconnect) when the mailbox cannot be read as.
 MailboxClient = Callable[[str, str], GraphClient]
-# (user id, calendars Outlook no longer has, calendars read) after each mailbox read.
-HealthReport = Callable[[str, list[CalendarRef], list[CalendarRef]], None]
+# (user id, calendars Outlook no longer has, calendars read, calendars Graph failed to read) after
+# each mailbox read.
+HealthReport = Callable[[str, list[CalendarRef], list[CalendarRef], list[CalendarRef]], None]
 
 
 def graph_time(value: datetime) -> str:
@@ -145,17 +148,25 @@ class LiveBusySource:
             client = self._client_for(user_id, connection_id)
             zone, reads = self._read_pages(client, refs, start_utc, end_utc)
         except SlotbridgeError as error:  # NeedsReconnect from the token vault, storage errors...
+            if isinstance(error, GraphError) and not isinstance(error, NeedsReconnect):
+                self._report(user_id, [], [], refs)  # Graph failed the whole mailbox's read
             return _failed(refs, error.code, type(error).__name__)
         except Exception:
             log.exception("busy time: reading connection %s failed unexpectedly", connection_id)
             return _failed(refs, "outlook_unavailable", "unexpected error")
         found = [self._to_calendar_busy(read, zone, connection_id) for read in reads]
         missing = [c.calendar for c in found if c.error == CALENDAR_MISSING]
+        failed = [c.calendar for c in found if c.error not in (None, CALENDAR_MISSING, NeedsReconnect.code)]
+        self._report(user_id, missing, [c.calendar for c in found if c.error is None], failed)
+        return found
+
+    def _report(
+        self, user_id: str, missing: list[CalendarRef], found: list[CalendarRef], failed: list[CalendarRef]
+    ) -> None:
         try:
-            self._report_health(user_id, missing, [c.calendar for c in found if c.error is None])
+            self._report_health(user_id, missing, found, failed)
         except Exception as error:  # the answer stands; the next read reports again
             log.warning("busy time: calendar health not recorded (%s)", type(error).__name__)
-        return found
 
     def _read_pages(
         self, client: GraphClient, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime

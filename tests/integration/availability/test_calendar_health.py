@@ -5,7 +5,10 @@ healed by new calendar settings; and a host who is not connected fails closed li
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +18,8 @@ from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import storage_account
 from lib.features.bookings.records import BookingRecord, BookingStatus
+from lib.features.connections import host_view
+from lib.features.connections.records import CalendarSettingsRecord
 from lib.features.outbox.records import OutboxRecord
 from lib.features.sync.sync_state import CalendarKey, find_state
 from tests.integration.connect.helpers import BACKEND, connections
@@ -305,3 +310,111 @@ def test_a_404_about_the_mailbox_is_not_a_missing_calendar(
     )
     assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
     assert _missing_messages(host.user_id) == []
+
+
+def test_a_deleted_link_calendar_is_flagged_told_once_and_healed_by_saving_the_link(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """Issue 17's per-link calendars are chosen calendars too: a calendar only a link names (not
+    the user's settings) deleted in Outlook is `calendar_missing` and told to the product once."""
+    side = admin.add_calendar(host.email, "Side projects")
+    monday, slug = next_monday(), new_slug()
+    body = link_body([(host.user_id, "microsoft")])
+    body["hosts"][0]["conflictCalendars"] = [host.ref(side["id"])]
+    put_link(devhost, slug, body)
+    assert len(slot_starts(devhost, slug, monday)[1]) == 8
+
+    admin.delete_calendar(host.email, side["id"])
+    for _ in range(2):  # the second answer meets the same 404: still one message
+        answer, starts = slot_starts(devhost, slug, monday)
+        assert starts == set() and answer["degradedHosts"] == [{"hostIndex": 0}]
+
+    [missing] = connections(devhost, host.user_id)[0]["missingCalendars"]
+    assert missing["calendarId"] == side["id"] and missing["name"] == "Side projects"
+    assert missing["checkForConflicts"] is True and missing["addBookings"] is False
+    assert _host_status(devhost, slug, host.user_id) == [
+        {"userId": host.user_id, "status": "calendar_missing"}
+    ]
+    [message] = _missing_messages(host.user_id)
+    assert message.data["reason"] == "calendar_missing" and message.data["calendarId"] == side["id"]
+    assert message.data["calendarName"] == "Side projects"
+    assert message.data["usedFor"] == ["conflicts"] and message.data["links"] == [slug]
+
+    # The link is saved with another calendar (checked against Outlook): the flag goes.
+    body["hosts"][0]["conflictCalendars"] = [host.ref()]
+    put_link(devhost, slug, body)
+    assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
+    assert _host_status(devhost, slug, host.user_id) == [{"userId": host.user_id, "status": "connected"}]
+    assert len(slot_starts(devhost, slug, monday)[1]) == 8
+    assert len(_missing_messages(host.user_id)) == 1
+
+
+def _unreadable(user_id: str) -> list[dict[str, str]]:
+    settings = storage_account().table(CalendarSettingsRecord).find(user_id, "settings")
+    assert settings is not None
+    return list(settings.unreadable_calendars)
+
+
+def _as_if_unreadable_since(user_id: str, minutes_ago: int) -> None:
+    """Time passing: the stored episode started `minutes_ago` (the app's own memo of the settings
+    forgets within its TTL)."""
+    since = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+    def backdate(record: CalendarSettingsRecord) -> CalendarSettingsRecord:
+        record.unreadable_calendars = [{**u, "since": since} for u in record.unreadable_calendars]
+        return record
+
+    storage_account().table(CalendarSettingsRecord).mutate(user_id, "settings", backdate)
+    time.sleep(host_view.TTL_S + 0.2)
+
+
+def test_a_calendar_unreadable_for_long_is_told_once_per_episode_and_recovery_ends_it(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """Issue 16: "a chosen calendar is gone or unreadable for long". Its sharing removed, Graph
+    answers 403 ErrorAccessDenied on its calendarView: the host fails closed at once, and the
+    product hears of it once the reads have kept failing for the threshold (60 minutes)."""
+    slug, monday = new_slug(), next_monday()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    key = CalendarKey(host.user_id, host.connection_id, host.default_calendar_id)
+    wait_for(lambda: (s := find_state(key)) and not s.outstanding, 30, "the connect's import")
+    # Every read of the calendar is refused: availability's calendarView and sync's delta.
+    denied = {"status": 403, "code": "ErrorAccessDenied", "account": host.email, "count": 1000}
+    calendar_reads = "/v1.0/me/calendars/*/calendarview*"
+    admin.add_fault("error", method="GET", path=calendar_reads, **denied)
+
+    for _ in range(2):  # failing, but not for long yet: an episode starts, nobody is told
+        answer, starts = slot_starts(devhost, slug, monday)
+        assert starts == set() and answer["degradedHosts"] == [{"hostIndex": 0}]
+    [episode] = _unreadable(host.user_id)
+    assert episode["calendarId"] == host.default_calendar_id and not episode.get("posted")
+    assert _missing_messages(host.user_id) == []
+
+    _as_if_unreadable_since(host.user_id, 59)
+    slot_starts(devhost, slug, monday)
+    assert _missing_messages(host.user_id) == []
+
+    _as_if_unreadable_since(host.user_id, 61)
+    for _ in range(3):  # past the threshold: told once, however many reads fail
+        assert slot_starts(devhost, slug, monday)[1] == set()
+    [message] = _missing_messages(host.user_id)
+    assert message.message_id.startswith("calendar_unreadable.") and message.message_id.endswith(".1")
+    assert message.data["reason"] == "calendar_unreadable"
+    assert message.data["calendarId"] == host.default_calendar_id
+    assert message.data["usedFor"] == ["conflicts", "bookings"] and message.data["links"] == []
+    assert "token" not in json.dumps(message.data).lower()
+
+    # Shared again: the next good read ends the episode.
+    admin.clear_faults()
+    answer, starts = slot_starts(devhost, slug, monday)
+    assert len(starts) == 8 and answer["complete"] is True
+    assert _unreadable(host.user_id) == []
+
+    # A later episode is a new one, told again (once) under its own id.
+    admin.add_fault("error", method="GET", path=calendar_reads, **denied)
+    slot_starts(devhost, slug, monday)
+    _as_if_unreadable_since(host.user_id, 61)
+    slot_starts(devhost, slug, monday)
+    slot_starts(devhost, slug, monday)
+    messages = sorted(m.message_id for m in _missing_messages(host.user_id))
+    assert len(messages) == 2 and messages[1].endswith(".2"), messages
