@@ -505,6 +505,18 @@ class Settings(BaseSettings):
         "Booking writes on one link (bookings) or one booking (reschedule, cancel), from every address.",
         "30/minute",
     )
+    telemetry_exporter: Annotated[str, AfterValidator(_one_of("auto", "off", "console", "otlp"))] = setting(
+        "SLOTBRIDGE_TELEMETRY_EXPORTER",
+        "Where OpenTelemetry traces go: `auto` (Azure Monitor when `APPLICATIONINSIGHTS_CONNECTION_STRING` "
+        "is set, else nowhere), `off`, `console` (standard output) or `otlp` (`OTEL_EXPORTER_OTLP_ENDPOINT`, "
+        "default `http://localhost:4318`).",
+        "auto",
+    )
+    app_insights_connection_string: str | None = setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Application Insights connection string (set by the template); with `auto` it turns on the Azure "
+        "Monitor OpenTelemetry distro.",
+    )
 
     @model_validator(mode="before")
     @classmethod
