@@ -79,3 +79,11 @@ def reconcile_sync(timer: func.TimerRequest) -> None:
     from lib.features.housekeeping import reconcile
 
     reconcile.enqueue_all()
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_POISON_CHECK_SCHEDULE%")
+@traced_trigger("timer")
+def check_poison_queues(timer: func.TimerRequest) -> None:
+    from lib.features.housekeeping import poison_queues
+
+    poison_queues.report()

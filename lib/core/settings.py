@@ -406,6 +406,12 @@ class SyncSettings(_Group):
         "their search window, deletes late booking events: see Bookings).",
         "0 */5 * * * *",
     )
+    poison_check_schedule: Schedule = setting(
+        "SLOTBRIDGE_POISON_CHECK_SCHEDULE",
+        "NCRONTAB schedule of the poison-queue check (logs each `-poison` queue's depth for the "
+        "poison-depth alert).",
+        "0 */5 * * * *",
+    )
 
 
 _GROUPS: dict[str, type[_Group]] = {
