@@ -24,6 +24,7 @@ from devstack.sandbox import DEFAULT_CLIENT_SECRET
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.core import telemetry
 from tests.fixtures.devhost import API_KEY, CLIENT_STATE_KEY, DATA_KEY, USER_TOKEN_KEY, WEBHOOK_KEY
+from tests.fixtures.log_guard import CREDENTIAL
 from tests.integration.availability.helpers import Host, next_monday
 from tests.integration.bookings.helpers import at, book, booking_body, new_link
 
@@ -159,6 +160,7 @@ def test_a_booking_is_one_trace_with_its_ids_and_dependencies_and_no_secret(
     for span in everything:
         for text in _texts(span):
             assert not _FORBIDDEN.search(text), (span.name, text)
+            assert not CREDENTIAL.search(text), (span.name, text)  # the sandbox's tokens and codes
             assert not any(secret in text for secret in secrets), (span.name, text)
 
 
