@@ -19,6 +19,7 @@ import azure.functions as func
 
 from functions.auth_guard import booking_principal
 from functions.http_io import api_handler, json_response, rate_limit, read_json
+from functions.triggers import traced_trigger
 from lib.core.auth import Principal, authenticate
 from lib.core.settings import get_settings
 
@@ -156,6 +157,7 @@ def list_bookings(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE%")
+@traced_trigger("timer")
 def booking_housekeeping(timer: func.TimerRequest) -> None:
     # Pending bookings past their search window and late booking events (lib.features.bookings.housekeeping).
     from lib.features.bookings import housekeeping

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import azure.functions as func
 
 from functions.auth_guard import principal_for_user
-from functions.http_io import api_handler, json_response, read_json
+from functions.http_io import api_handler, json_response, read_json, traced
 
 bp = func.Blueprint()
 
@@ -30,6 +30,7 @@ def start_connection(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
     from functions.callback_page import render, render_admin_consent
     from lib.features.connections import connect_flow

@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -65,12 +66,28 @@ def read_json(req: func.HttpRequest, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES)
     return parse_json_object(req.get_body() or b"", max_bytes)
 
 
+def traced(handler: Handler) -> Handler:
+    """One trace span per request when telemetry is on (`lib.core.telemetry.invocation`): the
+    correlation id, the route's ids, method, path and status. `api_handler` applies it; the HTML
+    pages and the sign-in callback, which answer no problem+json, apply it alone."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        telemetry.begin_request(req.headers)
+        with telemetry.invocation(handler.__name__, "http", req.headers, req.route_params):
+            response = handler(req)
+            telemetry.set_http_outcome(urlsplit(req.url).path, req.method, response.status_code)
+        return response
+
+    return wrapper
+
+
 def api_handler(handler: Handler) -> Handler:
     """Map typed errors to problem+json; anything unexpected to a 500 problem with no details."""
 
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        correlation = telemetry.begin_request(req.headers)
+        correlation = telemetry.correlation_id()
         try:
             response = handler(req)
         except SlotbridgeError as error:
@@ -88,4 +105,4 @@ def api_handler(handler: Handler) -> Handler:
         response.headers["Vary"] = "Origin"
         return response
 
-    return wrapper
+    return traced(wrapper)

@@ -9,13 +9,16 @@ import logging
 
 import azure.functions as func
 
+from functions.triggers import traced_trigger
 from lib.adapters.storage.queues import OUTBOX_QUEUE
+from lib.core import telemetry
 
 bp = func.Blueprint()
 log = logging.getLogger("slotbridge.outbox")
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=OUTBOX_QUEUE, connection="AzureWebJobsStorage")
+@traced_trigger("queue")
 def deliver_outbox_message(msg: func.QueueMessage) -> None:
     try:
         ref = json.loads(msg.get_body())
@@ -23,6 +26,7 @@ def deliver_outbox_message(msg: func.QueueMessage) -> None:
     except (ValueError, KeyError, TypeError):
         log.error("Outbox queue message %s is malformed; dropped", msg.id)
         return
+    telemetry.annotate(delivery_id=message_id)
     from lib.features.outbox import service as outbox
 
     outcome = outbox.deliver(user_id, message_id)

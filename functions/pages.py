@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from functions.http_io import problem_response
+from functions.http_io import problem_response, traced
 from lib.core.errors import FieldError, NotFound, ValidationFailed
 from lib.core.input_rules import text_fault
 from lib.core.settings import get_settings
@@ -138,6 +138,7 @@ def _page(req: func.HttpRequest, name: str, route_start: str, frame_ancestors: s
 
 
 @bp.route(route="book/{slug}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced
 def booking_page(req: func.HttpRequest) -> func.HttpResponse:
     if not _SLUG.match(req.route_params.get("slug", "")):
         return _not_found("booking page")
@@ -145,6 +146,7 @@ def booking_page(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="book/manage/{bookingId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced
 def manage_page(req: func.HttpRequest) -> func.HttpResponse:
     if not _BOOKING_ID.match(req.route_params.get("bookingId", "")):
         return _not_found("booking")
@@ -152,11 +154,13 @@ def manage_page(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="settings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced
 def settings_page(req: func.HttpRequest) -> func.HttpResponse:
     return _page(req, "settings.html", "settings", _framable_by_product())
 
 
 @bp.route(route="web/{file}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced
 def web_asset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("file", "")
     match = _ASSET.match(name)

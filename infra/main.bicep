@@ -137,6 +137,9 @@ param httpPerInstanceConcurrency int = 0
 @description('E-mail address for alerts; empty: alerts show in the portal only.')
 param alertEmail string = ''
 
+@description('Resource id of an existing action group every alert also notifies; empty: none.')
+param alertActionGroupId string = ''
+
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
 @maxValue(730)
@@ -283,6 +286,8 @@ module alerts 'modules/alerts.bicep' = {
     tags: tags
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     alertEmail: alertEmail
+    actionGroupId: alertActionGroupId
+    healthUrl: '${functionApp.outputs.url}/api/health'
   }
 }
 

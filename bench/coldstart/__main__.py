@@ -56,6 +56,7 @@ def app_env(storage: str) -> dict[str, str]:
         "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 3 1 1 *",
         "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 3 1 1 *",
         "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE": "0 0 3 1 1 *",
+        "SLOTBRIDGE_POISON_CHECK_SCHEDULE": "0 0 3 1 1 *",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 

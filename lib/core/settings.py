@@ -444,6 +444,12 @@ class SyncSettings(_Group):
         "their search window, deletes late booking events: see Bookings).",
         "0 */5 * * * *",
     )
+    poison_check_schedule: Schedule = setting(
+        "SLOTBRIDGE_POISON_CHECK_SCHEDULE",
+        "NCRONTAB schedule of the poison-queue check (logs each `-poison` queue's depth for the "
+        "poison-depth alert).",
+        "0 */5 * * * *",
+    )
 
 
 _GROUPS: dict[str, type[_Group]] = {
@@ -548,6 +554,18 @@ class Settings(BaseSettings):
         "SLOTBRIDGE_BOOKING_RATE_PER_LINK",
         "Booking writes on one link (bookings) or one booking (reschedule, cancel), from every address.",
         "30/minute",
+    )
+    telemetry_exporter: Annotated[str, AfterValidator(_one_of("auto", "off", "console", "otlp"))] = setting(
+        "SLOTBRIDGE_TELEMETRY_EXPORTER",
+        "Where OpenTelemetry traces go: `auto` (Azure Monitor when `APPLICATIONINSIGHTS_CONNECTION_STRING` "
+        "is set, else nowhere), `off`, `console` (standard output) or `otlp` (`OTEL_EXPORTER_OTLP_ENDPOINT`, "
+        "default `http://localhost:4318`).",
+        "auto",
+    )
+    app_insights_connection_string: str | None = setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Application Insights connection string (set by the template); with `auto` it turns on the Azure "
+        "Monitor OpenTelemetry distro.",
     )
 
     @model_validator(mode="before")

@@ -36,6 +36,10 @@ HEAVY = (
     "lib.features.availability.service",
     "lib.features.connections.connect_flow",
     "lib.features.health",
+    # OpenTelemetry loads on the first invocation, and only when telemetry is on (lib/core/tracing.py).
+    "opentelemetry",
+    "azure.monitor",
+    "lib.core.tracing",
 )
 
 
@@ -70,12 +74,23 @@ def test_importing_function_app_loads_no_sdk_or_service_module() -> None:
 # - in `lib/`, the SDKs below are imported by the call that needs them, so that the modules a cold
 #   start loads (storage records, tables and queues, crypto, input rules) stay light;
 # - and these `lib` modules, whose own imports are SDKs: the storage clients and transport
-#   (azure-core) and the pooled HTTP sessions (requests), loaded by the first storage call.
-LAZY_SDKS = {"azure", "msal", "cryptography", "requests", "urllib3", "email_validator", "urllib"}
+#   (azure-core) and the pooled HTTP sessions (requests), loaded by the first storage call;
+# - and OpenTelemetry (`lib.core.tracing`), loaded by the first invocation when telemetry is on.
+LAZY_SDKS = {
+    "azure",
+    "msal",
+    "cryptography",
+    "requests",
+    "urllib3",
+    "email_validator",
+    "urllib",
+    "opentelemetry",
+}
 LAZY_LIB_MODULES = {
     "lib.adapters.storage.clients",
     "lib.adapters.storage.transport",
     "lib.adapters.outbound_http",
+    "lib.core.tracing",
 }
 
 

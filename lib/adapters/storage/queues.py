@@ -21,6 +21,7 @@ SYNC_REQUESTS_QUEUE = "sync-requests"
 OUTBOX_QUEUE = "outbox"
 # Every queue a trigger reads; each has its `<queue>-poison` (lib/adapters/storage/poison.py).
 APP_QUEUES = (GRAPH_NOTIFICATIONS_QUEUE, SYNC_REQUESTS_QUEUE, OUTBOX_QUEUE)
+# The host moves a message that failed maxDequeueCount times to `<queue>-poison`.
 POISON_SUFFIX = "-poison"
 
 
@@ -70,3 +71,16 @@ class QueueWriter:
                 f"Could not write to queue {queue_name} ({type(exc).__name__})."
             ) from exc
         return str(sent.id)
+
+    def depth(self, queue_name: str) -> int:
+        """About how many messages wait in a queue (Storage's approximate count); 0 if it does not
+        exist. Raises `StorageUnavailable` on I/O failure."""
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        try:
+            properties = self._service.get_queue_client(queue_name).get_queue_properties()
+        except ResourceNotFoundError:
+            return 0
+        except AzureError as exc:
+            raise StorageUnavailable(f"Could not read queue {queue_name} ({type(exc).__name__}).") from exc
+        return int(properties.approximate_message_count or 0)

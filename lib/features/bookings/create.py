@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from lib.adapters.storage.tables import Table
+from lib.core import telemetry
 from lib.core.auth import Forbidden, Principal
 from lib.core.errors import (
     FieldError,
@@ -166,6 +167,7 @@ def _create(link: LinkConfig, request: BookingRequest, now: datetime | None) -> 
         candidates = [(i, h) for i, h in enumerate(link.hosts) if h.user_id == request.host_user_id]
     for index, host in candidates:
         booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
+        telemetry.annotate(booking_id=booking_id)
         try:
             record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
         except (SlotUnavailable, OutlookUnavailable, NeedsReconnect, WriteCalendarMissing) as error:

@@ -140,6 +140,6 @@ def test_poison_messages_raise_an_alert_on_application_insights() -> None:
 def test_alerted_events_are_what_the_app_logs() -> None:
     params = parse(INFRA_DIR / "modules" / "alerts.bicep")["parameters"]
     source = "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "lib").rglob("*.py"))
-    for name in ("renewalFailedEvent", "needsReconnectEvent"):
+    for name in ("renewalFailedEvent", "needsReconnectEvent", "poisonDepthEvent"):
         event = params[name]["default"]
         assert re.search(rf'log\.(warning|error|exception)\(\s*"{event} ', source), f"lib never logs {event}"

@@ -28,7 +28,6 @@ PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__credential",
     "AzureWebJobsStorage__blobServiceUri",
     "AZURE_CLIENT_ID",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
 
