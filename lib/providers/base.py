@@ -78,6 +78,11 @@ class TaggedEvent:
     is_cancelled: bool
 
 
+class MalformedEvent(ValueError):
+    """A service's event without a usable start/end: the caller fails that calendar closed rather
+    than guessing. The message names no event content."""
+
+
 MAX_SUBJECT_LENGTH = 255
 _PLACEHOLDER = re.compile(r"\{(title|attendeeName)\}")
 
