@@ -34,6 +34,7 @@ export const MESSAGES = {
   account_limit_reached:
     "You have connected as many Microsoft accounts as allowed. Disconnect one before adding another.",
   outlook_unavailable: "Outlook isn't answering right now. Please try again in a few minutes.",
+  google_unavailable: "Google Calendar isn't answering right now. Please try again in a few minutes.",
   rate_limited: "There have been too many requests in a short time. Please wait a moment and try again.",
   unauthorized: "Your session has expired or is not valid. Please open this page again from where you started.",
   conflict: "Something changed at the same moment. Please try again.",

@@ -39,6 +39,9 @@ class _NoAccounts:
     def save_tokens(self, connection_id: str, account: SignedInAccount) -> None:
         raise NotFound(self._REFUSAL)
 
+    def forget_tokens(self, connection_id: str) -> None:
+        return None  # nothing was ever kept
+
     def calendars(self, account: AccountRef) -> list[AccountCalendar]:
         raise NotFound(self._REFUSAL)
 
