@@ -11,9 +11,12 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+if TYPE_CHECKING:
+    import trustme
 
 LOOPBACK = "127.0.0.1"
 
@@ -80,3 +83,13 @@ def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
+
+
+def loopback_tls(ca: trustme.CA, ca_pem_path: str) -> ssl.SSLContext:
+    """A server TLS context for 127.0.0.1/localhost issued by `ca`, whose PEM is written to
+    `ca_pem_path` for clients to trust. The Microsoft sandbox and the Google stand-in take the same
+    path, and may share one CA so the app trusts both with one bundle."""
+    ca.cert_pem.write_to_path(ca_pem_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
+    return ctx

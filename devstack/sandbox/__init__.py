@@ -3,13 +3,12 @@ HTTPS on loopback, with a CA made at start-up. See README.md in this folder."""
 
 from __future__ import annotations
 
-import ssl
 import tempfile
 from pathlib import Path
 
 import trustme
 
-from devstack.http_server import ServerThread
+from devstack.http_server import ServerThread, loopback_tls
 
 from .app import SandboxApp
 from .config import (
@@ -50,6 +49,8 @@ class Sandbox:
         self.state_dir = Path(state_dir)
         self.ca_pem_path = str(self.state_dir / "sandbox-ca.pem")
         self._server: ServerThread | None = None
+        # Public so the Google stand-in can issue its certificate from the same CA (one bundle).
+        self.ca = trustme.CA(organization_name="Slotbridge local CA")
 
     @property
     def url(self) -> str:
@@ -59,11 +60,7 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        ca = trustme.CA(organization_name="Slotbridge Microsoft sandbox")
-        cert = ca.issue_cert("127.0.0.1", "localhost")
-        ca.cert_pem.write_to_path(self.ca_pem_path)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(ctx)
+        ctx = loopback_tls(self.ca, self.ca_pem_path)
         self._server = ServerThread(self.app, port=self._port, ssl_context=ctx, name="ms-sandbox")
         self.app.base_url = self._server.url
         self.app.notifier.start()

@@ -3,7 +3,7 @@
 A delivery succeeds on a 2xx answered within `notification_timeout` (Graph's 3 seconds); otherwise
 it is retried after `notification_retry_delays` (the last delay repeats) until
 `notification_max_age` has passed, then given up. Several workers run so one slow receiver does not
-hold up the others.
+hold up the others. The Google stand-in uses it too: its push messages have no body, only headers.
 """
 
 from __future__ import annotations
@@ -12,13 +12,21 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import requests
 
 from lib.adapters.outbound_http import make_session
 
-from .config import SandboxConfig
+
+class NotifierConfig(Protocol):
+    """What the notifier reads from its owner's config (SandboxConfig, GoogleConfig)."""
+
+    notification_timeout: float
+    notification_retry_delays: tuple[float, ...]
+    notification_max_age: float
+    notification_ca_bundle: str | None
+
 
 Status = Literal["pending", "delivered", "dropped", "failed"]
 
@@ -27,10 +35,11 @@ Status = Literal["pending", "delivered", "dropped", "failed"]
 class Delivery:
     id: int
     url: str
-    payload: dict[str, Any]
-    kind: str  # "change" | "lifecycle"
+    payload: dict[str, Any] | None  # None: an empty body (Google push)
+    kind: str  # "change" | "lifecycle" | Google's resource state
     created: float
     next_at: float
+    headers: dict[str, str] = field(default_factory=dict)
     status: Status = "pending"
     attempts: list[dict[str, Any]] = field(default_factory=list)
     busy: bool = False
@@ -41,13 +50,14 @@ class Delivery:
             "url": self.url,
             "kind": self.kind,
             "payload": self.payload,
+            "headers": dict(self.headers),
             "status": self.status,
             "attempts": list(self.attempts),
         }
 
 
 class Notifier:
-    def __init__(self, config: SandboxConfig, workers: int = 4) -> None:
+    def __init__(self, config: NotifierConfig, workers: int = 4) -> None:
         self.config = config
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
@@ -80,11 +90,18 @@ class Notifier:
         with self._cond:
             self._drop += count
 
-    def enqueue(self, url: str, payload: dict[str, Any], kind: str) -> Delivery:
+    def enqueue(
+        self,
+        url: str,
+        payload: dict[str, Any] | None,
+        kind: str,
+        headers: dict[str, str] | None = None,
+        droppable: bool | None = None,
+    ) -> Delivery:
         now = time.time()
         with self._cond:
-            d = Delivery(next(self._ids), url, payload, kind, now, now)
-            if self._drop > 0 and kind == "change":
+            d = Delivery(next(self._ids), url, payload, kind, now, now, headers=dict(headers or {}))
+            if self._drop > 0 and (kind == "change" if droppable is None else droppable):
                 self._drop -= 1
                 d.status = "dropped"
             self._deliveries.append(d)
@@ -136,7 +153,9 @@ class Notifier:
         started = time.monotonic()
         record: dict[str, Any] = {"time": time.time()}
         try:
-            resp = session.post(d.url, json=d.payload, timeout=timeout, allow_redirects=False)
+            resp = session.post(
+                d.url, json=d.payload, headers=d.headers or None, timeout=timeout, allow_redirects=False
+            )
             elapsed = time.monotonic() - started
             record.update(status=resp.status_code, ms=round(elapsed * 1000, 1))
             record["ok"] = 200 <= resp.status_code < 300 and elapsed <= timeout
