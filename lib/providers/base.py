@@ -183,6 +183,11 @@ class CalendarProvider(Protocol):
         """The idempotency id the booking's event write carries (kept on the booking)."""
         ...
 
+    def online_meetings(self, is_personal: bool) -> bool:
+        """Whether an account of this kind gets an online meeting with its events (Teams: work
+        accounts only; Meet: every Google account)."""
+        ...
+
     def events(self, user_id: str, connection_id: str) -> EventWriter:
         """The booking events of the user's connected account (raises `NotFound` or
         `NeedsReconnect` when the account cannot be acted as)."""

@@ -129,6 +129,9 @@ class GoogleProvider:
     def write_id(self, booking_id: str) -> str:
         return google_event.event_id(booking_id)
 
+    def online_meetings(self, is_personal: bool) -> bool:
+        return True  # Meet: gmail.com accounts as well as Workspace ones
+
     def events(self, user_id: str, connection_id: str) -> GoogleEvents:
         return GoogleEvents(self._client_for(user_id, connection_id))
 

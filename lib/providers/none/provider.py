@@ -59,6 +59,9 @@ class NoCalendarProvider:
     def write_id(self, booking_id: str) -> str:
         return ""
 
+    def online_meetings(self, is_personal: bool) -> bool:
+        return False
+
     def events(self, user_id: str, connection_id: str) -> EventWriter:
         raise NotFound("A host without a calendar provider has no calendar events.")
 
