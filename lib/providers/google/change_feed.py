@@ -43,16 +43,12 @@ from lib.providers.google.errors import GoogleApiError, GoogleGone, GoogleNotFou
 from lib.providers.google.google_event import compose
 from lib.providers.google.google_events import LIST_FIELDS, busy_interval_from_event, calendar_zone
 from lib.providers.google.live_busy import PAGE_SIZE, list_window
+from lib.providers.google.push import SUBSCRIPTION_SEPARATOR, subscription_id
 
 log = logging.getLogger("slotbridge.sync.google")
 
 CHANNEL_TTL_S = 7 * 24 * 3600  # Google's longest for events
-SUBSCRIPTION_SEPARATOR = "~"
 CURSOR_SEPARATOR = "\n"
-
-
-def subscription_id(channel_id: str, resource_id: str) -> str:
-    return f"{channel_id}{SUBSCRIPTION_SEPARATOR}{resource_id}"
 
 
 class _EveryChannel(frozenset[str]):
