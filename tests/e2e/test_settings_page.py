@@ -61,7 +61,7 @@ def test_a_blocked_popup_falls_back_to_a_full_redirect_and_ends_connected(
     page.get_by_role("button", name=re.compile("^Disconnect")).click()
     page.get_by_role("button", name=re.compile("^Yes, disconnect")).click()
     expect(page.get_by_role("status")).to_have_text(f"{email} is disconnected.")
-    expect(page.get_by_text("No Outlook account is connected yet.")).to_be_visible()
+    expect(page.get_by_text("No calendar account is connected yet.")).to_be_visible()
     expect(page.get_by_role("button", name="Connect Outlook")).to_be_focused()
     assert connections(devhost, user) == []
 
