@@ -161,3 +161,22 @@ def test_an_unreadable_google_calendar_fails_closed(
     assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}], body
     r = book(devhost, slug, at(monday, 10))
     assert r.status_code == 503 and r.json()["code"] in ("google_unavailable", "outlook_unavailable"), r.text
+
+
+def test_a_throttled_read_is_retried_and_availability_stays_complete(
+    devhost: DevHost, gadmin: GoogleAdmin, ghost: GoogleHost
+) -> None:
+    slug = new_link(devhost, (ghost.user_id, "google"))
+    gadmin.add_fault(
+        "error",
+        method="GET",
+        path="/calendar/v3/calendars/*/events",
+        account=ghost.email,
+        status=403,
+        code="rateLimitExceeded",
+    )
+    gadmin.add_fault("throttle", method="GET", path="/calendar/v3/calendars/*/events", account=ghost.email)
+
+    body, starts = slot_starts(devhost, slug, next_monday())
+
+    assert body["complete"] is True and starts, body

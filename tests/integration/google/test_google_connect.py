@@ -157,3 +157,21 @@ def test_a_revoked_grant_marks_the_connection_needs_reconnect_with_one_notice(
     # Connecting again heals it.
     assert connect_google(devhost, ghttp, host.user_id, host.sub).status_code == 200
     assert connections(devhost, host.user_id)[0]["status"] == "connected"
+
+
+def test_disconnecting_revokes_the_grant_at_google_and_wipes_the_tokens(
+    devhost: DevHost, gadmin: GoogleAdmin, ghttp: requests.Session
+) -> None:
+    host = GoogleHost(devhost, gadmin, ghttp)
+    assert storage_account().table(TokenCacheRecord).find(host.connection_id, "google") is not None
+    r = requests.delete(
+        f"{devhost.api_url}/users/{host.user_id}/connections/{host.connection_id}",
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 204, r.text
+    assert storage_account().table(TokenCacheRecord).find(host.connection_id, "google") is None
+    grants = [g for g in gadmin.grants() if g.get("sub") == host.sub]
+    assert grants and {g["status"] for g in grants} == {"revoked"}, grants
+    # The account is free again: another user may connect it.
+    assert connect_google(devhost, ghttp, "u-next-owner", host.sub).status_code == 200
