@@ -21,9 +21,11 @@ $(NPM_STAMP): package.json package-lock.json
 # Ports of `make run`: the dev host, the Microsoft sandbox, and Azurite's (`default` 10000-10002, or `free`).
 PORT ?= 7071
 SANDBOX_PORT ?= 8443
+# The Google stand-in: 0 takes a free port (the app is told its URL at start).
+GOOGLE_PORT ?= 0
 STORAGE_PORTS ?= default
 run: install
-	$(PY) -m devstack.run --port $(PORT) --sandbox-port $(SANDBOX_PORT) --storage-ports $(STORAGE_PORTS)
+	$(PY) -m devstack.run --port $(PORT) --sandbox-port $(SANDBOX_PORT) --google-port $(GOOGLE_PORT) --storage-ports $(STORAGE_PORTS)
 
 test: install
 	$(PY) -m pytest

@@ -1,6 +1,7 @@
-"""Demo data for `make run`: a host known to the sandbox with a week of ordinary calendar life, a
-booking link for the demo user, and a settings URL with a fresh user token, so someone new can
-connect, pick calendars and book without setting anything up."""
+"""Demo data for `make run`: a host known to the sandbox with a week of ordinary calendar life (and
+a Google host known to the Google stand-in), a booking link for the demo user, and a settings URL
+with a fresh user token, so someone new can connect, pick calendars and book without setting
+anything up."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from urllib.parse import quote
 
 import requests
 
+from devstack.google.admin_client import GoogleAdmin
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.core.auth import MAX_TOKEN_LIFETIME_S, issue_user_token
 
 DEMO_HOST_EMAIL = "alex.host@contoso.example"
 DEMO_PERSONAL_EMAIL = "sam.personal@outlook.example"
 DEMO_TIME_ZONE = "W. Europe Standard Time"
+DEMO_GOOGLE_HOST_EMAIL = "bo.host@gmail.example"
+DEMO_GOOGLE_TIME_ZONE = "Europe/Berlin"
 DEMO_USER_ID = "demo-host"  # the product's id of the demo host (who connects alex.host@contoso.example)
 DEMO_SLUG = "demo"
 
@@ -75,6 +79,45 @@ def seed_demo(admin: SandboxAdmin, today: date | None = None) -> dict[str, str]:
         end=dt(f"{friday + timedelta(days=1)}T00:00:00", DEMO_TIME_ZONE),
     )
     return {"host": DEMO_HOST_EMAIL, "personal": DEMO_PERSONAL_EMAIL}
+
+
+def seed_google_demo(admin: GoogleAdmin, today: date | None = None) -> str:
+    """A Google host beside the Microsoft one: a weekly series, a free (transparent) block, an
+    all-day event and a shared calendar it may only see free/busy of. Returns its address."""
+    today = today or datetime.now(UTC).date()
+    admin.add_user(DEMO_GOOGLE_HOST_EMAIL, name="Bo Host", time_zone=DEMO_GOOGLE_TIME_ZONE)
+    team = admin.add_calendar(
+        DEMO_GOOGLE_HOST_EMAIL, "Team rota", access_role="freeBusyReader", owner_email="lead@gmail.example"
+    )
+    monday = _next_weekday(today, 0)
+
+    def at(day: date, hm: str) -> dict[str, str]:
+        return {"dateTime": f"{day}T{hm}:00", "timeZone": DEMO_GOOGLE_TIME_ZONE}
+
+    admin.add_event(
+        DEMO_GOOGLE_HOST_EMAIL,
+        summary="Weekly sync",
+        start=at(monday, "10:00"),
+        end=at(monday, "11:00"),
+        recurrence=["RRULE:FREQ=WEEKLY;BYDAY=MO"],
+    )
+    wednesday = monday + timedelta(days=2)
+    admin.add_event(
+        DEMO_GOOGLE_HOST_EMAIL,
+        summary="Focus time",
+        transparency="transparent",
+        start=at(wednesday, "09:00"),
+        end=at(wednesday, "12:00"),
+    )
+    admin.add_event(team["id"], summary="On call", start=at(wednesday, "14:00"), end=at(wednesday, "16:00"))
+    thursday = monday + timedelta(days=3)
+    admin.add_event(
+        DEMO_GOOGLE_HOST_EMAIL,
+        summary="Conference",
+        start={"date": str(thursday)},
+        end={"date": str(thursday + timedelta(days=1))},
+    )
+    return DEMO_GOOGLE_HOST_EMAIL
 
 
 def demo_link_body(user_id: str = DEMO_USER_ID) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""`make run`: the whole local stack in one process — Azurite, the Microsoft sandbox with demo
-data, and the functions dev host — until Ctrl-C (or SIGTERM), then everything stops.
+"""`make run`: the whole local stack in one process — Azurite, the Microsoft sandbox and the Google
+stand-in with demo data, and the functions dev host — until Ctrl-C (or SIGTERM), then everything stops.
 
 The endpoints of the services it starts are set in the environment for the app (they win over
 local.settings.json), so the app always talks to this stack, on whatever ports it got.
@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 from devstack.azurite import Azurite, AzuriteError
-from devstack.demo import DEMO_HOST_EMAIL, seed_demo
+from devstack.demo import DEMO_HOST_EMAIL, seed_demo, seed_google_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,6 +105,9 @@ def main() -> int:
         "--sandbox-port", type=int, default=8443, help="Microsoft sandbox port (make run SANDBOX_PORT=...)"
     )
     parser.add_argument(
+        "--google-port", type=int, default=0, help="Google stand-in port (0: a free one; GOOGLE_PORT=...)"
+    )
+    parser.add_argument(
         "--storage-ports",
         choices=("default", "free"),
         default="default",
@@ -118,6 +121,8 @@ def main() -> int:
 
     fixed = args.storage_ports == "default"
     wanted = {"functions dev host": args.port, "Microsoft sandbox": args.sandbox_port}
+    if args.google_port:
+        wanted["Google stand-in"] = args.google_port
     if fixed:
         wanted |= {"Azurite blobs": 10000, "Azurite queues": 10001, "Azurite tables": 10002}
     message = taken_ports_message(wanted)
@@ -137,12 +142,17 @@ def main() -> int:
         print(f"Azurite could not start (are ports 10000-10002 free? else STORAGE_PORTS=free): {exc}")
         return 1
     # The Microsoft sandbox on the port local.settings.example.json names; its CA goes to .devstack/.
+    from devstack.google import GoogleStandIn
+    from devstack.google.admin_client import GoogleAdmin
     from devstack.sandbox import Sandbox
     from devstack.sandbox.admin_client import SandboxAdmin
 
     sandbox = Sandbox(port=args.sandbox_port, state_dir=ROOT / ".devstack")
+    # Same CA as the sandbox: SLOTBRIDGE_CA_BUNDLE trusts both.
+    google = GoogleStandIn(port=args.google_port, state_dir=ROOT / ".devstack", ca=sandbox.ca)
     try:
         sandbox.start()
+        google.start()
         os.environ.update(
             {
                 "AzureWebJobsStorage": azurite.connection_string,
@@ -160,6 +170,7 @@ def main() -> int:
             }
         )
         accounts = seed_demo(SandboxAdmin(sandbox.url, sandbox.ca_pem_path))
+        google_host = seed_google_demo(GoogleAdmin(google.url, google.ca_pem_path))
         from devstack.funchost import DevHost
 
         with DevHost(port=args.port, local_settings=settings_path) as host:
@@ -168,6 +179,7 @@ def main() -> int:
             print("Slotbridge local stack is up:")
             print(f"  Functions dev host  {host.api_url}    (try {host.api_url}/health)")
             print(f"  Microsoft sandbox   {sandbox.url}  (CA: {sandbox.ca_pem_path})")
+            print(f"  Google stand-in     {google.url}  (same CA; demo host {google_host})")
             print(f"  Azurite             tables :{azurite.ports.table}  queues :{azurite.ports.queue}")
             print(f"  Demo accounts       {accounts['host']} (work), {accounts['personal']} (personal)")
             for line in pages:
@@ -176,6 +188,7 @@ def main() -> int:
             stop.wait()
             print("Stopping…")
     finally:
+        google.stop()
         sandbox.stop()
         azurite.stop()
     return 0

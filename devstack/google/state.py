@@ -183,17 +183,17 @@ class State:
             self.cursors: dict[str, PageCursor] = {}
             self.channels: dict[str, Channel] = {}
             self.mail: list[dict[str, Any]] = []
-            self._seq = itertools.count(1)
+            self._seq = 0
             self._subs = itertools.count(100000000000000000001)
 
     def next_seq(self) -> int:
-        return next(self._seq)
+        with self.lock:
+            self._seq += 1
+            return self._seq
 
     def current_seq(self) -> int:
-        # Peek: the next value minus one, without spending it (under the lock).
-        value = next(self._seq)
-        self._seq = itertools.count(value)
-        return value - 1
+        with self.lock:
+            return self._seq
 
     def new_sub(self) -> str:
         return str(next(self._subs))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
+import pytest
 import requests
 
 from devstack.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleStandIn
@@ -20,6 +21,8 @@ from tests.fixtures.google import (
     pkce_pair,
     unique_gmail,
 )
+
+pytestmark = pytest.mark.integration
 
 
 def _token(google: GoogleStandIn, http: requests.Session, **form: str) -> requests.Response:
@@ -202,3 +205,19 @@ def test_prompt_none_without_consent_redirects_with_consent_required(
         "error": "consent_required",
         "state": "p",
     }
+
+
+def test_expired_access_token_is_401_until_refreshed(
+    google: GoogleStandIn, google_admin: GoogleAdmin, google_http: requests.Session
+) -> None:
+    user = google_admin.add_user(unique_gmail())
+    token = google_connect(google, google_http, user["sub"])
+    assert google_admin.expire_access_tokens(user["email"]) >= 1
+    url = f"{google.url}/calendar/v3/users/me/calendarList"
+    expired = google_http.get(url, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+    assert expired.status_code == 401 and "WWW-Authenticate" in expired.headers
+    fresh = _token(
+        google, google_http, grant_type="refresh_token", refresh_token=token["refresh_token"]
+    ).json()
+    ok = google_http.get(url, headers={"Authorization": f"Bearer {fresh['access_token']}"}, timeout=10)
+    assert ok.status_code == 200
