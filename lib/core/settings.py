@@ -329,13 +329,13 @@ class GoogleSettings(_Group):
         "SLOTBRIDGE_GOOGLE_CLIENT_ID",
         "OAuth client id of the Google Cloud project (a Web application client); empty turns Google "
         "Calendar off.",
-        local_value="slotbridge-local.apps.googleusercontent.com",
+        local_value="123456789012-standin0slotbridge0local.apps.googleusercontent.com",
     )
     client_secret: str | None = setting(
         "SLOTBRIDGE_GOOGLE_CLIENT_SECRET",
         "Its client secret (in Azure a Key Vault reference).",
         secret=True,
-        local_value="standin-client-secret",
+        local_value="GOCSPX-standin-client-secret",
     )
     auth_url: HttpsUrl = setting(
         "SLOTBRIDGE_GOOGLE_AUTH_URL",
