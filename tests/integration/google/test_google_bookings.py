@@ -19,6 +19,7 @@ from lib.features.bookings.records import BookingRecord
 from lib.providers.google.google_event import event_id as google_event_id
 from tests.integration.availability.helpers import next_monday, slot_starts
 from tests.integration.bookings.helpers import at, book, booking_body, manage, new_link
+from tests.integration.connect.helpers import BACKEND
 from tests.integration.google.helpers import GoogleHost
 
 pytestmark = pytest.mark.usefixtures("devhost")
@@ -180,3 +181,43 @@ def test_a_throttled_read_is_retried_and_availability_stays_complete(
     body, starts = slot_starts(devhost, slug, next_monday())
 
     assert body["complete"] is True and starts, body
+
+
+def test_a_free_busy_only_shared_calendar_is_a_conflict_calendar(
+    devhost: DevHost, gadmin: GoogleAdmin, ghost: GoogleHost
+) -> None:
+    colleague = f"colleague-{ghost.user_id}@gmail.com"
+    gadmin.add_user(colleague, time_zone="UTC")
+    shared = gadmin.add_calendar(
+        ghost.email, "Colleague", access_role="freeBusyReader", owner_email=colleague
+    )
+    monday = next_monday()
+    gadmin.add_event(shared["id"], summary="Secret", start=_when(monday, 14), end=_when(monday, 15))
+    listed = {c["calendarId"]: c for c in ghost.calendars()}
+    assert listed[shared["id"]]["canEdit"] is False
+    r = requests.put(
+        f"{devhost.api_url}/users/{ghost.user_id}/calendar-settings",
+        json={"conflictCalendars": [ghost.ref(), ghost.ref(shared["id"])], "writeCalendar": ghost.ref()},
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    slug = new_link(devhost, (ghost.user_id, "google"))
+
+    body, starts = slot_starts(devhost, slug, monday)
+
+    assert body["complete"] is True and f"{monday}T14:00" not in starts and f"{monday}T13:00" in starts
+
+
+def test_a_meet_link_google_is_still_creating_is_read_again(
+    devhost: DevHost, gadmin: GoogleAdmin, ghost: GoogleHost
+) -> None:
+    before = gadmin.settings()
+    gadmin.settings(conference_pending_reads=2)
+    try:
+        slug = new_link(devhost, (ghost.user_id, "google"), teamsMeeting=True)
+        r = book(devhost, slug, at(next_monday(), 9))
+    finally:
+        gadmin.settings(conference_pending_reads=before.get("conference_pending_reads", 0))
+    assert r.status_code == 201, r.text
+    assert r.json()["joinUrl"].startswith("https://meet.google.com/")

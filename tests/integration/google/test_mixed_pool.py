@@ -14,7 +14,8 @@ from devstack.google.admin_client import GoogleAdmin
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from tests.integration.availability.helpers import Host, new_user, next_monday, slot_starts
 from tests.integration.bookings.helpers import at, book, booking_body, events, new_link
-from tests.integration.google.helpers import GoogleHost
+from tests.integration.connect.helpers import BACKEND, connections
+from tests.integration.google.helpers import GoogleHost, connect_google
 
 pytestmark = pytest.mark.usefixtures("devhost")
 
@@ -101,3 +102,48 @@ def test_twenty_concurrent_bookings_of_one_slot_in_a_mixed_pool_make_one(
     assert _outlook_bookings(admin, ms) == []
     warnings = [w["code"] for r in responses if r.status_code == 201 for w in r.json()["warnings"]]
     assert warnings == ["no_calendar_event"]  # the host without a calendar got the other one
+
+
+def test_one_host_checks_outlook_and_google_and_books_into_google(
+    devhost: DevHost,
+    admin: SandboxAdmin,
+    sandbox_http: requests.Session,
+    gadmin: GoogleAdmin,
+    ghttp: requests.Session,
+) -> None:
+    ms = Host(devhost, admin, sandbox_http)
+    user = gadmin.add_user(f"also-{ms.user_id}@gmail.com", time_zone="UTC")
+    assert connect_google(devhost, ghttp, ms.user_id, str(user["sub"])).status_code == 200
+    google = next(c for c in connections(devhost, ms.user_id) if c["provider"] == "google")
+    google_cal = {"connectionId": google["connectionId"], "calendarId": str(user["email"]).lower()}
+    r = requests.put(
+        f"{devhost.api_url}/users/{ms.user_id}/calendar-settings",
+        json={"conflictCalendars": [ms.ref(), google_cal], "writeCalendar": google_cal},
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    monday = next_monday()
+    day = monday.isoformat()
+    admin.add_event(ms.email, subject="Outlook", start=dt(f"{day}T10:00:00"), end=dt(f"{day}T11:00:00"))
+    gadmin.add_event(
+        google_cal["calendarId"],
+        summary="Google",
+        start={"dateTime": f"{day}T11:00:00Z"},
+        end={"dateTime": f"{day}T12:00:00Z"},
+    )
+    slug = new_link(devhost, (ms.user_id, "microsoft"))
+
+    body, starts = slot_starts(devhost, slug, monday)
+
+    assert body["complete"] is True, body
+    assert f"{day}T10:00" not in starts and f"{day}T11:00" not in starts and f"{day}T13:00" in starts
+    booked = book(devhost, slug, at(monday, 13))
+    assert booked.status_code == 201, booked.text
+    assert _outlook_bookings(admin, ms) == []
+    [event] = [
+        e
+        for e in gadmin.events(google_cal["calendarId"])
+        if "extendedProperties" in e and not e.get("_deleted")
+    ]
+    assert event["extendedProperties"]["private"]["slotbridgeBookingId"] == booked.json()["bookingId"]
