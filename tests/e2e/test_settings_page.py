@@ -74,7 +74,7 @@ def test_a_cancelled_sign_in_says_nothing_was_connected(
     page.goto(settings_url(devhost, user))
     connect_in_popup(page, email, action="Cancel")
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("The Microsoft sign-in was cancelled, so nothing was connected.")
+    expect(alert).to_contain_text("The sign-in was cancelled, so nothing was connected.")
     expect(page.locator("#connected")).to_be_hidden()
     assert connections(devhost, user) == []
 

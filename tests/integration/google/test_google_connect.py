@@ -18,9 +18,16 @@ from lib.adapters.identity.token_vault import TokenCacheRecord
 from lib.adapters.storage import storage_account
 from lib.core.crypto import sealed_key_version
 from lib.features.outbox.records import OutboxRecord
-from tests.fixtures.google import unique_gmail
+from tests.fixtures.google import google_sign_in, unique_gmail
 from tests.fixtures.sandbox import unique_email
-from tests.integration.connect.helpers import BACKEND, connect, connections, popup_message, start
+from tests.integration.connect.helpers import (
+    BACKEND,
+    answer_callback,
+    connect,
+    connections,
+    popup_message,
+    start,
+)
 from tests.integration.google.helpers import EVENTS_SCOPE, GoogleHost, connect_google
 
 pytestmark = pytest.mark.usefixtures("devhost")
@@ -175,3 +182,15 @@ def test_disconnecting_revokes_the_grant_at_google_and_wipes_the_tokens(
     assert grants and {g["status"] for g in grants} == {"revoked"}, grants
     # The account is free again: another user may connect it.
     assert connect_google(devhost, ghttp, "u-next-owner", host.sub).status_code == 200
+
+
+def test_cancelling_googles_consent_is_consent_declined(
+    devhost: DevHost, gadmin: GoogleAdmin, ghttp: requests.Session
+) -> None:
+    user = gadmin.add_user(unique_gmail("cancels"))
+    started = start(devhost, "u-cancels", provider="google")
+    back = google_sign_in(ghttp, started.json()["authorizationUrl"], str(user["sub"]), action="cancel")
+    page = answer_callback(devhost, **back)
+    message, _ = popup_message(page) or ({}, "")
+    assert message.get("code") == "consent_declined", page.text
+    assert connections(devhost, "u-cancels") == []
