@@ -526,7 +526,9 @@ class Settings(BaseSettings):
         "also the `reconnectUrl` of `connection.needs_reconnect` events (the product's settings page).",
     )
     max_accounts_per_user: PositiveInt = setting(
-        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "How many Microsoft accounts one user may connect.", 2
+        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER",
+        "How many calendar accounts (Outlook and Google together) one user may connect.",
+        2,
     )
     product_webhook_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
