@@ -10,6 +10,7 @@ Queries and tokens are never logged (a URL can carry a syncToken or pageToken)."
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -32,6 +33,14 @@ TokenSource = Callable[[bool], str]
 JsonObject = dict[str, Any]
 # A guard against pages that never end (Google pages events by 250 by default, 2500 at most).
 MAX_PAGES = 1000
+
+
+_IDS = re.compile(r"/(calendars|events|calendarList)/(?!watch$)[^/?]+")
+
+
+def route_of(path: str) -> str:
+    """The call's route without its ids (calendar ids are addresses): what logs and errors name."""
+    return _IDS.sub(r"/\1/{id}", path.split("?")[0])
 
 
 def path_segment(value: str) -> str:
@@ -74,7 +83,7 @@ class GoogleCalendarClient:
         """The answer's JSON object (None for 204). Raises a `GoogleApiError` (typed by status and
         reason) or the token source's error."""
         deadline = Deadline(self.deadline_s)
-        what = f"{method} {path.split('?')[0]}"
+        what = f"{method} {route_of(path)}"
         refreshed = False
         attempt = 0
         while True:
@@ -130,7 +139,7 @@ class GoogleCalendarClient:
             if not isinstance(next_token, str) or not next_token:
                 return
             token = next_token
-        raise GoogleUnavailable(f"Google Calendar kept paging {path.split('?')[0]} past {MAX_PAGES} pages.")
+        raise GoogleUnavailable(f"Google Calendar kept paging {route_of(path)} past {MAX_PAGES} pages.")
 
 
 def _json(answer: requests.Response) -> Any:

@@ -58,3 +58,10 @@ def test_a_push_is_read_from_its_headers() -> None:
 )
 def test_a_push_that_is_not_one_is_refused(changes: dict[str, str]) -> None:
     assert read_channel_message(_headers(**changes).get) is None
+
+
+def test_logs_and_errors_name_a_google_route_without_its_ids() -> None:
+    from lib.providers.google.client import route_of
+
+    assert route_of("/calendars/ada%40gmail.com/events/sb123?syncToken=x") == "/calendars/{id}/events/{id}"
+    assert route_of("/calendars/ada%40gmail.com/events/watch") == "/calendars/{id}/events/watch"
