@@ -142,6 +142,8 @@ def main() -> int:
         print(f"Azurite could not start (are ports 10000-10002 free? else STORAGE_PORTS=free): {exc}")
         return 1
     # The Microsoft sandbox on the port local.settings.example.json names; its CA goes to .devstack/.
+    from devstack.google import DEFAULT_CLIENT_ID as GOOGLE_CLIENT_ID
+    from devstack.google import DEFAULT_CLIENT_SECRET as GOOGLE_CLIENT_SECRET
     from devstack.google import GoogleStandIn
     from devstack.google.admin_client import GoogleAdmin
     from devstack.sandbox import Sandbox
@@ -159,6 +161,13 @@ def main() -> int:
                 "SLOTBRIDGE_AUTHORITY_HOST": sandbox.url,
                 "SLOTBRIDGE_GRAPH_BASE_URL": f"{sandbox.url}/v1.0",
                 "SLOTBRIDGE_CA_BUNDLE": sandbox.ca_pem_path,
+                # Google Calendar: the stand-in's endpoints and its OAuth client.
+                "SLOTBRIDGE_GOOGLE_CLIENT_ID": GOOGLE_CLIENT_ID,
+                "SLOTBRIDGE_GOOGLE_CLIENT_SECRET": GOOGLE_CLIENT_SECRET,
+                "SLOTBRIDGE_GOOGLE_AUTH_URL": f"{google.url}/o/oauth2/v2/auth",
+                "SLOTBRIDGE_GOOGLE_TOKEN_URL": f"{google.url}/token",
+                "SLOTBRIDGE_GOOGLE_REVOKE_URL": f"{google.url}/revoke",
+                "SLOTBRIDGE_GOOGLE_CALENDAR_BASE_URL": f"{google.url}/calendar/v3",
                 "SLOTBRIDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
                 # The settings page is served by the app itself: its origin is the popup's
                 # postMessage target and the redirect fallback's return URL.

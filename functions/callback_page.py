@@ -68,7 +68,7 @@ def render(outcome: CallbackOutcome) -> func.HttpResponse:
     nonce = secrets.token_urlsafe(16)
     title = "Connected" if result["status"] == "connected" else "Could not connect"
     text = (
-        "Your Microsoft account is connected. You can close this window."
+        "Your calendar account is connected. You can close this window."
         if result["status"] == "connected"
         else result["message"]
     )

@@ -25,7 +25,9 @@ def start_connection(req: func.HttpRequest) -> func.HttpResponse:
     user_id = req.route_params["userId"]
     principal_for_user(req, user_id)
     asked = ConnectRequest.parse(read_json(req) if req.get_body() else {})
-    started = connect_flow.start_connect(user_id, asked.mode, asked.return_url, asked.opener_origin)
+    started = connect_flow.start_connect(
+        user_id, asked.mode, asked.return_url, asked.opener_origin, asked.provider
+    )
     return json_response(ConnectStart.of(started).wire(), status=201)
 
 

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from lib.features.connections import hooks as connection_hooks
 from lib.features.sync import changes
-from lib.providers import microsoft, registry
+from lib.providers import google, microsoft, registry
 from lib.providers import none as no_calendar
 
 if TYPE_CHECKING:
     from lib.providers.base import CalendarProvider
+    from lib.providers.google.provider import GoogleProvider
     from lib.providers.microsoft.provider import MicrosoftProvider
 
 
@@ -63,6 +64,13 @@ def _microsoft_provider() -> MicrosoftProvider:
     return microsoft_provider()
 
 
+def _google_provider() -> GoogleProvider:
+    """Google Calendar, acting as connections' stored accounts."""
+    from lib.features.connections.mailboxes import google_provider
+
+    return google_provider()
+
+
 def _no_calendar_provider() -> CalendarProvider:
     """Weekly hours only."""
     from lib.providers.none.provider import NoCalendarProvider
@@ -72,6 +80,7 @@ def _no_calendar_provider() -> CalendarProvider:
 
 def install_providers() -> None:
     registry.install(microsoft.NAME, _microsoft_provider)
+    registry.install(google.NAME, _google_provider)
     registry.install(no_calendar.NAME, _no_calendar_provider)
 
 

@@ -61,7 +61,7 @@ param defaultReturnUrl string = ''
 @description('The product webhook for "action required" messages (SLOTBRIDGE_PRODUCT_WEBHOOK_URL); empty keeps them unsent.')
 param productWebhookUrl string = ''
 
-@description('How many Microsoft accounts one user may connect (SLOTBRIDGE_MAX_ACCOUNTS_PER_USER).')
+@description('How many calendar accounts (Outlook and Google together) one user may connect (SLOTBRIDGE_MAX_ACCOUNTS_PER_USER).')
 param maxAccountsPerUser string = '2'
 
 @description('Minutes a chosen calendar may stay unreadable before calendar.unavailable (calendar_unreadable) is posted (SLOTBRIDGE_CALENDAR_UNREADABLE_AFTER_MINUTES).')

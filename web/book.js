@@ -6,6 +6,7 @@ import {
   api,
   clearAlert,
   el,
+  meetingName,
   newIdempotencyKey,
   rangeLabel,
   reportHeightToParent,
@@ -130,8 +131,10 @@ function confirmation(booking) {
   $("done-email").textContent = $("email").value.trim();
   const join = $("done-join");
   if (booking.joinUrl) {
-    join.replaceChildren(el("a", { href: booking.joinUrl, target: "_blank", rel: "noopener" }, "Join the Microsoft Teams meeting"));
+    const meeting = meetingName(booking.joinUrl);
+    join.replaceChildren(el("a", { href: booking.joinUrl, target: "_blank", rel: "noopener" }, `Join the ${meeting} meeting`));
     join.hidden = false;
+    $("done-join-label").textContent = meeting;
     $("done-join-label").hidden = false;
   }
   const warnings = (booking.warnings || []).map((w) => el("p", { class: "notice" }, w.message));
@@ -169,7 +172,8 @@ async function start() {
   document.title = `Book: ${link.title}`;
   $("title").textContent = link.title;
   const facts = [`${link.durationMinutes} minutes`];
-  if (link.teamsMeeting) facts.push("Microsoft Teams meeting");
+  // Which service (Teams or Meet) depends on the host the booking is assigned to: named once booked.
+  if (link.teamsMeeting) facts.push("Video meeting");
   $("summary").textContent = facts.join(" · ");
   picker = new SlotPicker($("picker-body"), slug, pick);
   showSection("picker");

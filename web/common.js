@@ -148,6 +148,16 @@ export function rangeLabel(startUtc, endUtc, zone) {
   return `${day}, ${timeLabel(startUtc, zone)} – ${timeLabel(endUtc, zone)} (${zone})`;
 }
 
+// The online meeting of a booking, named after the service of the host it was assigned to: Google
+// Meet for a Google host, Microsoft Teams for a Microsoft one (the join link says which).
+export function meetingName(joinUrl) {
+  try {
+    return new URL(joinUrl).hostname === "meet.google.com" ? "Google Meet" : "Microsoft Teams";
+  } catch {
+    return "Microsoft Teams";
+  }
+}
+
 export function newIdempotencyKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -11,6 +11,7 @@ import {
   browserTimeZone,
   clearAlert,
   el,
+  meetingName,
   rangeLabel,
   showAlert,
   showProblem,
@@ -48,8 +49,10 @@ function render() {
   $("state").textContent = STATUS_TEXT[booking.status] || booking.status;
   const join = $("join");
   const showJoin = Boolean(booking.joinUrl) && booking.status === "confirmed";
-  join.replaceChildren(showJoin ? el("a", { href: booking.joinUrl, target: "_blank", rel: "noopener" }, "Join the Microsoft Teams meeting") : "");
+  const meeting = showJoin ? meetingName(booking.joinUrl) : "";
+  join.replaceChildren(showJoin ? el("a", { href: booking.joinUrl, target: "_blank", rel: "noopener" }, `Join the ${meeting} meeting`) : "");
   join.hidden = !showJoin;
+  $("join-label").textContent = meeting || "Meeting";
   $("join-label").hidden = !showJoin;
   $("actions").hidden = booking.status !== "confirmed";
   only("booking");

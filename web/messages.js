@@ -10,13 +10,13 @@ export const MESSAGES = {
   calendar_not_writable:
     "Bookings can't be added to that calendar: it is read-only for this account. Pick a calendar you can edit.",
   needs_reconnect:
-    "This Microsoft account needs to be connected again. Press Reconnect and sign in once more.",
+    "This calendar account needs to be connected again. Press Reconnect and sign in once more.",
   admin_approval_required:
     "Your organisation's administrator must approve this app before you can connect. Send them the approval link below.",
   consent_declined:
-    "The Microsoft sign-in was cancelled, so nothing was connected. Press Connect Outlook to try again.",
+    "The sign-in was cancelled, so nothing was connected. Press Connect to try again.",
   insufficient_permissions:
-    "Not every permission was granted. The app needs to read and write your calendars: connect again and accept all permissions.",
+    "Not every permission was granted. The app needs to see your calendars and read and write their events: connect again and accept (or leave ticked) every permission.",
   conditional_access_blocked:
     "Your organisation's sign-in policy (conditional access) blocked this connection, for example because this device isn't managed or compliant. Please ask your IT administrator.",
   consent_required:
@@ -28,12 +28,13 @@ export const MESSAGES = {
   interaction_required:
     "Microsoft needs one more sign-in step from you, such as multi-factor authentication. Press Connect Outlook and finish every step.",
   sign_in_failed:
-    "The Microsoft sign-in didn't work. Press Connect Outlook to try again; if it keeps failing, ask your IT administrator.",
+    "The sign-in didn't work. Press Connect to try again; if it keeps failing, ask your IT administrator.",
   account_already_linked:
-    "This Microsoft account is already connected to another user. Share its calendar with your own account instead.",
+    "This calendar account is already connected to another user. Share its calendar with your own account instead.",
   account_limit_reached:
-    "You have connected as many Microsoft accounts as allowed. Disconnect one before adding another.",
+    "You have connected as many calendar accounts as allowed. Disconnect one before adding another.",
   outlook_unavailable: "Outlook isn't answering right now. Please try again in a few minutes.",
+  google_unavailable: "Google Calendar isn't answering right now. Please try again in a few minutes.",
   rate_limited: "There have been too many requests in a short time. Please wait a moment and try again.",
   unauthorized: "Your session has expired or is not valid. Please open this page again from where you started.",
   conflict: "Something changed at the same moment. Please try again.",

@@ -4,8 +4,8 @@
 // A fragment never reaches a server (nor its logs); the page moves the token into sessionStorage (it
 // survives the redirect fallback of Connect, and reloads) and removes it from the address bar.
 //
-// Connect Outlook: a pop-up is opened on the click (so pop-up blockers allow it), then pointed at the
-// Microsoft sign-in URL; the sign-in ends on /api/auth/callback, which posts
+// Connect Outlook / Connect Google Calendar: a pop-up is opened on the click (so pop-up blockers allow
+// it), then pointed at the provider's sign-in URL; the sign-in ends on /api/auth/callback, which posts
 // {type: "slotbridge:connect", status, connectionId | code} back to this page and closes. When the
 // browser blocks the pop-up, the page falls back to a full redirect that returns here with
 // ?slotbridge_connect=connected|error.
@@ -25,6 +25,13 @@ let userId = "";
 let popupWatch = null;
 let connecting = false;
 let calendarState = { blockingShowAs: null };
+
+// What each provider is called on this page.
+const PROVIDERS = {
+  microsoft: { service: "Outlook", signIn: "Microsoft", account: "Outlook account" },
+  google: { service: "Google Calendar", signIn: "Google", account: "Google account" },
+};
+const providerOf = (account) => PROVIDERS[account.provider] || PROVIDERS.microsoft;
 
 function userIdFromToken(value) {
   try {
@@ -84,7 +91,7 @@ function renderAccounts() {
         who.cloneNode(true),
       );
       confirmBox.append(
-        el("p", {}, `Disconnect ${account.email}? Events already in Outlook stay there.`),
+        el("p", {}, `Disconnect ${account.email}? Events already in ${providerOf(account).service} stay there.`),
         el(
           "button",
           { type: "button", class: "danger", onclick: () => disconnectAccount(account) },
@@ -119,7 +126,11 @@ function renderAccounts() {
         el(
           "p",
           { class: "muted" },
-          [account.displayName, account.accountType === "personal" ? "Personal account" : "Work or school account"]
+          [
+            providerOf(account).service,
+            account.displayName,
+            account.accountType === "personal" ? "Personal account" : "Work or school account",
+          ]
             .filter(Boolean)
             .join(" · "),
         ),
@@ -129,7 +140,11 @@ function renderAccounts() {
           { class: "actions" },
           el(
             "button",
-            { type: "button", class: needsReconnect ? "primary" : "", onclick: () => connect() },
+            {
+              type: "button",
+              class: needsReconnect ? "primary" : "",
+              onclick: () => connect(account.provider === "google" ? "google" : "microsoft"),
+            },
             "Reconnect",
             who.cloneNode(true),
           ),
@@ -146,7 +161,9 @@ function renderAccounts() {
     }),
   );
   $("no-accounts").hidden = accounts.length > 0;
-  $("connect").textContent = accounts.length ? "Connect another Outlook account" : "Connect Outlook";
+  const has = (provider) => accounts.some((a) => (a.provider || "microsoft") === provider);
+  $("connect").textContent = has("microsoft") ? "Connect another Outlook account" : "Connect Outlook";
+  $("connect-google").textContent = has("google") ? "Connect another Google account" : "Connect Google Calendar";
 }
 
 async function disconnectAccount(account) {
@@ -185,27 +202,28 @@ async function syncNow(account) {
 
 // --- connect ----------------------------------------------------------------------------------
 
-async function connect() {
+async function connect(provider = "microsoft") {
   if (connecting) return;
+  const names = PROVIDERS[provider];
   clearAlert();
   $("connected").hidden = true;
   // Open the pop-up now, inside the click: a pop-up opened after an await is blocked by browsers.
   const popup = window.open("", "slotbridge-connect", "popup,width=520,height=720");
   if (popup) {
     try {
-      popup.document.title = "Connecting Outlook…";
-      popup.document.body.textContent = "Opening the Microsoft sign-in…";
+      popup.document.title = `Connecting ${names.service}…`;
+      popup.document.body.textContent = `Opening the ${names.signIn} sign-in…`;
     } catch {
       /* not ours to write; fine */
     }
   }
   connecting = true;
   const mode = popup ? "popup" : "redirect";
-  status(popup ? "Sign in to Microsoft in the pop-up window…" : "The pop-up was blocked: continuing in this window…");
+  status(popup ? `Sign in to ${names.signIn} in the pop-up window…` : "The pop-up was blocked: continuing in this window…");
   const answer = await api(userPath("connections"), {
     method: "POST",
     token,
-    body: { mode, openerOrigin: location.origin, returnUrl: location.origin + location.pathname },
+    body: { mode, provider, openerOrigin: location.origin, returnUrl: location.origin + location.pathname },
   });
   if (!answer.ok) {
     connecting = false;
@@ -232,7 +250,7 @@ function watchPopup(popup) {
       if (!connecting) return;
       connecting = false;
       status("");
-      showAlert("The sign-in window was closed before it finished. Press Connect Outlook to try again.");
+      showAlert("The sign-in window was closed before it finished. Press Connect to try again.");
     }, 1000);
   }, 400);
 }
@@ -243,7 +261,7 @@ async function connectResult(result) {
   if (result.status === "connected") {
     await refresh();
     const account = accounts.find((a) => a.connectionId === result.connectionId);
-    const email = account ? account.email : "Your Outlook account";
+    const email = account ? account.email : "Your calendar account";
     $("connected-text").textContent = `${email} is connected. Now choose your calendars below.`;
     $("connected").hidden = false;
     status(`Connected ${email}.`);
@@ -405,7 +423,8 @@ async function refresh() {
 async function start() {
   token = takeTokenFromFragment();
   userId = token ? userIdFromToken(token) : "";
-  $("connect").addEventListener("click", () => connect());
+  $("connect").addEventListener("click", () => connect("microsoft"));
+  $("connect-google").addEventListener("click", () => connect("google"));
   $("calendar-form").addEventListener("submit", saveCalendars);
   if (!userId) {
     showAlert(

@@ -56,7 +56,7 @@ param allowedOrigins string = ''
 @description('Where a redirect-mode connect returns when no allowed returnUrl is given.')
 param defaultReturnUrl string = ''
 
-@description('How many Microsoft accounts one user may connect.')
+@description('How many calendar accounts (Outlook and Google together) one user may connect.')
 param maxAccountsPerUser string = '2'
 
 @description('Minutes a chosen calendar may stay unreadable before calendar.unavailable (calendar_unreadable) is posted.')

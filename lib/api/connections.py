@@ -20,6 +20,7 @@ from lib.features.connections.calendars import (
     CalendarSelection,
     ListedCalendar,
 )
+from lib.features.connections.connect_flow import CONNECT_PROVIDER, SIGN_IN_PROVIDERS
 from lib.features.connections.connect_flow import ConnectStart as StartedConnect
 from lib.features.connections.lifecycle import ConnectionView
 from lib.features.connections.records import ConnectionStatus, ConnectMode
@@ -29,6 +30,7 @@ class ConnectRequest(WireModel):
     """The optional body of `POST /users/{userId}/connections`."""
 
     mode: ConnectMode = ConnectMode.POPUP
+    provider: Literal["microsoft", "google"] = "microsoft"  # whose account signs in
     # Absent (not null) when not given; text only.
     return_url: str | SkipJsonSchema[None] = None  # used only if its origin is allowed
     opener_origin: str | SkipJsonSchema[None] = None  # the postMessage target (must be allowed)
@@ -48,7 +50,17 @@ class ConnectRequest(WireModel):
             raise ValidationFailed(
                 "mode must be popup or redirect.", [FieldError("mode", "popup or redirect")]
             ) from None
-        return cls(mode=mode, return_url=texts.get("returnUrl"), opener_origin=texts.get("openerOrigin"))
+        provider = body.get("provider", CONNECT_PROVIDER)
+        if not isinstance(provider, str) or provider not in SIGN_IN_PROVIDERS:
+            raise ValidationFailed(
+                "provider must be microsoft or google.", [FieldError("provider", "microsoft or google")]
+            )
+        return cls(
+            mode=mode,
+            provider=provider,  # type: ignore[arg-type]  # one of SIGN_IN_PROVIDERS, checked above
+            return_url=texts.get("returnUrl"),
+            opener_origin=texts.get("openerOrigin"),
+        )
 
 
 class ConnectStart(WireModel):
@@ -79,7 +91,7 @@ class MissingCalendar(WireModel):
 
 class Connection(WireModel):
     connection_id: str
-    provider: Literal["microsoft"]
+    provider: Literal["microsoft", "google"]
     status: ConnectionStatus
     email: str
     display_name: str = ""
@@ -94,7 +106,7 @@ class Connection(WireModel):
         c = view.connection
         return cls.from_attrs(
             c,
-            provider="microsoft",
+            provider=c.provider,
             account_type="personal" if c.is_personal else "work",
             scopes=sorted(c.scopes),
             connected_at=c.created_at,

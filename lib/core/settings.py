@@ -40,6 +40,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
 PUBLIC_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
+PUBLIC_GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+PUBLIC_GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
+PUBLIC_GOOGLE_REVOKE_URL = "https://oauth2.googleapis.com/revoke"
+PUBLIC_GOOGLE_CALENDAR_BASE_URL = "https://www.googleapis.com/calendar/v3"
 
 # The Functions host reads the storage connection from this name (or its `__` identity variants).
 STORAGE_CONNECTION = "AzureWebJobsStorage"
@@ -325,7 +329,8 @@ class MicrosoftSettings(_Group):
     )
     ca_bundle: Annotated[str | None, AfterValidator(_existing_file)] = setting(
         "SLOTBRIDGE_CA_BUNDLE",
-        "PEM file of extra CAs to trust for Microsoft endpoints (the sandbox's CA locally); empty in Azure.",
+        "PEM file of extra CAs to trust for Microsoft and Google endpoints (the sandbox's and the Google "
+        "stand-in's CA locally); empty in Azure.",
         local_value=".devstack/sandbox-ca.pem",
     )
     client_id: str = setting(
@@ -351,6 +356,52 @@ class MicrosoftSettings(_Group):
     @property
     def authority(self) -> str:
         return f"{self.authority_host}/{self.tenant}"
+
+
+class GoogleSettings(_Group):
+    """Google Calendar: the OAuth client and Google's endpoints (the local stand-in's in tests).
+    Without a client id, connecting Google is refused and only Microsoft accounts connect."""
+
+    client_id: str | None = setting(
+        "SLOTBRIDGE_GOOGLE_CLIENT_ID",
+        "OAuth client id of the Google Cloud project (a Web application client); empty turns Google "
+        "Calendar off.",
+        local_value="123456789012-standin0slotbridge0local.apps.googleusercontent.com",
+    )
+    client_secret: str | None = setting(
+        "SLOTBRIDGE_GOOGLE_CLIENT_SECRET",
+        "Its client secret (in Azure a Key Vault reference).",
+        secret=True,
+        local_value="GOCSPX-standin-client-secret",
+    )
+    auth_url: HttpsUrl = setting(
+        "SLOTBRIDGE_GOOGLE_AUTH_URL",
+        "Google's authorization endpoint.",
+        PUBLIC_GOOGLE_AUTH_URL,
+        local_value="https://127.0.0.1:8444/o/oauth2/v2/auth",
+    )
+    token_url: HttpsUrl = setting(
+        "SLOTBRIDGE_GOOGLE_TOKEN_URL",
+        "Google's token endpoint.",
+        PUBLIC_GOOGLE_TOKEN_URL,
+        local_value="https://127.0.0.1:8444/token",
+    )
+    revoke_url: HttpsUrl = setting(
+        "SLOTBRIDGE_GOOGLE_REVOKE_URL",
+        "Google's token revocation endpoint (a disconnected account's grant is revoked).",
+        PUBLIC_GOOGLE_REVOKE_URL,
+        local_value="https://127.0.0.1:8444/revoke",
+    )
+    calendar_base_url: HttpsUrl = setting(
+        "SLOTBRIDGE_GOOGLE_CALENDAR_BASE_URL",
+        "Google Calendar API base URL with the version.",
+        PUBLIC_GOOGLE_CALENDAR_BASE_URL,
+        local_value="https://127.0.0.1:8444/calendar/v3",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id and self.client_secret)
 
 
 class KeySettings(_Group):
@@ -455,6 +506,7 @@ class SyncSettings(_Group):
 _GROUPS: dict[str, type[_Group]] = {
     "storage": StorageSettings,
     "microsoft": MicrosoftSettings,
+    "google": GoogleSettings,
     "keys": KeySettings,
     "sync": SyncSettings,
 }
@@ -491,6 +543,7 @@ class Settings(BaseSettings):
 
     storage: StorageSettings
     microsoft: MicrosoftSettings
+    google: GoogleSettings
     keys: KeySettings
     sync: SyncSettings
     table_prefix: Annotated[str, AfterValidator(_table_prefix)] = setting(
@@ -517,7 +570,9 @@ class Settings(BaseSettings):
         "also the `reconnectUrl` of `connection.needs_reconnect` events (the product's settings page).",
     )
     max_accounts_per_user: PositiveInt = setting(
-        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "How many Microsoft accounts one user may connect.", 2
+        "SLOTBRIDGE_MAX_ACCOUNTS_PER_USER",
+        "How many calendar accounts (Outlook and Google together) one user may connect.",
+        2,
     )
     product_webhook_url: HttpsOrLoopbackUrl | None = setting(
         "SLOTBRIDGE_PRODUCT_WEBHOOK_URL",
@@ -607,6 +662,10 @@ class Settings(BaseSettings):
     @property
     def notification_url(self) -> str:
         return f"{self.public_base_url}/api/graph/notifications"
+
+    @property
+    def google_notification_url(self) -> str:
+        return f"{self.public_base_url}/api/google/notifications"
 
     @property
     def lifecycle_notification_url(self) -> str:

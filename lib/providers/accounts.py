@@ -72,6 +72,11 @@ class Accounts(Protocol):
         """Keep the signed-in account's token material for the connection."""
         ...
 
+    def forget_tokens(self, connection_id: str) -> None:
+        """Delete the connection's token material (a disconnect; the provider may revoke the
+        grant too). Nothing kept is fine."""
+        ...
+
     def calendars(self, account: AccountRef) -> list[AccountCalendar]:
         """Every calendar the account can see."""
         ...

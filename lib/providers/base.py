@@ -86,6 +86,11 @@ class TaggedEvent:
     is_cancelled: bool
 
 
+class MalformedEvent(ValueError):
+    """A service's event without a usable start/end: the caller fails that calendar closed rather
+    than guessing. The message names no event content."""
+
+
 MAX_SUBJECT_LENGTH = 255  # what Outlook keeps of a subject
 
 
@@ -178,6 +183,11 @@ class CalendarProvider(Protocol):
 
     def write_id(self, booking_id: str) -> str:
         """The idempotency id the booking's event write carries (kept on the booking)."""
+        ...
+
+    def online_meetings(self, is_personal: bool) -> bool:
+        """Whether an account of this kind gets an online meeting with its events (Teams: work
+        accounts only; Meet: every Google account)."""
         ...
 
     def events(self, user_id: str, connection_id: str) -> EventWriter:

@@ -67,7 +67,7 @@ def test_connect_pick_calendars_book_and_see_the_event_in_the_mailbox(
     # Settings: nothing connected yet; Connect Outlook opens the Microsoft sign-in in a pop-up.
     page.goto(settings_url(devhost, user))
     assert "#token" not in page.url  # the token left the address bar at once
-    expect(page.get_by_text("No Outlook account is connected yet.")).to_be_visible()
+    expect(page.get_by_text("No calendar account is connected yet.")).to_be_visible()
     with page.expect_popup() as popup_info:
         page.get_by_role("button", name="Connect Outlook").click()
     popup = popup_info.value

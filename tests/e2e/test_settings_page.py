@@ -61,7 +61,7 @@ def test_a_blocked_popup_falls_back_to_a_full_redirect_and_ends_connected(
     page.get_by_role("button", name=re.compile("^Disconnect")).click()
     page.get_by_role("button", name=re.compile("^Yes, disconnect")).click()
     expect(page.get_by_role("status")).to_have_text(f"{email} is disconnected.")
-    expect(page.get_by_text("No Outlook account is connected yet.")).to_be_visible()
+    expect(page.get_by_text("No calendar account is connected yet.")).to_be_visible()
     expect(page.get_by_role("button", name="Connect Outlook")).to_be_focused()
     assert connections(devhost, user) == []
 
@@ -74,7 +74,7 @@ def test_a_cancelled_sign_in_says_nothing_was_connected(
     page.goto(settings_url(devhost, user))
     connect_in_popup(page, email, action="Cancel")
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("The Microsoft sign-in was cancelled, so nothing was connected.")
+    expect(alert).to_contain_text("The sign-in was cancelled, so nothing was connected.")
     expect(page.locator("#connected")).to_be_hidden()
     assert connections(devhost, user) == []
 

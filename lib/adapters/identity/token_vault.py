@@ -54,8 +54,12 @@ class TokenFailure:
 
 
 class GrantBroken(NeedsReconnect):
-    def __init__(self, failure: TokenFailure) -> None:
-        super().__init__("The Microsoft account's sign-in has expired or was revoked; connect it again.")
+    """A connection's grant broke (any provider's): the needs_reconnect path takes `failure`."""
+
+    def __init__(self, failure: TokenFailure, account_kind: str = "Microsoft") -> None:
+        super().__init__(
+            f"The {account_kind} account's sign-in has expired or was revoked; connect it again."
+        )
         self.failure = failure
 
 

@@ -44,6 +44,7 @@ from lib.engine.slot_engine import HostBusyTime, free_slots_by_host, open_candid
 from lib.features.availability.cached_source import with_cache
 from lib.features.availability.host_partition import HostPartitions
 from lib.features.bookings.host_bookings import host_bookings, lock_rows_span
+from lib.features.connections.busy_time import AccountsBusySource
 from lib.features.connections.host_view import NOT_CONNECTED, host_view
 from lib.features.links.config import LinkConfig, LinkHost
 from lib.features.links.service import load_public_link
@@ -119,14 +120,11 @@ def parse_availability_query(params: Mapping[str, str]) -> AvailabilityQuery:
 
 
 class _HostsLiveSource:
-    """Each host's calendars read live by the host's own provider."""
+    """Each host's calendars read live, each by its own account's provider."""
 
     def __init__(self, link: LinkConfig) -> None:
-        self._sources = {
-            host.user_id: _provider(host).busy_source(link.rules.time_zone)
-            for host in link.hosts
-            if _provider(host).reads_calendars
-        }
+        source = AccountsBusySource(link.rules.time_zone)
+        self._sources = {host.user_id: source for host in link.hosts if _provider(host).reads_calendars}
 
     def busy(
         self, user_id: str, calendars: Sequence[CalendarRef], start_utc: datetime, end_utc: datetime

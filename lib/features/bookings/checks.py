@@ -14,6 +14,7 @@ from lib.engine.link_rules import LinkRules
 from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot_engine import free_slots
 from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
+from lib.features.connections.busy_time import AccountsBusySource
 from lib.features.connections.host_view import NOT_CONNECTED, read_host_view
 from lib.features.links.config import LinkHost
 from lib.providers.base import CalendarProvider
@@ -83,7 +84,7 @@ def live_check(
         return
     before = timedelta(minutes=rules.buffer_before_minutes)
     after = timedelta(minutes=rules.buffer_after_minutes)
-    source = provider.busy_source(rules.time_zone)
+    source = AccountsBusySource(rules.time_zone, read_host_view)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
         _unreadable(",".join(host_busy.errors))

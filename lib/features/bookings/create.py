@@ -237,7 +237,7 @@ def _resume(
                             record.start_utc,
                             record.end_utc,
                         )
-                    teams = wants_teams(link, request) and not connection.is_personal
+                    teams = wants_teams(link, request) and target.online_meetings
                     written = write_event(
                         target, booking_id, event_content(link, request, booking_id, token, teams)
                     )
@@ -277,7 +277,7 @@ def _book_with_host(
     if target is None:
         warnings.append("no_calendar_event")
     elif wants_teams(link, request):
-        if target.connection.is_personal:
+        if not target.online_meetings:
             warnings.append("teams_unavailable_personal_account")
         else:
             teams = True

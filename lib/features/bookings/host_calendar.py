@@ -53,6 +53,11 @@ class WriteTarget:
     def provider(self) -> CalendarProvider:
         return provider_for(self.connection.provider)
 
+    @property
+    def online_meetings(self) -> bool:
+        """Whether the write account gets an online meeting (Teams, Meet) with the event."""
+        return self.provider.online_meetings(self.connection.is_personal)
+
 
 def host_provider(host: LinkHost) -> CalendarProvider:
     return provider_for(host.provider)
@@ -75,7 +80,7 @@ def write_target(host: LinkHost) -> WriteTarget | None:
 def event_writer(connection: ConnectionRecord) -> EventWriter:
     """The booking events of the connection's account, asked of its provider."""
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:
-        raise NeedsReconnect("The host's Microsoft account needs to be reconnected.")
+        raise NeedsReconnect("The host's calendar account needs to be reconnected.")
     return provider_for(connection.provider).events(connection.user_id, connection.connection_id)
 
 

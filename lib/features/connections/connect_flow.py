@@ -1,7 +1,9 @@
-"""Connecting an account: the sign-in started and completed by the provider's `Accounts`
-(`lib.providers.accounts`; for Microsoft, the authorization-code flow with PKCE, state and nonce),
-the flow kept server-side (sealed, single use, 10 minutes) under the state chosen here, and the
-connection rules applied when the user is sent back."""
+"""Connecting an account: the sign-in started and completed by the chosen provider's `Accounts`
+(`lib.providers.accounts`; for Microsoft, the authorization-code flow with PKCE, state and nonce;
+for Google, code + PKCE with offline access), the flow kept server-side (sealed, single use, 10
+minutes, with the provider that started it) under the state chosen here, and the connection rules
+applied when the user is sent back - the same for every provider: one account belongs to one
+user, and the per-user account limit counts the accounts of every provider."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from lib.features.connections.records import (
     PendingFlowRecord,
 )
 from lib.features.connections.return_urls import allowed_origin, allowed_return_url, origin_of
-from lib.providers import microsoft
+from lib.providers import google, microsoft
 from lib.providers.accounts import Accounts, SignedInAccount
 from lib.providers.registry import provider_for
 
@@ -47,12 +49,14 @@ log = logging.getLogger("slotbridge.connect")
 
 FLOW_LIFETIME = timedelta(minutes=10)
 MAX_CALLBACK_PARAM = 4096
-# The provider a new connection signs in with: the one place it is chosen (stored on the connection).
+# The provider a new connection signs in with when the request names none (stored on the connection).
 CONNECT_PROVIDER = microsoft.NAME
+# The providers whose accounts sign in (`none` has no accounts).
+SIGN_IN_PROVIDERS = (microsoft.NAME, google.NAME)
 
 
-def _accounts() -> Accounts:
-    return provider_for(CONNECT_PROVIDER).accounts()
+def _accounts(provider: str) -> Accounts:
+    return provider_for(provider).accounts()
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,14 @@ def _flow_id(state: str) -> str:
 
 
 def start_connect(
-    user_id: str, connect_mode: ConnectMode, return_url: str | None, opener_origin: str | None
+    user_id: str,
+    connect_mode: ConnectMode,
+    return_url: str | None,
+    opener_origin: str | None,
+    provider: str = CONNECT_PROVIDER,
 ) -> ConnectStart:
-    """Begin the sign-in; a return URL or opener origin that is not allowed falls back quietly."""
+    """Begin the sign-in with `provider` (one of `SIGN_IN_PROVIDERS`); a return URL or opener
+    origin that is not allowed falls back quietly."""
     settings = get_settings()
     encode_key(user_id, what="userId")
     safe_return = allowed_return_url(return_url, settings.allowed_origins) or settings.default_return_url
@@ -98,7 +107,7 @@ def start_connect(
     if opener is None and safe_return is not None:
         opener = allowed_origin(origin_of(safe_return), settings.allowed_origins)
     state = secrets.token_urlsafe(32)
-    started = _accounts().start_sign_in(state)
+    started = _accounts(provider).start_sign_in(state)
     flow_id = _flow_id(state)
     expires_at = datetime.now(UTC) + FLOW_LIFETIME
     storage_account().table(PendingFlowRecord).create(
@@ -110,6 +119,7 @@ def start_connect(
             return_url=safe_return,
             opener_origin=opener,
             expires_at=expires_at,
+            provider=provider,
         )
     )
     return ConnectStart(started.authorization_url, admin_consent_url(settings), expires_at, connect_mode)
@@ -144,14 +154,14 @@ def _take_flow(state: str | None) -> tuple[PendingFlowRecord, dict[str, Any]]:
 
 
 def complete_connect(params: dict[str, str]) -> CallbackOutcome:
-    """Handle Microsoft's answer; never raises for the user's or Microsoft's errors, returns them."""
+    """Handle the provider's answer; never raises for the user's or the provider's errors, returns them."""
     try:
         record, flow = _take_flow(params.get("state"))
     except SlotbridgeError as error:
         return CallbackOutcome(None, None, None, error=error)
     outcome = CallbackOutcome(record.mode, record.return_url, record.opener_origin)
     try:
-        connection = _exchange_and_link(record.user_id, flow, params)
+        connection = _exchange_and_link(record.user_id, record.provider, flow, params)
     except SlotbridgeError as error:
         log.info("Connect for user failed: %s", error.code)
         return CallbackOutcome(outcome.mode, outcome.return_url, outcome.opener_origin, error=error)
@@ -196,10 +206,12 @@ def complete_admin_consent(params: dict[str, str]) -> AdminConsentOutcome:
         return AdminConsentOutcome(error=error)
 
 
-def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str]) -> ConnectionRecord:
-    accounts = _accounts()
+def _exchange_and_link(
+    user_id: str, provider: str, flow: dict[str, Any], params: dict[str, str]
+) -> ConnectionRecord:
+    accounts = _accounts(provider)
     account = accounts.complete_sign_in(flow, params)
-    connection = _link(user_id, account)
+    connection = _link(user_id, provider, account)
 
     accounts.save_tokens(connection.connection_id, account)
     _ensure_default_calendar_settings(connection)
@@ -210,9 +222,9 @@ def _exchange_and_link(user_id: str, flow: dict[str, Any], params: dict[str, str
     return connection
 
 
-def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
-    """Apply the connection rules: one account, one user; reconnect heals; a per-user limit (the
-    user's own, else the global one: `account_limits`)."""
+def _link(user_id: str, provider: str, account: SignedInAccount) -> ConnectionRecord:
+    """Apply the connection rules: one account, one user; reconnect heals; a per-user limit over
+    every provider's accounts (the user's own, else the global one: `account_limits`)."""
     links = storage_account().table(AccountLinkRecord)
     connections = storage_account().table(ConnectionRecord)
     now = datetime.now(UTC)
@@ -224,7 +236,7 @@ def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
         limit = max_accounts(user_id)
         if len(existing) >= limit:
             raise AccountLimitReached(
-                f"You can connect at most {limit} Microsoft accounts. Disconnect one first."
+                f"You can connect at most {limit} calendar accounts. Disconnect one first."
             )
         link = AccountLinkRecord(
             account_id=account_id, user_id=user_id, connection_id=str(uuid.uuid4()), created_at=now
@@ -235,8 +247,8 @@ def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
             link = links.get(account_id, "link")
     if link.user_id != user_id:
         raise AccountAlreadyLinked(
-            "This Microsoft account is already connected to another user. To use its calendar here, share "
-            "the calendar in Outlook with the Microsoft account you connect, or disconnect it there first."
+            "This calendar account is already connected to another user. To use its calendar here, share "
+            "the calendar with the account you connect, or disconnect it there first."
         )
 
     def heal(current: ConnectionRecord) -> ConnectionRecord:
@@ -258,7 +270,7 @@ def _link(user_id: str, account: SignedInAccount) -> ConnectionRecord:
         display_name=name,
         tenant_id=account.tenant_id,
         is_personal=account.is_personal,
-        provider=CONNECT_PROVIDER,
+        provider=provider,
         scopes=scopes,
         created_at=now,
         updated_at=now,

@@ -26,6 +26,11 @@ class HostView:
     settings: CalendarSettingsRecord | None
     connected: frozenset[str]  # ids of the user's connections that are connected
     connections: frozenset[str] = frozenset()  # ids of all the user's connections
+    # (connection id, provider name) of each: whose calendar service reads which calendars.
+    providers: tuple[tuple[str, str], ...] = ()
+
+    def provider_of(self, connection_id: str) -> str | None:
+        return dict(self.providers).get(connection_id)
 
     @property
     def not_connected(self) -> bool:
@@ -57,6 +62,7 @@ def read_host_view(user_id: str) -> HostView:
         calendar_settings(user_id),
         frozenset(c.connection_id for c in connections if c.status is ConnectionStatus.CONNECTED),
         frozenset(c.connection_id for c in connections),
+        tuple((c.connection_id, c.provider) for c in connections),
     )
 
 

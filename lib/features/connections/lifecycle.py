@@ -11,9 +11,9 @@ from lib.adapters.storage.tables import RecordNotFound
 from lib.features.connections import events, hooks, host_view
 from lib.features.connections.calendar_health import missing_view
 from lib.features.connections.calendars import forget_connection_calendars
-from lib.features.connections.graph_access import token_vault
 from lib.features.connections.records import AccountLinkRecord, ConnectionRecord
 from lib.features.connections.repository import calendar_settings, user_connections
+from lib.providers.registry import provider_for
 
 if TYPE_CHECKING:
     from lib.features.connections.calendar_health import MissingCalendar
@@ -39,7 +39,7 @@ def list_connections(user_id: str) -> list[ConnectionView]:
 
 def disconnect(user_id: str, connection_id: str) -> None:
     """Tokens and cached data wiped, calendars removed from the settings, the account freed.
-    Events already written stay in Outlook: nothing is deleted there."""
+    Events already written stay in the calendar: nothing is deleted there."""
     connections = storage_account().table(ConnectionRecord)
     connection = connections.find(user_id, connection_id)
     if connection is None:
@@ -47,7 +47,7 @@ def disconnect(user_id: str, connection_id: str) -> None:
     events.announce_disconnected(connection)
     hooks.disconnecting.publish(hooks.ConnectionRef(user_id, connection_id))
     forget_connection_calendars(user_id, connection_id)
-    token_vault().wipe(connection_id)
+    provider_for(connection.provider).accounts().forget_tokens(connection_id)
     links = storage_account().table(AccountLinkRecord)
     link = links.find(connection.account_id, "link")
     if link is not None and link.connection_id == connection_id:

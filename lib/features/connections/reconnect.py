@@ -39,7 +39,7 @@ def mark_needs_reconnect(user_id: str, connection_id: str, failure: TokenFailure
             "email": current.email,
             "reason": failure.error,
             "aadsts": failure.aadsts,
-            "action": "Ask the user to reconnect their Microsoft account in the settings page.",
+            "action": "Ask the user to reconnect their calendar account in the settings page.",
             "reconnectUrl": reconnect_url(),
         },
     )

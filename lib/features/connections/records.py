@@ -30,7 +30,7 @@ class ConnectionRecord(TableRecord):
 
     user_id: str
     connection_id: str
-    account_id: str  # MSAL home_account_id: "<object id>.<tenant id>"
+    account_id: str  # the provider's: MSAL home_account_id "<object id>.<tenant id>", "google.<sub>"
     email: str
     display_name: str = ""
     tenant_id: str = ""
@@ -53,7 +53,8 @@ class ConnectionRecord(TableRecord):
 
 @dataclasses.dataclass(kw_only=True)
 class AccountLinkRecord(TableRecord):
-    """Which user a Microsoft account belongs to (insert-only: the first user to connect it wins)."""
+    """Which user an account (of any provider: their ids never collide) belongs to (insert-only:
+    the first user to connect it wins)."""
 
     table_kind: ClassVar[str] = "accountlinks"
     partition_fields: ClassVar[tuple[str, ...]] = ("account_id",)
@@ -73,7 +74,8 @@ class ConnectMode(enum.StrEnum):
 
 @dataclasses.dataclass(kw_only=True)
 class PendingFlowRecord(TableRecord):
-    """A started sign-in: MSAL's flow dict (sealed: it holds the PKCE verifier and nonce), single use."""
+    """A started sign-in: the provider's flow (sealed: it holds the PKCE verifier, and for Microsoft
+    MSAL's nonce), single use."""
 
     table_kind: ClassVar[str] = "pendingflows"
     partition_fields: ClassVar[tuple[str, ...]] = ("flow_id",)
@@ -88,6 +90,8 @@ class PendingFlowRecord(TableRecord):
     opener_origin: str | None = None
     expires_at: datetime
     consumed_at: datetime | None = None
+    # Who started the sign-in (flows stored before Google existed are Microsoft's).
+    provider: str = DEFAULT_PROVIDER
 
 
 @dataclasses.dataclass(kw_only=True)

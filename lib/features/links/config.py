@@ -4,7 +4,7 @@ errors, and its stored shape (the management and public views are `lib.api.links
 Body (camelCase; the scheduling fields are `link_rules_json`'s, at the top level):
     {"title": "Intro call",
      "assignment": "single" | "roundRobin",
-     "hosts": [{"userId": "u-1", "calendarProvider": "microsoft" | "none",
+     "hosts": [{"userId": "u-1", "calendarProvider": "microsoft" | "google" | "none",
                 "conflictCalendars": [{"connectionId", "calendarId"}, ...],  (optional; this link's)
                 "writeCalendar": {"connectionId", "calendarId"}}, ...],      (optional; this link's)
      "teamsMeeting": false,
@@ -73,7 +73,8 @@ _LINK_FIELDS = frozenset(
 
 
 class CalendarProvider(enum.StrEnum):
-    MICROSOFT = "microsoft"  # busy time from the host's Outlook conflict calendars
+    MICROSOFT = "microsoft"  # busy time from the host's conflict calendars (Outlook accounts first)
+    GOOGLE = "google"  # the same, for a host whose accounts are Google's first
     NONE = "none"  # weekly hours only
 
 
@@ -355,7 +356,7 @@ def _hosts(raw: Any, assignment: Assignment, problems: list[FieldError]) -> tupl
         try:
             provider = CalendarProvider(item.get("calendarProvider", CalendarProvider.MICROSOFT.value))
         except ValueError:
-            problems.append(FieldError(f"{path}.calendarProvider", "must be 'microsoft' or 'none'"))
+            problems.append(FieldError(f"{path}.calendarProvider", "must be 'microsoft', 'google' or 'none'"))
             continue
         hosts.append(LinkHost(user_id, provider, *_host_calendars(item, path, provider, problems)))
     return tuple(hosts)

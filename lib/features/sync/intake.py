@@ -1,4 +1,5 @@
-"""The webhook intake behind `POST /graph/notifications` and `POST /graph/lifecycle`.
+"""The webhook intake behind `POST /graph/notifications` and `POST /graph/lifecycle`, and (for a
+service that pushes by channel, Google) `accept_push` behind `POST /google/notifications`.
 
 It does as little as possible, because Graph wants an answer within 3 seconds and a cold start
 should not pay for SDKs: answer the validation handshake; otherwise parse the (size-limited) JSON,
@@ -109,6 +110,33 @@ def _notice(item: Any, key: bytes | None, expected: NoticeKind) -> GraphNotice |
         change_type=_short_text(item, "changeType"),
         event_id=event_id,
     )
+
+
+def accept_push(
+    subscription_id: str,
+    client_state: str | None,
+    change_type: str,
+    *,
+    send: NoticeSender | None = None,
+    key: bytes | None = None,
+) -> bool:
+    """One push of a service that notifies by channel (Google: no body, the channel's token
+    carrying our clientState): verified like a Graph item and enqueued as a change notice. False
+    when it does not verify (dropped, logged without its token). Raises `StorageUnavailable`."""
+    key = key if key is not None else get_settings().sync.client_state_key
+    claims = verify_client_state(client_state, key)
+    if claims is None or len(subscription_id) > MAX_ID:
+        log.warning("push_notification_dropped: unverified channel token")
+        return False
+    notice = GraphNotice(
+        NoticeKind.CHANGE,
+        subscription_id,
+        claims.connection_id,
+        claims.calendar_digest,
+        change_type=change_type,
+    )
+    (send or _send_to_queue)(notice)
+    return True
 
 
 def accept_notifications(

@@ -98,6 +98,9 @@ class MicrosoftAccounts:
     def save_tokens(self, connection_id: str, account: SignedInAccount) -> None:
         self._vault().store(connection_id, cast("msal.SerializableTokenCache", account.tokens))
 
+    def forget_tokens(self, connection_id: str) -> None:
+        self._vault().wipe(connection_id)
+
     def calendars(self, account: AccountRef) -> list[AccountCalendar]:
         client = self._client_for(account)
         return [

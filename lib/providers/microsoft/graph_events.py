@@ -25,13 +25,10 @@ from lib.core.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 from lib.engine.all_day import all_day_busy_interval
 from lib.engine.busy import BusyInterval
 from lib.engine.show_as_policy import ShowAs
+from lib.providers.base import MalformedEvent as MalformedEvent  # re-exported: its home is the seam
 
 # What availability needs of an event, and nothing more (never subject, body or attendees).
 EVENT_FIELDS = "start,end,showAs,isAllDay,isCancelled,type"
-
-
-class MalformedEvent(ValueError):
-    """An event without a usable start/end. The message names no event content."""
 
 
 def parse_graph_datetime(value: Any) -> datetime:

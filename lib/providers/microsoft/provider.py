@@ -110,6 +110,9 @@ class MicrosoftProvider:
     def write_id(self, booking_id: str) -> str:
         return outlook_event.transaction_id(booking_id)
 
+    def online_meetings(self, is_personal: bool) -> bool:
+        return not is_personal  # Outlook.com accounts cannot create Teams meetings
+
     def events(self, user_id: str, connection_id: str) -> OutlookEvents:
         return OutlookEvents(self._client_for(user_id, connection_id))
 

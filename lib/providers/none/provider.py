@@ -39,6 +39,9 @@ class _NoAccounts:
     def save_tokens(self, connection_id: str, account: SignedInAccount) -> None:
         raise NotFound(self._REFUSAL)
 
+    def forget_tokens(self, connection_id: str) -> None:
+        return None  # nothing was ever kept
+
     def calendars(self, account: AccountRef) -> list[AccountCalendar]:
         raise NotFound(self._REFUSAL)
 
@@ -55,6 +58,9 @@ class NoCalendarProvider:
 
     def write_id(self, booking_id: str) -> str:
         return ""
+
+    def online_meetings(self, is_personal: bool) -> bool:
+        return False
 
     def events(self, user_id: str, connection_id: str) -> EventWriter:
         raise NotFound("A host without a calendar provider has no calendar events.")

@@ -89,7 +89,7 @@ def test_link_fields_and_rule_fields_are_reported_together() -> None:
         ({"hosts": [{"userId": "u1"}, {"userId": "u2"}]}, "hosts"),  # single with two
         ({"assignment": "roundRobin", "hosts": [{"userId": f"u{i}"} for i in range(101)]}, "hosts"),
         ({"assignment": "roundRobin", "hosts": [{"userId": "u1"}, {"userId": "u1"}]}, "hosts[1].userId"),
-        ({"hosts": [{"userId": "u1", "calendarProvider": "google"}]}, "hosts[0].calendarProvider"),
+        ({"hosts": [{"userId": "u1", "calendarProvider": "exchange"}]}, "hosts[0].calendarProvider"),
         ({"hosts": [{"userId": "x" * 257}]}, "hosts[0].userId"),
         ({"hosts": [{"userId": "u1", "email": "x@y"}]}, "hosts[0].email"),
         ({"hosts": ["u1"]}, "hosts[0]"),
