@@ -34,7 +34,7 @@ from typing import Any
 
 from lib.adapters.storage.keys import encode_key
 from lib.core.errors import FieldError, ValidationFailed
-from lib.core.input_rules import check_text, check_user_id
+from lib.core.input_rules import check_flag, check_text, check_user_id
 from lib.engine.busy_source import CalendarRef
 from lib.engine.link_rules import LinkRules
 from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
@@ -285,11 +285,8 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
 
 
 def _flag(data: Mapping[str, Any], name: str, default: bool, problems: list[FieldError]) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        problems.append(FieldError(name, "must be true or false"))
-        return default
-    return value
+    checked = check_flag(data.get(name, default), name, problems)
+    return default if checked is None else checked
 
 
 def parse_query_flag(value: str | None, field: str) -> bool:
