@@ -59,6 +59,15 @@ def check_text(
     return value
 
 
+def check_flag(value: Any, field: str, problems: list[FieldError]) -> bool | None:
+    """`value` when it is JSON true or false (never a string or number that looks like one); else
+    None, with a FieldError."""
+    if not isinstance(value, bool):
+        problems.append(FieldError(field, "must be true or false"))
+        return None
+    return value
+
+
 def check_email(value: Any, field: str, problems: list[FieldError], *, max_length: int = 254) -> str | None:
     """A single e-mail address (no display name, quoted local part or IP literal; a dotted domain),
     or None. Kept in email-validator's normalised form: NFC, the domain lower-cased and in Unicode

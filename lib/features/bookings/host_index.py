@@ -5,8 +5,9 @@ bookings table (whose partitions are booking ids).
 Kept in step with the booking: a row is written when the booking is confirmed (before its status is
 stored) and, on every move, the row at the new start is written before the booking and the old
 one deleted after it. A failure in between leaves at worst an extra row at a time the booking no
-longer has: the booking row is the truth, and `page` skips (and removes) such a row. Statuses are
-not copied here: the list filters on the booking itself, so a cancel has nothing to keep in step.
+longer has: the booking row is the truth, and `page` skips such a row - and removes it once it is
+older than `MOVE_GRACE`, since a younger one may be the new row of a move not stored yet. Statuses
+are not copied here: the list filters on the booking itself, so a cancel has nothing to keep in step.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from lib.adapters.storage.cursors import decode_cursor, encode_cursor
 from lib.adapters.storage.keys import encode_key
 from lib.adapters.storage.tables import Table
 from lib.core.errors import SlotbridgeError
+from lib.features.bookings.lease import OPERATION_LEASE
 from lib.features.bookings.records import BookingRecord, HostBookingRecord
 from lib.features.bookings.validation import LISTED_STATUSES, ListQuery
 from lib.features.bookings.views import iso_utc
 
 log = logging.getLogger("slotbridge.bookings")
+
+# How long a move may take from writing its row at the new start to storing the booking (a
+# reschedule holds the booking's lease that long): a younger row that disagrees with its booking is
+# skipped but kept, since removing it would drop the moved booking from the list for good.
+MOVE_GRACE = OPERATION_LEASE
 
 
 def _table() -> Table[HostBookingRecord]:
@@ -100,11 +107,13 @@ def page(query: ListQuery, cursor: str | None) -> tuple[list[BookingRecord], str
         continuation=decode_cursor(cursor, _listing(query)),
     )
     bookings = storage_account().table(BookingRecord)
+    settled = datetime.now(UTC) - MOVE_GRACE
     found: list[BookingRecord] = []
     for row in rows:
         booking = bookings.find(row.booking_id, "booking")
         if booking is None or iso_utc(booking.start_utc) != row.start_key:
-            _forget(row.host_user_id, row.start_key, row.booking_id)  # a leftover of a move
+            if row.created_at < settled:
+                _forget(row.host_user_id, row.start_key, row.booking_id)  # a leftover of a move
             continue
         if booking.status not in LISTED_STATUSES or (
             query.status is not None and booking.status is not query.status

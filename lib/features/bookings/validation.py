@@ -30,6 +30,7 @@ from lib.core.errors import FieldError, ValidationFailed, unknown_parameters
 from lib.core.input_rules import (
     LINE_BREAKS_AND_TABS,
     check_email,
+    check_flag,
     check_text,
     check_user_id,
     instant_in_range,
@@ -193,11 +194,9 @@ def _parse_zone(zone: Any, problems: list[FieldError]) -> str | None:
 
 
 def _flag(data: Mapping[str, Any], field: str, problems: list[FieldError]) -> bool | None:
+    """An optional flag: None when absent or null (as the link says)."""
     value = data.get(field)
-    if value is not None and not isinstance(value, bool):
-        problems.append(FieldError(field, "true or false"))
-        return None
-    return value
+    return None if value is None else check_flag(value, field, problems)
 
 
 def parse_meeting_request(data: Mapping[str, Any]) -> BookingRequest:
@@ -372,10 +371,8 @@ def parse_list_query(params: Mapping[str, str]) -> tuple[ListQuery, str | None]:
 
 def parse_no_show(data: Mapping[str, Any]) -> bool:
     problems = [FieldError(str(k)[:64], "is not a known field") for k in sorted(set(data) - {"noShow"})]
-    value = data.get("noShow")
-    if not isinstance(value, bool):
-        problems.append(FieldError("noShow", "true or false"))
-    if problems or not isinstance(value, bool):
+    value = check_flag(data.get("noShow"), "noShow", problems)
+    if problems or value is None:
         raise ValidationFailed("The no-show request is not valid.", problems)
     return value
 

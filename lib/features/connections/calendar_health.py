@@ -34,6 +34,7 @@ from lib.core.crypto import calendar_digest
 from lib.core.settings import get_settings
 from lib.engine.busy_source import CALENDAR_MISSING
 from lib.features.connections import calendar_uses, host_view
+from lib.features.connections.calendar_uses import calendar_key
 from lib.features.connections.hooks import LinkCalendar
 from lib.features.connections.records import CalendarSettingsRecord, ConnectionRecord
 from lib.features.outbox import service as outbox
@@ -55,16 +56,12 @@ def name_key(connection_id: str, calendar_id: str) -> str:
     return f"{connection_id}|{calendar_id}"
 
 
-def _ref(value: Mapping[str, str]) -> CalendarKey:
-    return (value["connectionId"], value["calendarId"])
-
-
 def missing_refs(settings: CalendarSettingsRecord | None) -> frozenset[CalendarKey]:
-    return frozenset(_ref(m) for m in settings.missing_calendars) if settings else frozenset()
+    return frozenset(calendar_key(m) for m in settings.missing_calendars) if settings else frozenset()
 
 
 def unreadable_entries(settings: CalendarSettingsRecord | None) -> dict[CalendarKey, dict[str, str]]:
-    return {_ref(u): u for u in settings.unreadable_calendars} if settings else {}
+    return {calendar_key(u): u for u in settings.unreadable_calendars} if settings else {}
 
 
 def _post_unavailable(
@@ -194,7 +191,11 @@ def _tell_unreadable(user_id: str, ref: CalendarKey, now: datetime, after: timed
 
     def posted(record: CalendarSettingsRecord) -> CalendarSettingsRecord | None:
         entries = [dict(e) for e in record.unreadable_calendars]
-        mine = [e for e in entries if _ref(e) == ref and e.get("episode") == episode and not e.get("posted")]
+        mine = [
+            e
+            for e in entries
+            if calendar_key(e) == ref and e.get("episode") == episode and not e.get("posted")
+        ]
         if not mine:
             return None
         mine[0]["posted"] = now.isoformat()
@@ -211,8 +212,8 @@ def clear_missing(user_id: str, refs: Iterable[CalendarKey]) -> None:
     healed = set(refs)
 
     def clear(record: CalendarSettingsRecord) -> CalendarSettingsRecord | None:
-        kept = [m for m in record.missing_calendars if _ref(m) not in healed]
-        readable = [u for u in record.unreadable_calendars if _ref(u) not in healed]
+        kept = [m for m in record.missing_calendars if calendar_key(m) not in healed]
+        readable = [u for u in record.unreadable_calendars if calendar_key(u) not in healed]
         if len(kept) == len(record.missing_calendars) and len(readable) == len(record.unreadable_calendars):
             return None
         record.missing_calendars, record.unreadable_calendars = kept, readable
@@ -253,8 +254,10 @@ def keep_in_use(
     def used(ref: CalendarKey) -> bool:
         return bool(calendar_uses.roles(record, links, ref))
 
-    record.missing_calendars = [m for m in record.missing_calendars if _ref(m) not in seen and used(_ref(m))]
-    record.unreadable_calendars = [u for u in record.unreadable_calendars if used(_ref(u))]
+    record.missing_calendars = [
+        m for m in record.missing_calendars if calendar_key(m) not in seen and used(calendar_key(m))
+    ]
+    record.unreadable_calendars = [u for u in record.unreadable_calendars if used(calendar_key(u))]
     names = {key: name for key, name in record.calendar_names.items() if used(_name_ref(key))}
     names.update({name_key(*ref): name for ref, name in seen.items() if used(ref)})
     record.calendar_names = names
@@ -304,7 +307,7 @@ def missing_view(
     links = calendar_uses.link_calendars(settings.user_id) if settings.missing_calendars else []
     out: list[MissingCalendar] = []
     for item in settings.missing_calendars:
-        ref = _ref(item)
+        ref = calendar_key(item)
         used_for = calendar_uses.roles(settings, links, ref)
         out.append(
             MissingCalendar(

@@ -15,7 +15,8 @@ CONFLICTS = "conflicts"
 BOOKINGS = "bookings"
 
 
-def _ref(value: Mapping[str, str]) -> CalendarKey:
+def calendar_key(value: Mapping[str, str]) -> CalendarKey:
+    """A stored `{connectionId, calendarId}` as its key (settings, health flags, link host entries)."""
     return (value["connectionId"], value["calendarId"])
 
 
@@ -31,8 +32,8 @@ def roles(
     conflicts = any(link.conflicts for link in links if (link.connection_id, link.calendar_id) == ref)
     bookings = any(link.bookings for link in links if (link.connection_id, link.calendar_id) == ref)
     if settings is not None:
-        conflicts = conflicts or any(_ref(c) == ref for c in settings.conflict_calendars)
-        bookings = bookings or bool(settings.write_calendar and _ref(settings.write_calendar) == ref)
+        conflicts = conflicts or any(calendar_key(c) == ref for c in settings.conflict_calendars)
+        bookings = bookings or bool(settings.write_calendar and calendar_key(settings.write_calendar) == ref)
     return [name for name, used in ((CONFLICTS, conflicts), (BOOKINGS, bookings)) if used]
 
 
@@ -45,6 +46,6 @@ def conflict_calendars(
     settings: CalendarSettingsRecord | None, links: list[hooks.LinkCalendar]
 ) -> list[CalendarKey]:
     """Every calendar checked for the user's conflicts somewhere: the settings', then the links'."""
-    found = [_ref(c) for c in settings.conflict_calendars] if settings is not None else []
+    found = [calendar_key(c) for c in settings.conflict_calendars] if settings is not None else []
     found += [(link.connection_id, link.calendar_id) for link in links if link.conflicts]
     return list(dict.fromkeys(found))

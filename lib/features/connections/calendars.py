@@ -42,7 +42,7 @@ class Calendar(AccountCalendar):
 
 
 def _ref(value: dict[str, str] | None) -> tuple[str, str] | None:
-    return (value["connectionId"], value["calendarId"]) if value else None
+    return calendar_uses.calendar_key(value) if value else None
 
 
 def read_calendars(connection: ConnectionRecord) -> list[Calendar]:

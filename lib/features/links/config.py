@@ -34,10 +34,11 @@ from typing import Any
 
 from lib.adapters.storage.keys import encode_key
 from lib.core.errors import FieldError, ValidationFailed
-from lib.core.input_rules import check_text, check_user_id
+from lib.core.input_rules import check_flag, check_text, check_user_id
 from lib.engine.busy_source import CalendarRef
 from lib.engine.link_rules import LinkRules
 from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
+from lib.features.connections.calendar_uses import CalendarKey, calendar_key
 from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS, parse_calendar_ref
 from lib.features.connections.records import CalendarSettingsRecord
 from lib.features.links.records import BookingLinkRecord
@@ -83,16 +84,11 @@ class Assignment(enum.StrEnum):
     ROUND_ROBIN = "roundRobin"
 
 
-CalendarKey = tuple[str, str]  # (connection id, calendar id)
 _HOST_FIELDS = frozenset({"userId", "calendarProvider", "conflictCalendars", "writeCalendar"})
 
 
 def _ref_json(ref: CalendarKey) -> dict[str, str]:
     return {"connectionId": ref[0], "calendarId": ref[1]}
-
-
-def _ref_of(value: Mapping[str, str]) -> CalendarKey:
-    return (value["connectionId"], value["calendarId"])
 
 
 @dataclass(frozen=True)
@@ -118,8 +114,8 @@ class LinkHost:
         return cls(
             value["userId"],
             CalendarProvider(value.get("calendarProvider", "microsoft")),
-            None if conflicts is None else tuple(_ref_of(ref) for ref in conflicts),
-            None if write is None else _ref_of(write),
+            None if conflicts is None else tuple(calendar_key(ref) for ref in conflicts),
+            None if write is None else calendar_key(write),
         )
 
     def conflict_refs(
@@ -129,14 +125,14 @@ class LinkHost:
         user's settings. A link's calendar of an account since disconnected is left out, as
         disconnecting leaves it out of the user's settings."""
         if self.conflict_calendars is None:
-            return [CalendarRef(*_ref_of(c)) for c in settings.conflict_calendars]
+            return [CalendarRef(*calendar_key(c)) for c in settings.conflict_calendars]
         return [CalendarRef(*ref) for ref in self.conflict_calendars if ref[0] in connections]
 
     def write_ref(self, settings: CalendarSettingsRecord | None) -> CalendarKey | None:
         """The calendar this link's bookings of the host go to: the link's own, else the user's."""
         if self.write_calendar is not None:
             return self.write_calendar
-        return _ref_of(settings.write_calendar) if settings and settings.write_calendar else None
+        return calendar_key(settings.write_calendar) if settings and settings.write_calendar else None
 
 
 @dataclass(frozen=True)
@@ -286,11 +282,8 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
 
 
 def _flag(data: Mapping[str, Any], name: str, default: bool, problems: list[FieldError]) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        problems.append(FieldError(name, "must be true or false"))
-        return default
-    return value
+    checked = check_flag(data.get(name, default), name, problems)
+    return default if checked is None else checked
 
 
 def parse_query_flag(value: str | None, field: str) -> bool:

@@ -14,6 +14,7 @@ from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import storage_account
 from lib.core.auth import Principal, issue_user_token
+from lib.features.bookings import host_index
 from lib.features.bookings.manage import Caller, mark_no_show
 from lib.features.bookings.records import BookingRecord
 from lib.features.outbox.records import OutboxRecord
@@ -254,3 +255,27 @@ def test_a_manage_token_is_still_the_attendees_and_an_unknown_booking_is_404(dev
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     bad_token = {"Authorization": "Bearer v1.not.valid"}
     assert _get(devhost, f"/bookings/{created['bookingId']}", bad_token).status_code == 401
+
+
+def test_a_booking_listed_while_it_moves_stays_in_the_list_at_its_new_time(devhost: DevHost) -> None:
+    # A move writes the booking's row at its new start, then the booking, then drops the old row
+    # (manage.reschedule, outlook_sync). The product listing in between must neither list the
+    # booking twice nor lose its new row: once the move is stored the booking is listed once.
+    user = new_user()
+    slug = new_link(devhost, (user, "none"))
+    monday = next_monday()
+    booking_id = book(devhost, slug, at(monday, 10)).json()["bookingId"]
+    table = storage_account().table(BookingRecord)
+    record = table.find(booking_id, "booking")
+    assert record is not None
+    old_start = record.start_utc
+    moved = timedelta(hours=4)
+    record.start_utc, record.end_utc = record.start_utc + moved, record.end_utc + moved
+
+    host_index.add(record)  # the move's first step: listed at its new start
+    assert _list_all(devhost, PRODUCT, hostUserId=user)[0] == [booking_id]  # still at its stored time
+    table.update(record)  # the move is stored
+    host_index.remove_start(record, old_start)
+
+    listed = _get(devhost, "/bookings", PRODUCT, hostUserId=user).json()["bookings"]
+    assert [(b["bookingId"], b["startUtc"]) for b in listed] == [(booking_id, at(monday, 14))]

@@ -14,6 +14,7 @@ from lib.core.input_rules import (
     EARLIEST_DAY,
     LATEST_DAY,
     check_email,
+    check_flag,
     check_text,
     text_fault,
 )
@@ -23,6 +24,8 @@ from lib.features.bookings.validation import (
     check_cancel_body,
     manage_token_from,
     parse_booking_request,
+    parse_meeting_request,
+    parse_no_show,
     parse_reschedule_start,
 )
 from lib.features.links.config import link_config_from_json
@@ -214,3 +217,23 @@ def test_one_user_id_rule_for_paths_and_queries() -> None:
         with pytest.raises(ValidationFailed) as raised:
             require_user_id(bad)
         assert [e.field for e in raised.value.errors or []] == ["userId"]
+
+
+def test_one_flag_rule_for_links_meetings_and_no_shows() -> None:
+    """JSON true/false only: a string or number that looks like one is refused the same way in
+    every body that takes a flag."""
+    problems: list[FieldError] = []
+    assert check_flag(True, "f", problems) is True and check_flag(False, "f", problems) is False
+    for bad in ("true", 1, 0, None, []):
+        assert check_flag(bad, "f", problems) is None
+    assert {(p.field, p.message) for p in problems} == {("f", "must be true or false")}
+    meeting = {"start": "2026-06-15T10:00:00Z", "attendees": [{"name": "Ada", "email": "ada@example.com"}]}
+    refusals = [
+        (lambda: link_config_from_json("intro", link(active="false")), "active"),
+        (lambda: parse_meeting_request({**meeting, "teamsMeeting": "yes"}), "teamsMeeting"),
+        (lambda: parse_no_show({"noShow": 1}), "noShow"),
+    ]
+    for parse, field in refusals:
+        with pytest.raises(ValidationFailed) as raised:
+            parse()
+        assert [(e.field, e.message) for e in raised.value.errors or []] == [(field, "must be true or false")]
