@@ -39,7 +39,7 @@ from lib.features.connections.records import CalendarSettingsRecord
 from lib.features.links.records import BookingLinkRecord
 from lib.providers.registry import provider_for
 
-MAX_HOSTS = 25
+MAX_HOSTS = 100
 MAX_TITLE_LENGTH = 200
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 MAX_SUBJECT_TEMPLATE_LENGTH = 255
