@@ -1,0 +1,199 @@
+"""Pool booking throughput: bookings per second on one host against a round-robin pool of many,
+with attendees booking distinct slots at once, measured in the same run.
+
+    python -m bench.booking.pool_bench [--hosts 20] [--bookings-per-host 12] [--per-host 4]
+        [--single-concurrency 8] [--latency-ms 50]
+
+Starts Azurite, the Microsoft sandbox (Graph's 4 concurrent requests per mailbox enforced, as
+Graph does) and the dev host (no timers or queues), connects `--hosts` Outlook hosts, and puts
+two links: one of the first host alone and one round-robin pool of all of them. Then, with
+`--latency-ms` injected on every Graph request, each variant books distinct 30-minute slots from
+many threads at once (every request a new attendee):
+- **one host** (the baseline): `--single-concurrency` attendees at a time, `--bookings-per-host`
+  x 3 bookings — Graph's per-mailbox limit is this figure's ceiling;
+- **pool**: `--per-host` x hosts attendees at a time, `--bookings-per-host` x hosts bookings;
+- **pool, rotation alone**: the same, with the rotation ignoring bookings under way on this
+  instance (`host_choice.booking_in_flight` off), as before it existed.
+Prints bookings per second (wall time of the whole variant), p50/p99 latency, how many hosts got
+bookings, Graph requests per booking and 429s the sandbox answered, and each variant's rate
+against one host's. Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import requests
+
+from bench.booking.booking_bench import UNLIMITED, _connect, _env, put_link
+from devstack.azurite import Azurite
+from devstack.funchost import DevHost
+from devstack.http_server import free_loopback_port
+from devstack.sandbox import Sandbox
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.adapters.storage import storage_account
+from lib.core.settings import reset_settings_caches
+from lib.features.bookings import host_choice
+from lib.features.bookings.records import BookingRecord
+
+
+@dataclass(frozen=True)
+class Row:
+    variant: str
+    bookings: int
+    concurrency: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    hosts_used: int
+    graph_per_booking: float
+    throttled: int
+
+
+def _slot(first: date, index: int) -> str:
+    start = datetime.combine(first, datetime.min.time(), UTC) + timedelta(minutes=30 * index)
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _p(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+
+@contextlib.contextmanager
+def _rotation_alone() -> Iterator[None]:
+    """The rotation as it was before bookings under way counted (bench only)."""
+    original = host_choice.booking_in_flight
+    host_choice.booking_in_flight = lambda slug, host_user_id: contextlib.nullcontext()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        host_choice.booking_in_flight = original  # type: ignore[assignment]
+
+
+def _book_all(
+    devhost: DevHost, admin: SandboxAdmin, name: str, slug: str, first: date, count: int, concurrency: int
+) -> Row:
+    admin.clear_request_log()
+
+    def book(index: int) -> tuple[float, str]:
+        started = time.perf_counter()
+        r = requests.post(
+            f"{devhost.api_url}/links/{slug}/bookings",
+            json={
+                "start": _slot(first, index),
+                "attendee": {"name": f"Bench {index}", "email": f"bench{index}@example.com"},
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+            timeout=120,
+        )
+        if r.status_code != 201:
+            raise SystemExit(f"booking on {slug} failed: {r.status_code} {r.text}")
+        return time.perf_counter() - started, str(r.json()["bookingId"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        done = list(pool.map(book, range(count)))
+    wall = time.perf_counter() - started
+    entries = admin.request_log()["entries"]
+    graph = [e for e in entries if e["path"].startswith("/v1.0/") and not e["batch"]]
+    throttled = sum(1 for e in entries if e["status"] == 429)
+    records = storage_account().table(BookingRecord)
+    hosts = {records.get(booking_id, "booking").host_user_id for _, booking_id in done}
+    times = [t * 1000 for t, _ in done]
+    return Row(
+        name,
+        count,
+        concurrency,
+        count / wall,
+        statistics.median(times),
+        _p(times, 0.99),
+        len(hosts),
+        len(graph) / count,
+        throttled,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--bookings-per-host", type=int, default=12)
+    parser.add_argument("--per-host", type=int, default=4)
+    parser.add_argument("--single-concurrency", type=int, default=8)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    args = parser.parse_args(argv)
+    first = datetime.now(UTC).date() + timedelta(days=14)
+    with Azurite() as azurite, Sandbox() as sandbox:
+        port = free_loopback_port()
+        os.environ.update(_env(azurite, sandbox, port))
+        reset_settings_caches()
+        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
+        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost:
+            print(f"connecting {args.hosts} hosts ...", flush=True)
+            users = []
+            for index in range(args.hosts):
+                account = admin.add_account(f"pool-host-{index}-{uuid.uuid4().hex[:6]}@contoso.com")
+                _connect(devhost, sandbox, f"pool-host-{index}", str(account["id"]))
+                users.append(f"pool-host-{index}")
+            put_link(devhost, "bench-single", [(users[0], "microsoft")])
+            put_link(devhost, "bench-pool", [(u, "microsoft") for u in users])
+            put_link(devhost, "bench-pool-alone", [(u, "microsoft") for u in users])
+            # Warm up tokens and connections of every host (not measured), on days not measured.
+            # One slot booked once per host: the rotation gives it to each host in turn.
+            for _ in range(args.hosts):
+                _book_all(devhost, admin, "warm", "bench-pool", first - timedelta(days=7), 1, 1)
+            admin.add_fault("latency", path="/v1.0/*", latency_ms=args.latency_ms, count=UNLIMITED)
+            n = args.bookings_per_host
+            pool_n, pool_c = n * args.hosts, args.per_host * args.hosts
+            single_c = args.single_concurrency
+            # Each variant on days of its own, so that every slot is free in every variant.
+            rows = [
+                _book_all(devhost, admin, "one host (baseline)", "bench-single", first, n * 3, single_c),
+                _book_all(devhost, admin, "pool", "bench-pool", first + timedelta(days=30), pool_n, pool_c),
+            ]
+            with _rotation_alone():
+                rows.append(
+                    _book_all(
+                        devhost,
+                        admin,
+                        "pool, rotation alone",
+                        "bench-pool-alone",
+                        first + timedelta(days=60),
+                        pool_n,
+                        pool_c,
+                    )
+                )
+            admin.clear_faults()
+    baseline = rows[0].per_second
+    print()
+    print(
+        f"Booking throughput: one Outlook host against a pool of {args.hosts}, distinct slots, "
+        f"{args.latency_ms} ms injected per Graph request, Graph's 4 concurrent requests per mailbox"
+    )
+    print(
+        f"{'variant':<24} {'bookings':>8} {'at once':>7} {'per s':>7} {'p50':>9} {'p99':>9} "
+        f"{'hosts':>5} {'Graph/bk':>8} {'429s':>5} {'vs one host':>11}"
+    )
+    print("-" * 104)
+    for row in rows:
+        print(
+            f"{row.variant:<24} {row.bookings:>8} {row.concurrency:>7} {row.per_second:>7.1f} "
+            f"{row.p50_ms:>7.0f}ms {row.p99_ms:>7.0f}ms {row.hosts_used:>5} {row.graph_per_booking:>8.2f} "
+            f"{row.throttled:>5} {row.per_second / baseline:>10.1f}x"
+        )
+    print(
+        "per s: bookings / wall time of the variant; hosts: hosts that got a booking; Graph/bk: Graph "
+        "requests per booking (a $batch counts once); 429s: requests the sandbox throttled."
+    )
+
+
+if __name__ == "__main__":
+    main()
