@@ -424,10 +424,18 @@ class _PartitionMemo:
     def keep(
         self, key: tuple[str, str], entry: list[Any], generation: int, query: Hashable, rows: Any, age: float
     ) -> None:
+        now = time.monotonic()
         with self._lock:
             # Not if the partition was written (or its entry evicted) since the read began.
             if self._partitions.get(key) is entry and entry[0] == generation:
-                entry[1][query] = (time.monotonic() + age, rows)
+                entry[1][query] = (now + age, rows)
+            # Memory: least recently used first, drop partitions with nothing left to answer (a
+            # read still under way for one then keeps nothing, as after a write).
+            while self._partitions:
+                oldest = next(iter(self._partitions.values()))
+                if any(expires > now for expires, _ in oldest[1].values()):
+                    break
+                self._partitions.popitem(last=False)
 
     def clear(self) -> None:
         """Forget everything (benches time reads without the memo this way)."""

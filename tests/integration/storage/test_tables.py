@@ -480,6 +480,11 @@ def test_a_read_under_way_while_this_process_writes_is_not_remembered() -> None:
     assert memo.look_up(key, query)[2] == ("fresh",)
     memo.keep(key, entry, generation, query, ("fresh",), -1)  # expired
     assert memo.look_up(key, query)[2] is None
+    # Partitions with nothing left to answer do not stay in memory.
+    other = ("https://account/table", "h2")
+    entry, generation, _ = memo.look_up(other, query)
+    memo.keep(other, entry, generation, query, ("kept",), 60)
+    assert list(memo._partitions) == [other]
 
 
 def test_read_together_refuses_what_it_cannot_route(shared, storage: StorageAccount) -> None:
