@@ -176,7 +176,11 @@ def _seed(
             timeout=30,
         ).raise_for_status()
         user_ids.append(user_id)
-    slug = "bench-pool"
+    return put_pool(devhost, "bench-pool", user_ids)
+
+
+def put_pool(devhost: DevHost, slug: str, user_ids: Sequence[str]) -> str:
+    """A round-robin link over `user_ids`: 30-minute slots, 09:00-17:00 on weekdays."""
     week = [{"start": "09:00", "end": "17:00"}]
     requests.put(
         f"{devhost.api_url}/links/{slug}",

@@ -78,11 +78,17 @@ def _connect(devhost: DevHost, sandbox: Sandbox, user_id: str, account_id: str) 
 
 
 def _put_link(devhost: DevHost, slug: str, host: str, provider: str, teams: bool = False) -> None:
+    put_link(devhost, slug, [(host, provider)], teams)
+
+
+def put_link(devhost: DevHost, slug: str, hosts: Sequence[tuple[str, str]], teams: bool = False) -> None:
+    """A link of (user id, provider) hosts (a round-robin pool if several): 30 minutes, any time."""
     requests.put(
         f"{devhost.api_url}/links/{slug}",
         json={
             "title": "Bench call",
-            "hosts": [{"userId": host, "calendarProvider": provider}],
+            "assignment": "roundRobin" if len(hosts) > 1 else "single",
+            "hosts": [{"userId": host, "calendarProvider": provider} for host, provider in hosts],
             "durationMinutes": 30,
             "timeZone": "Europe/Berlin",
             "weeklyHours": {d: [{"start": "00:00", "end": "24:00"}] for d in ALL_WEEK},

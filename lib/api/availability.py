@@ -54,4 +54,5 @@ class Availability(WireModel):
 
 
 def _utc(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is twice as fast as strftime, and an answer renders hundreds of these.
+    return instant.astimezone(dt.UTC).isoformat(timespec="seconds")[:19] + "Z"

@@ -9,7 +9,10 @@
   larger set into such transactions (atomic per chunk only) for callers that can accept that.
 - `query` pages through results with bound parameters; filters are never built by formatting values.
 - Kinds that share a table keep to their own RowKey range (`TableRecord.rows()`), which every query
-  of a kind adds; `read_together` reads several such kinds of one partition in one request.
+  of a kind adds; `read_together` reads several such kinds of one partition in one request, and may
+  answer from what it read at most `max_age_s` ago (`_PartitionMemo`): every write this process
+  makes through a `Table` drops what is remembered of that partition, so only other processes'
+  writes can be missed, and for at most `max_age_s`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from lib.adapters.storage.keys import compose_key
@@ -113,6 +117,17 @@ class Table(Generic[R]):
     def _kind(self) -> str:
         return self.record_type.table_kind
 
+    @contextlib.contextmanager
+    def _writing(self, partitions: Iterable[str]) -> Iterator[None]:
+        """Around a write: what `read_together` remembers of the partitions is dropped before and
+        after it (also when it fails: a timed-out write may still have happened)."""
+        keys = [(self._client.url, pk) for pk in set(partitions)]
+        _MEMO.written(keys)
+        try:
+            yield
+        finally:
+            _MEMO.written(keys)
+
     def _writable(self) -> TableClient:
         if self.record_type.projection:
             raise TypeError(f"{self.record_type.__name__} is a read-only projection")
@@ -131,7 +146,7 @@ class Table(Generic[R]):
     def create(self, record: R) -> R:
         """Insert-only: `AlreadyExists` if a record with the same keys is stored."""
         entity = record.to_entity()
-        with translated_errors(self._kind):
+        with self._writing([record.partition_key]), translated_errors(self._kind):
             meta = self._writable().create_entity(entity)
         record.etag = meta.get("etag")
         return record
@@ -157,7 +172,7 @@ class Table(Generic[R]):
         if not record.etag:
             raise ValueError("update needs the ETag of a read; use create for new records")
         entity = record.to_entity()
-        with translated_errors(self._kind):
+        with self._writing([record.partition_key]), translated_errors(self._kind):
             meta = self._writable().update_entity(
                 entity,
                 mode=UpdateMode.REPLACE,
@@ -171,7 +186,7 @@ class Table(Generic[R]):
         """Last-writer-wins upsert, only for rows with a single writer (e.g. a cache a lock guards)."""
         from azure.data.tables import UpdateMode
 
-        with translated_errors(self._kind):
+        with self._writing([record.partition_key]), translated_errors(self._kind):
             meta = self._writable().upsert_entity(record.to_entity(), mode=UpdateMode.REPLACE)
         record.etag = meta.get("etag")
         return record
@@ -182,7 +197,7 @@ class Table(Generic[R]):
 
         if not record.etag:
             raise ValueError("delete needs the ETag of a read")
-        with translated_errors(self._kind):
+        with self._writing([record.partition_key]), translated_errors(self._kind):
             self._writable().delete_entity(
                 record.partition_key,
                 record.row_key,
@@ -279,7 +294,10 @@ class Table(Generic[R]):
             else:
                 batch.append(("upsert", entity, {"mode": UpdateMode.REPLACE}))
         try:
-            with translated_errors(self._kind):
+            with (
+                self._writing(record.partition_key for _, record in operations),
+                translated_errors(self._kind),
+            ):
                 results = self._writable().submit_transaction(batch)
         except TableTransactionError as exc:
             code = str(getattr(exc, "error_code", "") or "")
@@ -374,12 +392,98 @@ class KindQuery(Generic[R]):
     parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def read_together(partition: KeyParts, queries: Sequence[KindQuery[Any]]) -> list[list[Any]]:
+class _PartitionMemo:
+    """What `read_together` read, per (table, partition) and query, for at most the reader's
+    `max_age_s`. A write through any `Table` of this process drops its partition's entries and
+    bumps the partition's generation, so a read that was under way while the write ran is not
+    kept (it may have seen the partition before the write). Bounded: least recently used
+    partitions go first."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        # (table url, partition key) -> [generation, {query: (expires at, rows)}]
+        self._partitions: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
+
+    def look_up(self, key: tuple[str, str], query: Hashable) -> tuple[list[Any], int, Any]:
+        """(the partition's entry, its generation now, the rows remembered for `query` or None)."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._partitions.get(key)
+            if entry is None:
+                entry = self._partitions[key] = [0, {}]
+                while len(self._partitions) > self._capacity:
+                    self._partitions.popitem(last=False)
+            self._partitions.move_to_end(key)
+            found = entry[1].get(query)
+            if found is not None and found[0] <= now:
+                del entry[1][query]
+                found = None
+            return entry, entry[0], None if found is None else found[1]
+
+    def keep(
+        self, key: tuple[str, str], entry: list[Any], generation: int, query: Hashable, rows: Any, age: float
+    ) -> None:
+        now = time.monotonic()
+        with self._lock:
+            # Not if the partition was written (or its entry evicted) since the read began.
+            if self._partitions.get(key) is entry and entry[0] == generation:
+                entry[1][query] = (now + age, rows)
+            # Memory: least recently used first, drop partitions with nothing left to answer (a
+            # read still under way for one then keeps nothing, as after a write).
+            while self._partitions:
+                oldest = next(iter(self._partitions.values()))
+                if any(expires > now for expires, _ in oldest[1].values()):
+                    break
+                self._partitions.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (benches time reads without the memo this way)."""
+        with self._lock:
+            for entry in self._partitions.values():
+                entry[0] += 1
+                entry[1].clear()
+
+    def written(self, keys: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            for key in keys:
+                entry = self._partitions.get(key)
+                if entry is not None:
+                    entry[0] += 1
+                    entry[1].clear()
+
+
+_MEMO = _PartitionMemo()
+
+
+def read_together(
+    partition: KeyParts, queries: Sequence[KindQuery[Any]], *, max_age_s: float = 0.0
+) -> list[list[Any]]:
     """Rows of several kinds that share one table, from one partition, in one round trip: a list of
     records per query, in the order given. Each kind must declare its RowKey range (`rows()`), which
-    routes every row back to its kind; placeholder names must differ between the queries."""
+    routes every row back to its kind; placeholder names must differ between the queries.
+
+    With `max_age_s`, the same read made within that many seconds answers from memory, unless this
+    process wrote to the partition since (see `_PartitionMemo`): for readers that tolerate another
+    instance's writes arriving that late. The records are shared between such answers: read-only."""
     if not queries:
         return []
+    if max_age_s <= 0:
+        return _read_together(partition, queries)
+    table = queries[0].table
+    key = (table._client.url, _compose(partition, "partition key"))
+    query_key = tuple(
+        (q.table.name, q.table.record_type, q.where, tuple(sorted(q.parameters.items()))) for q in queries
+    )
+    entry, generation, rows = _MEMO.look_up(key, query_key)
+    if rows is not None:
+        return [list(found) for found in rows]
+    rows = _read_together(partition, queries)
+    _MEMO.keep(key, entry, generation, query_key, tuple(tuple(found) for found in rows), max_age_s)
+    return rows
+
+
+def _read_together(partition: KeyParts, queries: Sequence[KindQuery[Any]]) -> list[list[Any]]:
     table = queries[0].table
     params: dict[str, Any] = {"pk": _compose(partition, "partition key")}
     branches: list[str] = []

@@ -15,11 +15,13 @@ which fails closed on its own terms. Cached answers carry `source="cache"`.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lib.core.errors import SlotbridgeError
@@ -126,6 +128,29 @@ class CachedBusySource:
         return {ref: busy for ref, busy in results if busy is not None}
 
 
+@dataclass(frozen=True)
+class _Window:
+    """A calendar's synced busy intervals in start order, with what finds the ones overlapping a
+    span by bisection rather than a pass over the whole window (months of a calendar, asked for
+    a few weeks, per host, per answer)."""
+
+    intervals: tuple[BusyInterval, ...]
+    starts: tuple[datetime, ...]
+    longest: timedelta
+
+    @classmethod
+    def of(cls, intervals: Sequence[BusyInterval]) -> _Window:
+        ordered = tuple(sorted(intervals, key=lambda i: (i.start_utc, i.end_utc)))
+        longest = max((i.end_utc - i.start_utc for i in ordered), default=timedelta(0))
+        return cls(ordered, tuple(i.start_utc for i in ordered), longest)
+
+    def overlapping(self, start_utc: datetime, end_utc: datetime) -> tuple[BusyInterval, ...]:
+        # Only intervals starting in [start - longest, end) can overlap [start, end).
+        first = bisect.bisect_left(self.starts, start_utc - self.longest)
+        last = bisect.bisect_left(self.starts, end_utc, lo=first)
+        return tuple(i for i in self.intervals[first:last] if i.end_utc > start_utc)
+
+
 class _WindowMemo:
     """Each fresh calendar's whole synced window of busy intervals, kept in memory and valid while
     its sync-state row keeps the same ETag. Every sync round rewrites that row after writing the
@@ -134,7 +159,7 @@ class _WindowMemo:
 
     def __init__(self, capacity: int = 2000) -> None:
         self._capacity = capacity
-        self._entries: OrderedDict[tuple[str, str], tuple[str, tuple[BusyInterval, ...]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[str, _Window]] = OrderedDict()
         self._lock = threading.Lock()
 
     def holds(self, state: CalendarFreshness) -> bool:
@@ -159,14 +184,15 @@ class _WindowMemo:
                 window = None
         if window is None:
             assert state.window_start is not None and state.window_end is not None  # fresh states have both
-            window = read(state.connection_id, state.calendar_id, state.window_start, state.window_end)
+            rows = read(state.connection_id, state.calendar_id, state.window_start, state.window_end)
+            window = _Window.of(rows)
             if state.etag:
                 with self._lock:
                     self._entries[key] = (state.etag, window)
                     self._entries.move_to_end(key)
                     while len(self._entries) > self._capacity:
                         self._entries.popitem(last=False)
-        return tuple(i for i in window if i.start_utc < end_utc and i.end_utc > start_utc)
+        return window.overlapping(start_utc, end_utc)
 
 
 _MEMO = _WindowMemo()

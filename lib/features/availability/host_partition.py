@@ -6,6 +6,12 @@ the host's slot locks (its bookings). Both kinds live in the host's partition of
 
 `HostPartitions` reads each host at most once per availability answer and hands the same rows to
 the cached busy source (freshness) and to the bookings (locks), whichever asks first.
+
+Answers within `MEMO_S` of each other share one read of a host (`read_together`'s memo): booking
+pages ask again and again, and that request was most of a cached answer's time. Every write this
+process makes to the partition (a booking's locks, a sync round's freshness row) drops it at once,
+so only another instance's writes can be missed, for at most `MEMO_S` — and the booking path never
+reads through it: it takes its locks and re-checks the calendars live.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ if TYPE_CHECKING:
     from lib.features.bookings.records import SlotLockRecord
     from lib.features.sync.sync_state import CalendarFreshness
 
+# How old a host's partition read may be when availability answers from it (issue 21: at most 1 s).
+MEMO_S = 1.0
+
 
 @dataclass(frozen=True)
 class HostPartition:
@@ -34,7 +43,7 @@ class HostPartition:
 def read_host_partition(user_id: str, locks_from: datetime, locks_to: datetime) -> HostPartition:
     """The host's calendar freshness rows and its lock rows with cells in [locks_from, locks_to)."""
     freshness, held = read_together(
-        user_id, [KindQuery(calendar_freshness()), locks.held_query(locks_from, locks_to)]
+        user_id, [KindQuery(calendar_freshness()), locks.held_query(locks_from, locks_to)], max_age_s=MEMO_S
     )
     return HostPartition(tuple(freshness), tuple(held))
 

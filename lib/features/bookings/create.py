@@ -169,7 +169,8 @@ def _create(link: LinkConfig, request: BookingRequest, now: datetime | None) -> 
         booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
         telemetry.annotate(booking_id=booking_id)
         try:
-            record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
+            with host_choice.booking_in_flight(link.slug, host.user_id):
+                record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
         except (SlotUnavailable, OutlookUnavailable, NeedsReconnect, WriteCalendarMissing) as error:
             if len(candidates) == 1:
                 raise

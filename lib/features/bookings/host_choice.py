@@ -5,11 +5,20 @@ booked them (never first), ties broken by their order in the link; the service t
 that order and the first that is free (rules, lock, live calendars) gets the booking - so the
 booking goes to the free host booked least recently. `last_booked_at` is one row per link and
 host, updated under its ETag.
+
+Bookings under way on this instance count as the latest of their host (`booking_in_flight`):
+attendees booking at once all read the same rotation, and without this every one of them would
+try the same host first - its mailbox takes 4 Graph requests at a time, so a pool would book no
+faster than one host. Other instances' bookings count once they are marked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from lib.adapters.storage import storage_account
@@ -22,18 +31,42 @@ log = logging.getLogger("slotbridge.bookings.hosts")
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
+_in_flight: Counter[tuple[str, str]] = Counter()  # (slug, host user id) -> bookings under way here
+_in_flight_lock = threading.Lock()
+
 
 def _table() -> Table[RoundRobinRecord]:
     return storage_account().table(RoundRobinRecord)
 
 
 def hosts_in_order(link: LinkConfig) -> list[tuple[int, LinkHost]]:
-    """(index in the link, host), least recently booked first."""
+    """(index in the link, host): fewest bookings under way here first, then least recently booked."""
     indexed = list(enumerate(link.hosts))
     if len(indexed) == 1:
         return indexed
     last = {row.host_user_id: row.last_booked_at for row in _table().query(partition=link.slug)}
-    return sorted(indexed, key=lambda item: (last.get(item[1].user_id, _NEVER), item[0]))
+    with _in_flight_lock:
+        busy = {h.user_id: _in_flight[(link.slug, h.user_id)] for _, h in indexed}
+
+    def order(item: tuple[int, LinkHost]) -> tuple[int, datetime, int]:
+        return busy[item[1].user_id], last.get(item[1].user_id, _NEVER), item[0]
+
+    return sorted(indexed, key=order)
+
+
+@contextlib.contextmanager
+def booking_in_flight(slug: str, host_user_id: str) -> Iterator[None]:
+    """While this instance tries to book `host_user_id` on `slug`: other bookings try it last."""
+    key = (slug, host_user_id)
+    with _in_flight_lock:
+        _in_flight[key] += 1
+    try:
+        yield
+    finally:
+        with _in_flight_lock:
+            _in_flight[key] -= 1
+            if not _in_flight[key]:
+                del _in_flight[key]
 
 
 def mark_booked(slug: str, host_user_id: str, when: datetime | None = None) -> None:

@@ -4,7 +4,9 @@ round-robin pools."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import requests
@@ -251,6 +253,31 @@ def test_round_robin_books_the_free_host_booked_least_recently(
     )
     assert host_of(book(devhost, slug, at(monday, 11))) == first.user_id
     assert len(events(admin, first.email)) == 3 and len(events(admin, second.email)) == 2
+
+
+def test_attendees_booking_a_pool_at_once_are_spread_over_its_hosts(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session
+) -> None:
+    """Attendees booking distinct slots at the same moment all read the same rotation; each must
+    still go to a host no other booking is under way with (one mailbox takes only 4 Graph
+    requests at a time, so a pool that sent them all to one host would book no faster than it)."""
+    hosts = [Host(devhost, admin, sandbox_http) for _ in range(4)]
+    slug = new_link(devhost, *[(h.user_id, "microsoft") for h in hosts])
+    monday = next_monday()
+    for h in hosts:  # slow Graph, so that the four bookings are surely under way together
+        admin.add_fault("latency", path="/v1.0/*", account=h.email, latency_ms=300, count=10)
+    together = threading.Barrier(len(hosts))
+
+    def attendee(hour: int) -> requests.Response:
+        together.wait()
+        return book(devhost, slug, at(monday, hour))
+
+    with ThreadPoolExecutor(len(hosts)) as pool:
+        answers = list(pool.map(attendee, range(9, 9 + len(hosts))))
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
+    booked = storage_account().table(BookingRecord)
+    chosen = [booked.get(a.json()["bookingId"], "booking").host_user_id for a in answers]
+    assert sorted(chosen) == sorted(h.user_id for h in hosts)
 
 
 def test_a_booking_stuck_pending_gives_its_slot_back_to_the_reconciler(devhost: DevHost) -> None:

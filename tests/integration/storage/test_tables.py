@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -23,6 +24,7 @@ from lib.adapters.storage.tables import (
     ConcurrentUpdate,
     KindQuery,
     RecordNotFound,
+    _PartitionMemo,
     read_together,
 )
 
@@ -395,6 +397,94 @@ def test_read_together_reads_both_kinds_of_one_partition_in_one_request(
     levels, h2_cells = read_together("h2", [KindQuery(storage.table(MarkerLevel)), KindQuery(cells)])
     assert [(m.source, m.level) for m in levels] == [("c1", 3)]
     assert [(c.at, c.held_by) for c in h2_cells] == [("2026-06-15T10:00:00Z", "b2")]
+
+
+def _requests(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(1 for r in caplog.records if "Request URL" in r.getMessage())
+
+
+def test_read_together_remembers_a_partition_until_this_process_writes_to_it(
+    shared, storage: StorageAccount, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Within `max_age_s` the same read answers from memory; any write through a `Table` of this
+    process to the partition (either kind, any write) is seen by the very next read."""
+    cells, markers = shared
+    queries = [KindQuery(markers), KindQuery(cells)]
+    caplog.set_level(logging.INFO, logger="azure.core.pipeline.policies.http_logging_policy")
+
+    def read(partition: str = "h1") -> tuple[list[str], list[str]]:
+        found_markers, found_cells = read_together(partition, queries, max_age_s=60)
+        return sorted(m.source for m in found_markers), sorted(c.at for c in found_cells)
+
+    caplog.clear()
+    first = read()
+    assert _requests(caplog) == 1
+    caplog.clear()
+    assert read() == first and _requests(caplog) == 0
+    # Another partition is read on its own; a write there leaves h1's read remembered.
+    read("h2")
+    cells.create(Cell(owner="h2", at="2026-06-17T09:00:00Z"))
+    caplog.clear()
+    assert read() == first and _requests(caplog) == 0
+
+    writes = [
+        lambda: cells.create(Cell(owner="h1", at="2026-06-17T09:00:00Z")),
+        lambda: markers.mutate("h1", ("c1", "cal/a"), lambda m: dataclasses.replace(m, level=9)),
+        lambda: cells.transact([("delete", cells.get("h1", "2026-06-15T10:00:00Z"))]),
+        lambda: markers.delete(markers.get("h1", ("c2", "cal#b"))),
+    ]
+    for write in writes:
+        before = read()
+        write()
+        caplog.clear()
+        after = read()
+        assert _requests(caplog) == 1
+        assert after == (
+            sorted(m.source for m in markers.query(partition="h1")),
+            sorted(c.at for c in cells.query(partition="h1")),
+        )
+        assert after != before or write is writes[1]  # the level changed, not the sources
+    assert read_together("h1", [KindQuery(markers)], max_age_s=60)[0][0].level == 9
+
+
+def test_read_together_misses_another_process_s_write_for_at_most_max_age(
+    shared, storage: StorageAccount
+) -> None:
+    cells, markers = shared
+    queries = [KindQuery(markers), KindQuery(cells)]
+
+    def cell_times() -> list[str]:
+        return sorted(c.at for c in read_together("h1", queries, max_age_s=0.5)[1])
+
+    before = cell_times()
+    # Another instance writes with its own client: this process cannot know of it.
+    cells._client.create_entity(Cell(owner="h1", at="2026-06-18T09:00:00Z").to_entity())
+    assert cell_times() == before
+    time.sleep(0.6)
+    assert cell_times() == sorted([*before, "2026-06-18T09:00:00Z"])
+    # Without max_age_s, every read goes to the table.
+    assert len(read_together("h1", queries)[1]) == len(before) + 1
+
+
+def test_a_read_under_way_while_this_process_writes_is_not_remembered() -> None:
+    """A read that began before a write to its partition may have missed it: it is not kept."""
+    memo = _PartitionMemo()
+    key, query = ("https://account/table", "h1"), ("q",)
+    entry, generation, rows = memo.look_up(key, query)
+    assert rows is None
+    memo.written([key])  # the write lands while the read is on the wire
+    memo.keep(key, entry, generation, query, ("stale",), 60)
+    assert memo.look_up(key, query)[2] is None
+    entry, generation, _ = memo.look_up(key, query)
+    memo.keep(key, entry, generation, query, ("fresh",), 60)
+    assert memo.look_up(key, query)[2] == ("fresh",)
+    memo.keep(key, entry, generation, query, ("fresh",), -1)  # expired
+    assert memo.look_up(key, query)[2] is None
+    # Partitions with nothing left to answer do not stay in memory.
+    other = ("https://account/table", "h2")
+    entry, generation, _ = memo.look_up(other, query)
+    memo.keep(other, entry, generation, query, ("kept",), 60)
+    assert list(memo._partitions) == [other]
 
 
 def test_read_together_refuses_what_it_cannot_route(shared, storage: StorageAccount) -> None:

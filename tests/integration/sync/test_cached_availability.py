@@ -5,6 +5,7 @@ request itself reads nothing from Graph. Calendars the cache cannot vouch for go
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +15,12 @@ from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.engine.busy_source import CalendarBusy, CalendarRef, HostBusy
 from lib.features.availability.cached_source import CachedBusySource
+from lib.features.availability.host_partition import MEMO_S
+from lib.features.bookings import locks
+from lib.features.bookings.records import SlotLockRecord
 from lib.features.sync.sync_state import CalendarKey, WorkRequest, new_owner, request_work
 from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link, slot_starts
+from tests.integration.bookings.helpers import book
 
 from .helpers import Host, wait_for
 
@@ -148,3 +153,75 @@ def test_a_cached_answer_reads_each_host_in_one_table_request(
     assert body["complete"] and starts
     assert sum(1 for m in table_requests if "slotlocks()" in m) == len(hosts)
     assert all(_graph_reads(admin, h.email) == [] for h in hosts)
+
+
+def _partition_reads(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(
+        1
+        for r in caplog.records
+        if (m := r.getMessage()).startswith("Request URL")
+        and "/devstoreaccount1/" in m
+        and "slotlocks()" in m
+    )
+
+
+def test_answers_within_a_second_share_a_hosts_read_and_this_instance_s_writes_show_at_once(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page asked again within `MEMO_S` costs no Table request for its host; a booking made on
+    this instance is gone from the very next answer, however recent the host's read was."""
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    monday = next_monday()
+    ten = datetime(monday.year, monday.month, monday.day, 10, tzinfo=UTC)
+    _quiet(host)
+    caplog.set_level(logging.INFO, logger="azure.core.pipeline.policies.http_logging_policy")
+    slot_starts(devhost, slug, monday)  # the link's and host's settings, and the partition
+    caplog.clear()
+    body, starts = slot_starts(devhost, slug, monday)
+    assert body["complete"] and "10:00" in {s[11:] for s in starts}
+    assert _partition_reads(caplog) == 0
+    assert _graph_reads(admin, host.email) == []
+
+    booked = book(devhost, slug, ten.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert booked.status_code == 201, booked.text
+    caplog.clear()
+    _, starts = slot_starts(devhost, slug, monday)
+    assert ten.strftime("%Y-%m-%dT%H:%M") not in starts
+    assert _partition_reads(caplog) == 1  # the booking's locks dropped the remembered read
+
+
+def test_the_booking_path_decides_on_live_reads_never_on_a_remembered_one(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http
+) -> None:
+    """Another instance's booking that a remembered read has not seen yet (up to `MEMO_S`): the
+    booking path reads the host's locks itself, so the daily cap still holds."""
+    host = Host(devhost, admin, sandbox_http)
+    host.wait_synced()
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")], dailyCap=1))
+    monday = next_monday()
+    ten = datetime(monday.year, monday.month, monday.day, 10, tzinfo=UTC)
+    _quiet(host)
+    slot_starts(devhost, slug, monday)
+    # Another instance books 10:00 (its own storage client: this process does not hear of it).
+    lock_start, lock_end = locks.lock_span(ten, ten + timedelta(hours=1), 0, 0)
+    raw = locks._table()._client
+    for cell in locks.cells(lock_start, lock_end):
+        lock = SlotLockRecord(
+            host_user_id=host.user_id,
+            cell_start=cell,
+            booking_id="booked-on-another-instance",
+            booking_start_utc=ten,
+            created_at=datetime.now(UTC),
+        )
+        raw.create_entity(lock.to_entity())
+
+    refused = book(devhost, slug, (ten + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "slot_unavailable"
+    time.sleep(MEMO_S)
+    _, starts = slot_starts(devhost, slug, monday)
+    assert not starts  # the day is full once the remembered read has aged out

@@ -11,6 +11,7 @@ from lib.api.links import PublicLink
 from lib.core.errors import ValidationFailed
 from lib.features.availability.service import MAX_RANGE_DAYS, parse_availability_query
 from lib.features.links.config import (
+    MAX_HOSTS,
     Assignment,
     CalendarProvider,
     LinkConfig,
@@ -87,7 +88,7 @@ def test_link_fields_and_rule_fields_are_reported_together() -> None:
         ({"hosts": []}, "hosts"),
         ({"hosts": "u1"}, "hosts"),
         ({"hosts": [{"userId": "u1"}, {"userId": "u2"}]}, "hosts"),  # single with two
-        ({"assignment": "roundRobin", "hosts": [{"userId": f"u{i}"} for i in range(101)]}, "hosts"),
+        ({"assignment": "roundRobin", "hosts": [{"userId": f"u{i}"} for i in range(MAX_HOSTS + 1)]}, "hosts"),
         ({"assignment": "roundRobin", "hosts": [{"userId": "u1"}, {"userId": "u1"}]}, "hosts[1].userId"),
         ({"hosts": [{"userId": "u1", "calendarProvider": "exchange"}]}, "hosts[0].calendarProvider"),
         ({"hosts": [{"userId": "x" * 257}]}, "hosts[0].userId"),

@@ -1,0 +1,189 @@
+"""Pool booking throughput: bookings per second on one host against a round-robin pool of many,
+with attendees booking distinct slots at once, measured in the same run.
+
+    python -m bench.booking.pool_bench [--hosts 20] [--bookings-per-host 12] [--per-host 4]
+        [--single-concurrency 8] [--latency-ms 50]
+
+Starts Azurite, the Microsoft sandbox (Graph's 4 concurrent requests per mailbox enforced, as
+Graph does) and the app in its own process (`bench.soak.apphost`: the dev host, timers off), so
+that the app's CPU is its own and not shared with the sandbox's TLS or the attendees' threads;
+connects `--hosts` Outlook hosts, and puts two links: one of the first host alone and one
+round-robin pool of all of them. Then, with
+`--latency-ms` injected on every Graph request, each variant books distinct 30-minute slots from
+many threads at once (every request a new attendee):
+- **one host** (the baseline): `--single-concurrency` attendees at a time, `--bookings-per-host`
+  x 3 bookings — Graph's per-mailbox limit is this figure's ceiling;
+- **pool**: `--per-host` x hosts attendees at a time, `--bookings-per-host` x hosts bookings.
+Prints bookings per second (wall time of the whole variant), p50/p99 latency, how many hosts got
+bookings, Graph requests per booking and 429s the sandbox answered, the app process's CPU per
+booking, and each variant's rate against one host's. Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from bench.booking.booking_bench import UNLIMITED, _connect, _env, put_link
+from bench.soak.soak import AppProcess, app_process
+from devstack.azurite import Azurite
+from devstack.http_server import free_loopback_port
+from devstack.sandbox import Sandbox
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.adapters.storage import storage_account
+from lib.core.settings import reset_settings_caches
+from lib.features.bookings.records import BookingRecord
+
+QUIET_TIMERS = ("SUBSCRIPTION_RENEWAL", "SYNC_RECONCILE", "BOOKING_HOUSEKEEPING")
+
+
+@dataclass(frozen=True)
+class Row:
+    variant: str
+    bookings: int
+    concurrency: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    hosts_used: int
+    graph_per_booking: float
+    throttled: int
+    cpu_ms_per_booking: float
+
+
+def _slot(first: date, index: int) -> str:
+    start = datetime.combine(first, datetime.min.time(), UTC) + timedelta(minutes=30 * index)
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _p(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _book_all(
+    app: AppProcess, admin: SandboxAdmin, name: str, slug: str, first: date, count: int, concurrency: int
+) -> Row:
+    admin.clear_request_log()
+    cpu_before = _cpu_s(app.proc.pid)
+
+    def book(index: int) -> tuple[float, str]:
+        started = time.perf_counter()
+        r = requests.post(
+            f"{app.api_url}/links/{slug}/bookings",
+            json={
+                "start": _slot(first, index),
+                "attendee": {"name": f"Bench {index}", "email": f"bench{index}@example.com"},
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+            timeout=120,
+        )
+        if r.status_code != 201:
+            raise SystemExit(f"booking on {slug} failed: {r.status_code} {r.text}")
+        return time.perf_counter() - started, str(r.json()["bookingId"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        done = list(pool.map(book, range(count)))
+    wall = time.perf_counter() - started
+    cpu = _cpu_s(app.proc.pid) - cpu_before
+    entries = admin.request_log()["entries"]
+    graph = [e for e in entries if e["path"].startswith("/v1.0/") and not e["batch"]]
+    throttled = sum(1 for e in entries if e["status"] == 429)
+    records = storage_account().table(BookingRecord)
+    hosts = {records.get(booking_id, "booking").host_user_id for _, booking_id in done}
+    times = [t * 1000 for t, _ in done]
+    return Row(
+        name,
+        count,
+        concurrency,
+        count / wall,
+        statistics.median(times),
+        _p(times, 0.99),
+        len(hosts),
+        len(graph) / count,
+        throttled,
+        cpu * 1000 / count,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--bookings-per-host", type=int, default=12)
+    parser.add_argument("--per-host", type=int, default=4)
+    parser.add_argument("--single-concurrency", type=int, default=8)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    args = parser.parse_args(argv)
+    first = datetime.now(UTC).date() + timedelta(days=14)
+    with Azurite() as azurite, Sandbox() as sandbox:
+        port = free_loopback_port()
+        os.environ.update(_env(azurite, sandbox, port))
+        os.environ.update({f"SLOTBRIDGE_{name}_SCHEDULE": "0 0 0 1 1 *" for name in QUIET_TIMERS})
+        reset_settings_caches()
+        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
+        with app_process({}, port, Path(tempfile.gettempdir()) / "pool_bench_app.log") as app:
+            print(f"connecting {args.hosts} hosts ...", flush=True)
+            users = []
+            for index in range(args.hosts):
+                account = admin.add_account(f"pool-host-{index}-{uuid.uuid4().hex[:6]}@contoso.com")
+                _connect(app, sandbox, f"pool-host-{index}", str(account["id"]))  # type: ignore[arg-type]
+                users.append(f"pool-host-{index}")
+            put_link(app, "bench-single", [(users[0], "microsoft")])  # type: ignore[arg-type]
+            put_link(app, "bench-pool", [(u, "microsoft") for u in users])  # type: ignore[arg-type]
+            # One slot booked once per host: the rotation gives it to each host in turn (tokens and
+            # connections warmed, not measured).
+            for _ in range(args.hosts):
+                _book_all(app, admin, "warm", "bench-pool", first - timedelta(days=7), 1, 1)
+            admin.add_fault("latency", path="/v1.0/*", latency_ms=args.latency_ms, count=UNLIMITED)
+            n = args.bookings_per_host
+            pool_n, pool_c = n * args.hosts, args.per_host * args.hosts
+            single_c = args.single_concurrency
+            # Each variant on days of its own, so that every slot is free.
+            rows = [
+                _book_all(app, admin, "one host (baseline)", "bench-single", first, n * 3, single_c),
+                _book_all(app, admin, "pool", "bench-pool", first + timedelta(days=30), pool_n, pool_c),
+            ]
+            admin.clear_faults()
+    baseline = rows[0].per_second
+    print()
+    print(
+        f"Booking throughput: one Outlook host against a pool of {args.hosts}, distinct slots, "
+        f"{args.latency_ms} ms injected per Graph request, Graph's 4 concurrent requests per mailbox"
+    )
+    print(
+        f"{'variant':<24} {'bookings':>8} {'at once':>7} {'per s':>7} {'p50':>9} {'p99':>9} "
+        f"{'hosts':>5} {'Graph/bk':>8} {'429s':>5} {'CPU/bk':>8} {'vs one host':>11}"
+    )
+    print("-" * 113)
+    for row in rows:
+        print(
+            f"{row.variant:<24} {row.bookings:>8} {row.concurrency:>7} {row.per_second:>7.1f} "
+            f"{row.p50_ms:>7.0f}ms {row.p99_ms:>7.0f}ms {row.hosts_used:>5} {row.graph_per_booking:>8.2f} "
+            f"{row.throttled:>5} {row.cpu_ms_per_booking:>6.1f}ms {row.per_second / baseline:>10.1f}x"
+        )
+    print(
+        "per s: bookings / wall time of the variant; hosts: hosts that got a booking; Graph/bk: Graph "
+        "requests per booking (a $batch counts once); 429s: requests the sandbox throttled; CPU/bk: the "
+        "app process's CPU time per booking."
+    )
+
+
+if __name__ == "__main__":
+    main()
