@@ -1,7 +1,7 @@
 """Demo data for `make run`: a host known to the sandbox with a week of ordinary calendar life (and
-a Google host known to the Google stand-in), a booking link for the demo user, and a settings URL
-with a fresh user token, so someone new can connect, pick calendars and book without setting
-anything up."""
+a Google host known to the Google stand-in), a booking link for the demo user, a round-robin pool
+mixing the Microsoft host, the Google host and a host without a calendar, and settings URLs with a
+fresh user token, so someone new can connect, pick calendars and book without setting anything up."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ DEMO_TIME_ZONE = "W. Europe Standard Time"
 DEMO_GOOGLE_HOST_EMAIL = "bo.host@gmail.example"
 DEMO_GOOGLE_TIME_ZONE = "Europe/Berlin"
 DEMO_USER_ID = "demo-host"  # the product's id of the demo host (who connects alex.host@contoso.example)
+DEMO_GOOGLE_USER_ID = "demo-google-host"  # who connects bo.host@gmail.example
+DEMO_NO_CALENDAR_USER_ID = "demo-no-calendar"  # weekly hours only (provider none)
 DEMO_SLUG = "demo"
+DEMO_POOL_SLUG = "demo-team"
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
 def _next_weekday(start: date, weekday: int) -> date:
@@ -122,14 +126,13 @@ def seed_google_demo(admin: GoogleAdmin, today: date | None = None) -> str:
 
 def demo_link_body(user_id: str = DEMO_USER_ID) -> dict[str, Any]:
     """A half-hour Teams call with the demo host, weekdays 09:00-17:00 Berlin time."""
-    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday")
     return {
         "title": "Intro call with Alex",
         "assignment": "single",
         "hosts": [{"userId": user_id, "calendarProvider": "microsoft"}],
         "durationMinutes": 30,
         "timeZone": "Europe/Berlin",
-        "weeklyHours": {day: [{"start": "09:00", "end": "17:00"}] for day in weekdays},
+        "weeklyHours": {day: [{"start": "09:00", "end": "17:00"}] for day in _WEEKDAYS},
         "teamsMeeting": True,
         "subjectTemplate": "{title} ({attendeeName})",
         "minimumNoticeMinutes": 60,
@@ -137,13 +140,37 @@ def demo_link_body(user_id: str = DEMO_USER_ID) -> dict[str, Any]:
     }
 
 
-def create_demo_link(api_url: str, api_key: str, slug: str = DEMO_SLUG, user_id: str = DEMO_USER_ID) -> str:
-    """PUT the demo link through the app's own API (as the product backend); its booking page URL."""
-    answer = requests.put(
-        f"{api_url}/links/{slug}", json=demo_link_body(user_id), headers={"X-Api-Key": api_key}, timeout=30
-    )
+def demo_pool_body() -> dict[str, Any]:
+    """The demo link as a round-robin pool of the three kinds of host: Alex on Outlook, Bo on Google
+    and one without a calendar (tried in that order while none has a booking; a video meeting is
+    Teams for Alex and Meet for Bo)."""
+    return {
+        **demo_link_body(),
+        "title": "Intro call with the team",
+        "assignment": "roundRobin",
+        "hosts": [
+            {"userId": DEMO_USER_ID, "calendarProvider": "microsoft"},
+            {"userId": DEMO_GOOGLE_USER_ID, "calendarProvider": "google"},
+            {"userId": DEMO_NO_CALENDAR_USER_ID, "calendarProvider": "none"},
+        ],
+    }
+
+
+def _put_link(api_url: str, api_key: str, slug: str, body: dict[str, Any]) -> str:
+    """PUT a link through the app's own API (as the product backend); its booking page URL."""
+    answer = requests.put(f"{api_url}/links/{slug}", json=body, headers={"X-Api-Key": api_key}, timeout=30)
     answer.raise_for_status()
     return f"{api_url}/book/{slug}"
+
+
+def create_demo_link(api_url: str, api_key: str, slug: str = DEMO_SLUG, user_id: str = DEMO_USER_ID) -> str:
+    """The demo link; its booking page URL."""
+    return _put_link(api_url, api_key, slug, demo_link_body(user_id))
+
+
+def create_demo_pool(api_url: str, api_key: str, slug: str = DEMO_POOL_SLUG) -> str:
+    """The mixed demo pool; its booking page URL."""
+    return _put_link(api_url, api_key, slug, demo_pool_body())
 
 
 def settings_url(

@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 from devstack.azurite import Azurite, AzuriteError
-from devstack.demo import DEMO_HOST_EMAIL, seed_demo, seed_google_demo
+from devstack.demo import DEMO_GOOGLE_HOST_EMAIL, DEMO_HOST_EMAIL, seed_demo, seed_google_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,8 +52,15 @@ def with_origin(origins: str, origin: str) -> str:
 
 
 def demo_pages(api_url: str, mailbox_url: str) -> list[str]:
-    """Create the demo booking link and mint a settings URL for the demo host; the lines to print."""
-    from devstack.demo import DEMO_USER_ID, create_demo_link, settings_url
+    """Create the demo booking link and the mixed pool, and mint settings URLs for the demo hosts;
+    the lines to print."""
+    from devstack.demo import (
+        DEMO_GOOGLE_USER_ID,
+        DEMO_USER_ID,
+        create_demo_link,
+        create_demo_pool,
+        settings_url,
+    )
     from lib.core.settings import get_settings
 
     keys = get_settings().keys
@@ -66,13 +73,23 @@ def demo_pages(api_url: str, mailbox_url: str) -> list[str]:
         lines.append("  (no SLOTBRIDGE_USER_TOKEN_KEY in the settings: no settings page link)")
     try:
         booking = create_demo_link(api_url, keys.api_keys[0]) if keys.api_keys else None
+        pool = create_demo_pool(api_url, keys.api_keys[0]) if keys.api_keys else None
     except requests.RequestException as exc:
-        booking = None
-        lines.append(f"  (the demo link could not be created: {exc})")
+        booking = pool = None
+        lines.append(f"  (the demo links could not be created: {exc})")
     if booking:
         lines.append(f"  2. Booking page      {booking}")
     lines.append(f"  3. Sandbox mailbox   {mailbox_url}")
     lines.append("     (the sandbox uses its own CA: trust it, or accept the browser's warning once)")
+    if pool:
+        lines.append("")
+        hosts = f"'{DEMO_USER_ID}' (Outlook), '{DEMO_GOOGLE_USER_ID}' (Google), one without a calendar"
+        lines.append(f"A round-robin pool of {hosts}:")
+        if keys.user_token_key:
+            google_settings = settings_url(api_url, keys.user_token_key, DEMO_GOOGLE_USER_ID)
+            lines.append(f"  4. Google settings   {google_settings}")
+            lines.append(f"     Connect Google Calendar, pick {DEMO_GOOGLE_HOST_EMAIL}, Continue, Save.")
+        lines.append(f"  5. Team booking page {pool}")
     return lines
 
 

@@ -40,6 +40,12 @@ param clientId string = ''
 @description('Key Vault secret holding the Entra app client secret (written by register-app.sh).')
 param clientSecretName string = 'graph-client-secret'
 
+@description('OAuth client id of the Google Cloud project (SLOTBRIDGE_GOOGLE_CLIENT_ID); empty: Google Calendar off.')
+param googleClientId string = ''
+
+@description('Key Vault secret holding the Google OAuth client secret (set by hand with the client id).')
+param googleClientSecretName string = 'google-client-secret'
+
 @description('Key Vault secret holding the token-cache data key (written by create-data-key.sh).')
 param dataKeySecretName string = 'token-data-key'
 
@@ -250,6 +256,8 @@ module functionApp 'modules/functionapp.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
     clientSecretName: clientSecretName
+    googleClientId: googleClientId
+    googleClientSecretName: googleClientSecretName
     dataKeySecretName: dataKeySecretName
     authorityHost: authorityHost
     graphBaseUrl: graphBaseUrl
@@ -307,5 +315,7 @@ output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.workspaceN
 // Names of Key Vault secrets, not their values.
 #disable-next-line outputs-should-not-contain-secrets
 output SLOTBRIDGE_CLIENT_SECRET_NAME string = clientSecretName
+#disable-next-line outputs-should-not-contain-secrets
+output SLOTBRIDGE_GOOGLE_CLIENT_SECRET_NAME string = googleClientSecretName
 #disable-next-line outputs-should-not-contain-secrets
 output SLOTBRIDGE_DATA_KEY_SECRET_NAME string = dataKeySecretName

@@ -41,6 +41,12 @@ param graphBaseUrl string
 @description('Application (client) id of the Entra app registration; empty until register-app.sh has run.')
 param clientId string
 
+@description('OAuth client id of the Google Cloud project; empty: Google Calendar off.')
+param googleClientId string
+
+@description('Name of the Key Vault secret that holds the Google OAuth client secret.')
+param googleClientSecretName string
+
 @description('Public base URL of the app (custom domain); empty: https://<default host name>.')
 param publicBaseUrl string = ''
 
@@ -117,6 +123,7 @@ param alwaysReady array = []
 var runtimeName = 'python'
 var runtimeVersion = '3.11'
 var clientSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientSecretName})'
+var googleClientSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${googleClientSecretName})'
 var apiKeysReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${apiKeysSecretName})'
 var userTokenKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${userTokenKeySecretName})'
 var webhookSigningKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${webhookSigningKeySecretName})'
@@ -221,6 +228,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SLOTBRIDGE_GRAPH_BASE_URL: graphBaseUrl
     SLOTBRIDGE_CLIENT_ID: clientId
     SLOTBRIDGE_CLIENT_SECRET: clientSecretReference
+    // Google Calendar's OAuth client: off while the id is empty (the secret's reference then unused).
+    SLOTBRIDGE_GOOGLE_CLIENT_ID: googleClientId
+    SLOTBRIDGE_GOOGLE_CLIENT_SECRET: empty(googleClientId) ? '' : googleClientSecretReference
     // Key Vault: the data key that encrypts token caches is read by the app at run time.
     SLOTBRIDGE_KEY_VAULT_URL: keyVaultUri
     SLOTBRIDGE_DATA_KEY_SECRET_NAME: dataKeySecretName

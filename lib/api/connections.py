@@ -65,13 +65,23 @@ class ConnectRequest(WireModel):
 
 class ConnectStart(WireModel):
     authorization_url: str
-    admin_consent_url: str
+    # Only where the service has an administrator's approval step (Microsoft): absent otherwise.
+    admin_consent_url: str | SkipJsonSchema[None] = None
     expires_at: IsoDateTime
     mode: ConnectMode
 
     @classmethod
     def of(cls, started: StartedConnect) -> ConnectStart:
-        return cls.from_attrs(started)
+        # Without an admin-consent step the field stays unset, so the answer leaves it out.
+        consent = {"admin_consent_url": started.admin_consent_url} if started.admin_consent_url else {}
+        return cls.answer(
+            {
+                "authorization_url": started.authorization_url,
+                **consent,
+                "expires_at": started.expires_at,
+                "mode": started.mode,
+            }
+        )
 
 
 class MissingCalendar(WireModel):

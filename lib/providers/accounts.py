@@ -34,6 +34,9 @@ class AccountRef:
 class SignInStart:
     authorization_url: str
     flow: dict[str, Any]  # opaque and JSON-serializable: kept by connections, given back on completion
+    # Where an administrator approves the app for an organisation, when the service has such a step
+    # (Microsoft's admin consent); None for services without one (Google).
+    admin_consent_url: str | None = None
 
 
 @dataclass(frozen=True)

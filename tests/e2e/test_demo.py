@@ -1,6 +1,8 @@
 """`make run`'s demo, clicked through in a real browser with the URLs it prints: the settings page as
 the demo host, Connect Outlook with the sandbox's alex.host@contoso.example, the booking page of the
-demo link, and the booking's event in the sandbox mailbox view."""
+demo link, and the booking's event in the sandbox mailbox view; then the Google host connects
+bo.host@gmail.example on its own settings page and the mixed pool (Outlook, Google, no calendar)
+answers for all three and books a time Alex is busy on Bo, in Google Calendar with a Meet link."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from devstack.demo import DEMO_HOST_EMAIL
+from devstack.demo import DEMO_GOOGLE_HOST_EMAIL, DEMO_GOOGLE_USER_ID, DEMO_HOST_EMAIL, DEMO_POOL_SLUG
+from devstack.google.admin_client import GoogleAdmin
 from devstack.http_server import free_loopback_port
 
 from .conftest import shot
@@ -70,6 +75,10 @@ def _start_stack(tmp_path: Path) -> tuple[subprocess.Popen[str], dict[str, str],
             "settings": r"Settings page\s+(\S+)",
             "booking": r"Booking page\s+(\S+)",
             "mailbox": r"Sandbox mailbox\s+(\S+)",
+            "google_settings": r"Google settings\s+(\S+)",
+            "pool": r"Team booking page\s+(\S+)",
+            "google": r"Google stand-in\s+(\S+)",
+            "ca": r"Microsoft sandbox\s+\S+\s+\(CA: (\S+)\)",
         }.items()
         if (match := re.search(pattern, text))
     }
@@ -81,7 +90,9 @@ def test_make_run_demo_connect_book_and_see_the_event(
 ) -> None:
     proc, urls, output = _start_stack(tmp_path)
     try:
-        assert set(urls) == {"settings", "booking", "mailbox"}, "".join(output[-40:])
+        assert set(urls) == {"settings", "booking", "mailbox", "google_settings", "pool", "google", "ca"}, (
+            "".join(output[-40:])
+        )
         page = open_context().new_page()
         page.goto(urls["settings"])
         with page.expect_popup() as popup_info:
@@ -107,9 +118,68 @@ def test_make_run_demo_connect_book_and_see_the_event(
         ).to_be_visible()
         expect(page.get_by_role("row", name=re.compile("Weekly planning"))).to_be_visible()
         shot(page, "demo-mailbox")
+
+        _connect_the_google_host(page, urls["google_settings"])
+        _book_the_pool_on_the_google_host(urls)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _connect_the_google_host(page: Any, settings_url: str) -> None:
+    page.goto(settings_url)
+    with page.expect_popup() as popup_info:
+        page.get_by_role("button", name="Connect Google Calendar").click()
+    popup = popup_info.value
+    popup.wait_for_url(re.compile(r"/o/oauth2/v2/auth"))
+    popup.get_by_label(re.compile(re.escape(DEMO_GOOGLE_HOST_EMAIL))).check()
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name="Continue").click()
+    expect(page.locator("#connected")).to_contain_text(f"{DEMO_GOOGLE_HOST_EMAIL} is connected")
+    page.get_by_role("button", name="Save calendars").click()
+    expect(page.get_by_role("status")).to_have_text("Calendars saved.")
+
+
+def _book_the_pool_on_the_google_host(urls: dict[str, str]) -> None:
+    api_url = urls["pool"].split("/book/")[0]
+    today = datetime.now(UTC).date()
+    window = {"start": str(today), "end": str(today + timedelta(days=13)), "timezone": "Europe/Berlin"}
+    deadline = time.monotonic() + 30
+    while True:  # the new connections' first syncs fill the busy cache
+        r = requests.get(f"{api_url}/links/{DEMO_POOL_SLUG}/availability", params=window, timeout=30)
+        assert r.status_code == 200, r.text
+        if r.json()["complete"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert r.json()["complete"] is True, r.text  # every host answered: Outlook, Google, weekly hours
+    # Mondays 09:00 Berlin: Alex (tried first) has "Weekly planning" in Outlook; Bo is free in Google.
+    [monday_nine, *_] = [
+        s
+        for s in r.json()["slots"]
+        if date.fromisoformat(s["start"][:10]).weekday() == 0 and s["start"][11:16] == "09:00"
+    ]
+    booked = requests.post(
+        f"{api_url}/links/{DEMO_POOL_SLUG}/bookings",
+        json={
+            "start": monday_nine["startUtc"],
+            "attendee": {"name": "Pool Visitor", "email": "pool@example.com"},
+        },
+        timeout=60,
+    )
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["bookingId"]
+    seen = requests.get(
+        f"{api_url}/bookings/{booking_id}", headers={"X-Api-Key": "local-dev-api-key"}, timeout=30
+    )
+    assert seen.json()["hostUserId"] == DEMO_GOOGLE_USER_ID, seen.text
+    gadmin = GoogleAdmin(urls["google"], urls["ca"])
+    [event] = [
+        e
+        for e in gadmin.events(DEMO_GOOGLE_HOST_EMAIL)
+        if (e.get("extendedProperties") or {}).get("private", {}).get("slotbridgeBookingId") == booking_id
+    ]
+    assert event["attendees"][0]["email"] == "pool@example.com"
+    assert str(event.get("hangoutLink", "")).startswith("https://meet.google.com/"), event

@@ -1,5 +1,5 @@
 """`make run`'s stack as a user starts it: the process comes up, answers /api/health within seconds,
-and stops cleanly on Ctrl-C (SIGINT)."""
+has the demo links (the mixed pool too), and stops cleanly on Ctrl-C (SIGINT)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 
+from devstack.demo import DEMO_POOL_SLUG
 from devstack.http_server import free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,11 +57,37 @@ def test_the_local_stack_answers_health_within_seconds_and_stops_on_ctrl_c(tmp_p
         # The settings file was created from the example, with every setting in it.
         example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
         assert set(json.loads(settings.read_text())["Values"]) == set(example)
+        # The demo pool mixes a Microsoft host, a Google host and one without a calendar. Before
+        # anyone connects, the two calendar hosts offer nothing (fail closed) and the third its hours.
+        pool = _wait_for_link(f"http://127.0.0.1:{port}/api", DEMO_POOL_SLUG)
+        assert pool["assignment"] == "roundRobin"
+        assert [h["calendarProvider"] for h in pool["hosts"]] == ["microsoft", "google", "none"]
+        today = datetime.now(UTC).date()
+        free = requests.get(
+            f"http://127.0.0.1:{port}/api/links/{DEMO_POOL_SLUG}/availability",
+            params={"start": str(today), "end": str(today + timedelta(days=13)), "timezone": "Europe/Berlin"},
+            timeout=30,
+        )
+        assert free.status_code == 200, free.text
+        assert free.json()["slots"] and free.json()["complete"] is False
+        assert free.json()["degradedHosts"] == [{"hostIndex": 0}, {"hostIndex": 1}]
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output[-2000:]
     assert "Slotbridge local stack is up" in output and "Stopping" in output
+
+
+def _wait_for_link(api_url: str, slug: str) -> dict[str, object]:
+    """The link as the product sees it, once `make run` has created it (after the host is up)."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = requests.get(f"{api_url}/links", headers={"X-Api-Key": "local-dev-api-key"}, timeout=10)
+        found = [link for link in r.json().get("links", []) if link["slug"] == slug] if r.ok else []
+        if found or time.monotonic() > deadline:
+            assert found, f"no link {slug}: {r.status_code} {r.text[:500]}"
+            return dict(found[0])
+        time.sleep(0.3)
 
 
 def test_a_port_in_use_is_named_with_how_to_choose_another(tmp_path: Path) -> None:

@@ -129,14 +129,14 @@ def write_event(target: WriteTarget, booking_id: str, content: EventContent) -> 
     except CalendarGone:
         calendar_health.mark_missing(target.connection.user_id, *_calendar_key(target))
         raise WriteCalendarMissing(
-            "The host's calendar for bookings no longer exists in Outlook; the booking was not made. "
+            "The host's calendar for bookings no longer exists; the booking was not made. "
             "The host must pick another calendar in their settings."
         ) from None
     except AccountUnreachable as unreachable:
         # Nothing was written, and the calendar is not flagged; a pool tries its next host.
         log.warning("booking %s: the host's mailbox answered 404 %s", booking_id, unreachable.reason)
         raise OutlookUnavailable(
-            "The host's Outlook mailbox cannot be reached right now; the booking was not made."
+            "The host's calendar account cannot be reached right now; the booking was not made."
         ) from None
     except WriteUnconfirmed as unconfirmed:
         error = unconfirmed.problem

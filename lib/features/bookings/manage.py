@@ -216,7 +216,7 @@ def _require_ours(events: EventWriter, record: BookingRecord, operation: str) ->
     if tagged.tag != record.booking_id:
         audit.record(record.booking_id, operation, "skipped", event_id=record.event_id, code="not_ours")
         raise Conflict(
-            "The Outlook event is not one Slotbridge created for this booking; it was not changed."
+            "The calendar event is not one Slotbridge created for this booking; it was not changed."
         )
 
 
@@ -229,7 +229,7 @@ def _event_gone(record: BookingRecord, operation: str) -> NoReturn:
         mark_cancelled_in_outlook(record)
     except ConcurrentUpdate:
         pass  # the change hook got there first
-    raise Conflict("The host deleted this booking's Outlook event; the booking is cancelled.")
+    raise Conflict("The host deleted this booking's calendar event; the booking is cancelled.")
 
 
 def cancel(booking_id: str, caller: Caller, reason_of: Callable[[], str | None]) -> BookingView:

@@ -25,7 +25,7 @@ WARNINGS = {
         "The host's Microsoft account is a personal account, which cannot add Teams meetings; "
         "the booking has no Teams link."
     ),
-    "no_calendar_event": "The host has no calendar for bookings; no Outlook event was created.",
+    "no_calendar_event": "The host has no calendar for bookings; no calendar event was created.",
 }
 
 

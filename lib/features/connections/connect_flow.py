@@ -19,7 +19,6 @@ from typing import Any
 from lib.adapters.identity.sign_in_errors import (
     ADMIN_CONSENT_STATE_PREFIX,
     admin_consent_error,
-    admin_consent_url,
 )
 from lib.adapters.keyvault import data_keys
 from lib.adapters.storage import storage_account
@@ -62,7 +61,7 @@ def _accounts(provider: str) -> Accounts:
 @dataclass(frozen=True)
 class ConnectStart:
     authorization_url: str
-    admin_consent_url: str
+    admin_consent_url: str | None  # the provider's, when it has an admin-consent step
     expires_at: datetime
     mode: ConnectMode
 
@@ -122,7 +121,7 @@ def start_connect(
             provider=provider,
         )
     )
-    return ConnectStart(started.authorization_url, admin_consent_url(settings), expires_at, connect_mode)
+    return ConnectStart(started.authorization_url, started.admin_consent_url, expires_at, connect_mode)
 
 
 def _take_flow(state: str | None) -> tuple[PendingFlowRecord, dict[str, Any]]:

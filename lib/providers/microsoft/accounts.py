@@ -17,7 +17,12 @@ from lib.adapters.identity.msal_client import (
     confidential_app,
     granted_scopes,
 )
-from lib.adapters.identity.sign_in_errors import InsufficientPermissions, InvalidSignInState, sign_in_error
+from lib.adapters.identity.sign_in_errors import (
+    InsufficientPermissions,
+    InvalidSignInState,
+    admin_consent_url,
+    sign_in_error,
+)
 from lib.adapters.identity.token_vault import TokenVault
 from lib.core.settings import get_settings
 from lib.providers.accounts import AccountCalendar, AccountRef, SignedInAccount, SignInStart
@@ -57,7 +62,7 @@ class MicrosoftAccounts:
             prompt="select_account",
             response_mode="form_post",
         )
-        return SignInStart(str(flow["auth_uri"]), flow)
+        return SignInStart(str(flow["auth_uri"]), flow, admin_consent_url(settings))
 
     def complete_sign_in(self, flow: dict[str, Any], params: dict[str, str]) -> SignedInAccount:
         import msal

@@ -234,3 +234,25 @@ def test_a_meet_link_google_is_still_creating_is_read_again(
         gadmin.settings(conference_pending_reads=before.get("conference_pending_reads", 0))
     assert r.status_code == 201, r.text
     assert r.json()["joinUrl"].startswith("https://meet.google.com/")
+
+
+def test_a_google_write_calendar_deleted_in_google_is_refused_in_words_that_fit_google(
+    devhost: DevHost, gadmin: GoogleAdmin, ghost: GoogleHost
+) -> None:
+    # The host books into a second calendar of theirs, then deletes it in Google.
+    bookings_cal = str(gadmin.add_calendar(ghost.email, "Bookings")["id"])
+    r = requests.put(
+        f"{devhost.api_url}/users/{ghost.user_id}/calendar-settings",
+        json={"conflictCalendars": [ghost.ref()], "writeCalendar": ghost.ref(bookings_cal)},
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    slug = new_link(devhost, (ghost.user_id, "google"))
+    gadmin.delete_calendar(bookings_cal)
+
+    refused = book(devhost, slug, at(next_monday(), 10))
+
+    assert refused.status_code == 409 and refused.json()["code"] == "write_calendar_missing", refused.text
+    # The attendee and the product read this: a Google host's calendar is not "in Outlook".
+    assert "Outlook" not in refused.json()["detail"], refused.json()["detail"]

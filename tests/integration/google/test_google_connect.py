@@ -38,6 +38,8 @@ def test_connect_start_asks_google_for_offline_access_with_pkce_and_the_least_sc
 ) -> None:
     started = start(devhost, "u-start", provider="google")
     assert started.status_code == 201, started.text
+    # An administrator's approval is Microsoft's (Entra ID tenants): a Google start offers none.
+    assert "adminConsentUrl" not in started.json()
     query = parse_qs(urlsplit(started.json()["authorizationUrl"]).query)
     assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43

@@ -116,6 +116,7 @@ def test_azd_outputs() -> None:
         "AZURE_STORAGE_ACCOUNT_NAME",
         "SLOTBRIDGE_REDIRECT_URI",
         "SLOTBRIDGE_CLIENT_SECRET_NAME",
+        "SLOTBRIDGE_GOOGLE_CLIENT_SECRET_NAME",
         "SLOTBRIDGE_DATA_KEY_SECRET_NAME",
     ):
         assert name in outputs, f"main.bicep has no output {name}"

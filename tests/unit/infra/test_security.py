@@ -281,6 +281,7 @@ def test_storage_settings_are_identity_based() -> None:
 # Every secret the app reads from a setting reaches it as a Key Vault reference.
 KEY_VAULT_SECRETS = {
     "SLOTBRIDGE_CLIENT_SECRET": "clientSecretName",
+    "SLOTBRIDGE_GOOGLE_CLIENT_SECRET": "googleClientSecretName",
     "SLOTBRIDGE_API_KEYS": "apiKeysSecretName",
     "SLOTBRIDGE_USER_TOKEN_KEY": "userTokenKeySecretName",
     "SLOTBRIDGE_WEBHOOK_SIGNING_KEY": "webhookSigningKeySecretName",
@@ -288,10 +289,27 @@ KEY_VAULT_SECRETS = {
 }
 
 
+# The secret of a service that is off while a parameter is empty: empty then (an unresolved
+# reference would stop the app from starting), else the reference.
+OPTIONAL_SECRETS = {"SLOTBRIDGE_GOOGLE_CLIENT_SECRET": "googleClientId"}
+
+
+def _unless_off(value: Any, switch: str) -> object:
+    """`empty(<switch>) ? '' : <reference>` -> the reference."""
+    operands = value["operator"]["operands"]
+    assert value["operator"]["type"] == "conditional"
+    assert operands["condition"] == {"function": {"type": "empty", "parameters": {"item_to_test": switch}}}
+    assert operands["true_value"] == ""
+    return operands["false_value"]
+
+
 @pytest.mark.parametrize(("setting", "secret_name_param"), sorted(KEY_VAULT_SECRETS.items()))
 def test_secrets_are_key_vault_references(setting: str, secret_name_param: str) -> None:
     tree = _functionapp()
-    value = _resolve(tree, _app_settings()[setting])
+    value = _app_settings()[setting]
+    if setting in OPTIONAL_SECRETS:
+        value = _unless_off(value, OPTIONAL_SECRETS[setting])
+    value = _resolve(tree, value)
     assert is_literal(value)
     expected = rf"@Microsoft\.KeyVault\(SecretUri=\$\{{keyVaultUri\}}secrets/\$\{{{secret_name_param}\}}\)"
     assert re.fullmatch(expected, str(value))

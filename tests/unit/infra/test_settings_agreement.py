@@ -137,3 +137,19 @@ def test_template_defaults_are_the_app_defaults() -> None:
         "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
         "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
     } <= set(checked)
+
+
+def test_google_calendar_is_wired_like_microsoft_and_off_while_its_client_id_is_empty() -> None:
+    """The Google OAuth client comes in as the Entra app does: the client id an app setting from a
+    parameter azd fills from SLOTBRIDGE_GOOGLE_CLIENT_ID, empty by default (Google Calendar off),
+    and the secret a Key Vault reference (its form is checked in test_security)."""
+    values = _template_setting_values()
+    assert is_reference(values["SLOTBRIDGE_GOOGLE_CLIENT_ID"])
+    param = str(values["SLOTBRIDGE_GOOGLE_CLIENT_ID"])
+    assert param in parse(module_path("functionapp"))["parameters"]
+    main_params = parse(MAIN_BICEP)["parameters"]
+    assert main_params[param]["default"] == ""
+    azd = json.loads((INFRA_DIR / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert azd[param]["value"] == "${SLOTBRIDGE_GOOGLE_CLIENT_ID=}"
+    assert "SLOTBRIDGE_GOOGLE_CLIENT_SECRET" in values
+    assert {"SLOTBRIDGE_GOOGLE_CLIENT_ID", "SLOTBRIDGE_GOOGLE_CLIENT_SECRET"}.isdisjoint(_documented_unset())
