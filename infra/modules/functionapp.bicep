@@ -99,6 +99,9 @@ param syncReconcileSchedule string = '0 15 */4 * * *'
 @description('NCRONTAB schedule of the booking housekeeping timer (pending bookings, late events).')
 param bookingHousekeepingSchedule string = '0 */5 * * * *'
 
+@description('NCRONTAB schedule of the poison-queue depth check (its alert counts the last 15 minutes).')
+param poisonCheckSchedule string = '0 */5 * * * *'
+
 @description('Upper bound on instances, per scale group (HTTP, and each non-HTTP function).')
 @minValue(1)
 @maxValue(1000)
@@ -255,6 +258,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE: subscriptionRenewalSchedule
     SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE: syncReconcileSchedule
     SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE: bookingHousekeepingSchedule
+    SLOTBRIDGE_POISON_CHECK_SCHEDULE: poisonCheckSchedule
   }
 }
 

@@ -136,6 +136,7 @@ def test_template_defaults_are_the_app_defaults() -> None:
         "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
         "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
         "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
+        "SLOTBRIDGE_POISON_CHECK_SCHEDULE",
     } <= set(checked)
 
 
@@ -153,3 +154,22 @@ def test_google_calendar_is_wired_like_microsoft_and_off_while_its_client_id_is_
     assert azd[param]["value"] == "${SLOTBRIDGE_GOOGLE_CLIENT_ID=}"
     assert "SLOTBRIDGE_GOOGLE_CLIENT_SECRET" in values
     assert {"SLOTBRIDGE_GOOGLE_CLIENT_ID", "SLOTBRIDGE_GOOGLE_CLIENT_SECRET"}.isdisjoint(_documented_unset())
+
+
+def test_every_setting_a_binding_names_is_set_by_the_template_and_every_local_run() -> None:
+    """The host resolves `%NAME%` in a binding from the app settings and refuses the function when
+    one is missing: the template sets each (a default in lib/core/settings.py does not reach the
+    host), and so do local.settings.example.json and the env of every test and bench run."""
+    from bench.stack_env import TIMER_SCHEDULES
+
+    named = {
+        name
+        for source in (REPO_ROOT / "functions").glob("*.py")
+        for name in re.findall(r"%([A-Za-z0-9_]+)%", source.read_text(encoding="utf-8"))
+    }
+    assert named, "no binding names a setting: the scan is broken"
+    assert named <= _template_settings(), named - _template_settings()
+    example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))["Values"]
+    assert named <= set(example), named - set(example)
+    timer_settings = {name for name in named if name.endswith("_SCHEDULE")}
+    assert timer_settings == set(TIMER_SCHEDULES)
