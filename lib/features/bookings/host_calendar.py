@@ -19,10 +19,12 @@ from lib.core.errors import (
     WriteCalendarMissing,
 )
 from lib.core.settings import get_settings
+from lib.features.bookings.checks import unreadable
 from lib.features.bookings.manage_tokens import manage_url, unseal_token
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
 from lib.features.connections import calendar_health
+from lib.features.connections.host_view import NOT_CONNECTED
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection
 from lib.features.links.config import LinkConfig, LinkHost
@@ -65,7 +67,8 @@ def host_provider(host: LinkHost) -> CalendarProvider:
 
 def write_target(host: LinkHost) -> WriteTarget | None:
     """Where the host's booking event goes: the link's write calendar for the host, else the
-    user's; None when there is none or its account is no longer connected."""
+    user's; None when there is none. The link's own, of an account since disconnected, refuses the
+    booking as a host with no account is refused (the link asked for an event; none is no answer)."""
     if not host_provider(host).reads_calendars:
         return None
     ref = host.write_ref(calendar_settings(host.user_id))
@@ -73,6 +76,8 @@ def write_target(host: LinkHost) -> WriteTarget | None:
         return None
     connection = find_connection(host.user_id, ref[0])
     if connection is None:
+        if host.write_calendar is not None:
+            unreadable(NOT_CONNECTED)
         return None
     return WriteTarget(connection, ref[1])
 
