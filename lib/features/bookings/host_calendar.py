@@ -193,8 +193,11 @@ def _event_text(
     notes: str,
     start: datetime,
     end: datetime,
+    guests: bool,
 ) -> tuple[str, str]:
-    """The subject and body the link's templates give for the booking at these times."""
+    """The subject and body the link's templates give for the booking at these times. Guests get
+    the event's text too, so a booking with guests carries no manage link (the first attendee's
+    token would let any guest cancel or move it); the product holds it from the 201."""
     facts = BookingFacts(
         booking_id=booking_id,
         title=link.title,
@@ -204,7 +207,7 @@ def _event_text(
         end_utc=end,
         time_zone=link.rules.time_zone,
         attendee_time_zone=attendee[2],
-        manage_url=manage_url(get_settings().public_base_url, booking_id, token),
+        manage_url="" if guests else manage_url(get_settings().public_base_url, booking_id, token),
         notes=notes,
     )
     return render_event_text(link.templates, facts)
@@ -216,7 +219,9 @@ def event_content(
     start = request.start_utc
     end = start + timedelta(minutes=booking_minutes(link, request))
     attendee = (request.attendee.name, request.attendee.email, request.time_zone)
-    subject, body = _event_text(link, booking_id, token, attendee, request.notes, start, end)
+    subject, body = _event_text(
+        link, booking_id, token, attendee, request.notes, start, end, bool(request.guests)
+    )
     return EventContent(
         # A meeting's own subject and text replace the link's.
         subject=request.subject or subject,
@@ -246,5 +251,7 @@ def moved_text(link: LinkConfig, record: BookingRecord, start: datetime, end: da
         log.warning("booking %s: sealed manage token unreadable; text not re-rendered", record.booking_id)
         return None
     attendee = (record.attendee_name, record.attendee_email, record.attendee_time_zone)
-    subject, body = _event_text(link, record.booking_id, token, attendee, record.notes, start, end)
+    subject, body = _event_text(
+        link, record.booking_id, token, attendee, record.notes, start, end, bool(record.guests)
+    )
     return EventText(None if record.own_subject else subject, None if record.own_body else body)

@@ -261,6 +261,7 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
         MAX_SUBJECT_TEMPLATE_LENGTH,
         problems,
         has_product_url=has_product_url,
+        manage_url=False,
     )
     body_template = check_template(
         data,
