@@ -133,5 +133,7 @@ def put_account_limit(req: func.HttpRequest) -> func.HttpResponse:
 
     user_id = req.route_params["userId"]
     principal = principal_for_user(req, user_id)
-    limit = account_limits.parse_max_accounts(read_json(req))
-    return json_response(AccountLimit.of(account_limits.set_account_limit(principal, user_id, limit)).wire())
+    stored = account_limits.set_account_limit(
+        principal, user_id, lambda: account_limits.parse_max_accounts(read_json(req))
+    )
+    return json_response(AccountLimit.of(stored).wire())

@@ -52,5 +52,5 @@ def redeliver_one(req: func.HttpRequest) -> func.HttpResponse:
     from lib.features.outbox import service as outbox
 
     _require_backend(req)
-    outbox.redeliver(req.route_params["deliveryId"])
-    return json_response(RedeliveryQueued(status="queued", count=1).wire(), status=202)
+    queued = outbox.redeliver(req.route_params["deliveryId"])
+    return json_response(RedeliveryQueued(status="queued", count=queued).wire(), status=202)

@@ -116,10 +116,15 @@ def _webhook_secret(value: str | None) -> bytes | None:
 MAX_RETRY_DELAY_S = 7 * 24 * 3600
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def _retry_delays(value: object) -> object:
     if isinstance(value, str):
         items = [item.strip() for item in value.split(",") if item.strip()]
-        if not items or not all(i.isdigit() and 1 <= int(i) <= MAX_RETRY_DELAY_S for i in items):
+        if not items or not all(_digits(i) and 1 <= int(i) <= MAX_RETRY_DELAY_S for i in items):
             raise ValueError(
                 f"must be comma-separated whole seconds between 1 and {MAX_RETRY_DELAY_S}, got {value!r}."
             )
@@ -134,7 +139,7 @@ def _base64_text(value: str | None) -> str | None:
 
 
 def _positive_int(value: object) -> object:
-    if isinstance(value, str) and not (value.isdigit() and int(value) >= 1):
+    if isinstance(value, str) and not (_digits(value) and int(value) >= 1):
         raise ValueError(f"must be a whole number of at least 1, got {value!r}.")
     return value
 
@@ -158,7 +163,7 @@ def _ncrontab(value: str) -> str:
 def _rate(value: str) -> str:
     # What `limits.parse` reads, narrowed to one amount per one unit; parsed where it is used.
     amount, _, unit = value.replace(" ", "").partition("/")
-    if not (amount.isdigit() and int(amount) > 0 and unit in ("second", "minute", "hour")):
+    if not (_digits(amount) and int(amount) > 0 and unit in ("second", "minute", "hour")):
         raise ValueError(f"must be a rate such as 60/minute (per second, minute or hour), got {value!r}.")
     return f"{int(amount)}/{unit}"
 

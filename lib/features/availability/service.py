@@ -260,9 +260,10 @@ def _read_host(source: BusySource, host: LinkHost, start_utc: datetime, end_utc:
     except Exception as error:  # storage trouble: fail closed for this host
         log.warning("availability: calendar settings unreadable (%s)", type(error).__name__)
         return _HostOutcome(None, ("service_unavailable",))
-    settings = view.connected_settings
+    settings = host.vouched_settings(view)
     if settings is None:
-        # Nothing vouches for this host's time (never connected, or disconnected): as a broken one.
+        # Nothing vouches for this host's time (never connected, or disconnected, or the link's
+        # own calendars' accounts disconnected): as a broken one.
         return _HostOutcome(None, (NOT_CONNECTED,))
     try:
         policy = ShowAsPolicy.from_names(settings.blocking_show_as)

@@ -74,11 +74,12 @@ def live_check(
 
     host_user_id = host.user_id
     view = read_host_view(host_user_id)
-    settings = view.connected_settings
+    settings = host.vouched_settings(view)
     if settings is None:
-        # As availability: a host with no account connected (never, or disconnected) is refused
-        # exactly like one whose calendars cannot be read; weekly hours alone are provider `none`.
-        _unreadable(NOT_CONNECTED)
+        # As availability: a host with no account connected (never, or disconnected; or the link's
+        # own calendars' accounts) is refused exactly like one whose calendars cannot be read;
+        # weekly hours alone are provider `none`.
+        unreadable(NOT_CONNECTED)
     refs = host.conflict_refs(settings, view.connections)
     if not refs:
         return
@@ -87,7 +88,7 @@ def live_check(
     source = AccountsBusySource(rules.time_zone, read_host_view)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
-        _unreadable(",".join(host_busy.errors))
+        unreadable(",".join(host_busy.errors))
     try:
         policy = ShowAsPolicy.from_names(settings.blocking_show_as)
     except ValueError:
@@ -98,7 +99,7 @@ def live_check(
             raise SlotUnavailable("The host is no longer free at this time. Please pick another time.")
 
 
-def _unreadable(reason: str) -> NoReturn:
+def unreadable(reason: str) -> NoReturn:
     """Fail closed: the host's time cannot be vouched for, so it is not booked blind."""
     log.warning("booking: host calendars unreadable (%s)", reason)
     raise OutlookUnavailable("The host's calendar cannot be checked right now; please try again later.")

@@ -19,10 +19,12 @@ from lib.core.errors import (
     WriteCalendarMissing,
 )
 from lib.core.settings import get_settings
+from lib.features.bookings.checks import unreadable
 from lib.features.bookings.manage_tokens import manage_url, unseal_token
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
 from lib.features.connections import calendar_health
+from lib.features.connections.host_view import NOT_CONNECTED
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection
 from lib.features.links.config import LinkConfig, LinkHost
@@ -65,7 +67,8 @@ def host_provider(host: LinkHost) -> CalendarProvider:
 
 def write_target(host: LinkHost) -> WriteTarget | None:
     """Where the host's booking event goes: the link's write calendar for the host, else the
-    user's; None when there is none or its account is no longer connected."""
+    user's; None when there is none. The link's own, of an account since disconnected, refuses the
+    booking as a host with no account is refused (the link asked for an event; none is no answer)."""
     if not host_provider(host).reads_calendars:
         return None
     ref = host.write_ref(calendar_settings(host.user_id))
@@ -73,6 +76,8 @@ def write_target(host: LinkHost) -> WriteTarget | None:
         return None
     connection = find_connection(host.user_id, ref[0])
     if connection is None:
+        if host.write_calendar is not None:
+            unreadable(NOT_CONNECTED)
         return None
     return WriteTarget(connection, ref[1])
 
@@ -188,8 +193,11 @@ def _event_text(
     notes: str,
     start: datetime,
     end: datetime,
+    guests: bool,
 ) -> tuple[str, str]:
-    """The subject and body the link's templates give for the booking at these times."""
+    """The subject and body the link's templates give for the booking at these times. Guests get
+    the event's text too, so a booking with guests carries no manage link (the first attendee's
+    token would let any guest cancel or move it); the product holds it from the 201."""
     facts = BookingFacts(
         booking_id=booking_id,
         title=link.title,
@@ -199,7 +207,7 @@ def _event_text(
         end_utc=end,
         time_zone=link.rules.time_zone,
         attendee_time_zone=attendee[2],
-        manage_url=manage_url(get_settings().public_base_url, booking_id, token),
+        manage_url="" if guests else manage_url(get_settings().public_base_url, booking_id, token),
         notes=notes,
     )
     return render_event_text(link.templates, facts)
@@ -211,7 +219,9 @@ def event_content(
     start = request.start_utc
     end = start + timedelta(minutes=booking_minutes(link, request))
     attendee = (request.attendee.name, request.attendee.email, request.time_zone)
-    subject, body = _event_text(link, booking_id, token, attendee, request.notes, start, end)
+    subject, body = _event_text(
+        link, booking_id, token, attendee, request.notes, start, end, bool(request.guests)
+    )
     return EventContent(
         # A meeting's own subject and text replace the link's.
         subject=request.subject or subject,
@@ -241,5 +251,7 @@ def moved_text(link: LinkConfig, record: BookingRecord, start: datetime, end: da
         log.warning("booking %s: sealed manage token unreadable; text not re-rendered", record.booking_id)
         return None
     attendee = (record.attendee_name, record.attendee_email, record.attendee_time_zone)
-    subject, body = _event_text(link, record.booking_id, token, attendee, record.notes, start, end)
+    subject, body = _event_text(
+        link, record.booking_id, token, attendee, record.notes, start, end, bool(record.guests)
+    )
     return EventText(None if record.own_subject else subject, None if record.own_body else body)

@@ -3,11 +3,12 @@
 bookings table (whose partitions are booking ids).
 
 Kept in step with the booking: a row is written when the booking is confirmed (before its status is
-stored) and, on every move, the row at the new start is written before the booking and the old
-one deleted after it. A failure in between leaves at worst an extra row at a time the booking no
-longer has: the booking row is the truth, and `page` skips such a row - and removes it once it is
-older than `MOVE_GRACE`, since a younger one may be the new row of a move not stored yet. Statuses
-are not copied here: the list filters on the booking itself, so a cancel has nothing to keep in step.
+stored) and, on every move, the row at the new start is written before the booking (and, for a
+reschedule, before its event moves) and the old one deleted after it. A failure in between leaves
+at worst an extra row at a time the booking no longer has: the booking row is the truth, and `page`
+skips such a row - and removes it once it is older than `MOVE_GRACE`, since a younger one may be
+the new row of a move not stored yet. Statuses are not copied here: the list filters on the
+booking itself, so a cancel has nothing to keep in step.
 """
 
 from __future__ import annotations
@@ -39,20 +40,20 @@ def _table() -> Table[HostBookingRecord]:
     return storage_account().table(HostBookingRecord)
 
 
-def _row(record: BookingRecord) -> HostBookingRecord:
+def _row(record: BookingRecord, start: datetime) -> HostBookingRecord:
     return HostBookingRecord(
         host_user_id=record.host_user_id,
-        start_key=iso_utc(record.start_utc),
+        start_key=iso_utc(start),
         booking_id=record.booking_id,
         slug=record.slug,
         created_at=datetime.now(UTC),
     )
 
 
-def add(record: BookingRecord) -> None:
-    """The booking's row at its (new) start; raises if it cannot be stored, so that the caller
-    stores nothing that the list would miss."""
-    _table().put(_row(record))
+def add(record: BookingRecord, start: datetime | None = None) -> None:
+    """The booking's row at its (new) start - `start`, for a move not yet made; raises if it cannot
+    be stored, so that the caller changes nothing (event, booking) that the list would miss."""
+    _table().put(_row(record, start or record.start_utc))
 
 
 def remove_start(record: BookingRecord, old_start: datetime) -> None:

@@ -139,6 +139,9 @@ def reschedule(
                     end,
                     ignore=(record.start_utc, record.end_utc),
                 )
+            # Listed at its new start before anything moves: a row that cannot be stored leaves
+            # the event and the booking where they were, and the new cells are released below.
+            host_index.add(record, start)
             events = booking_events(record)
             if record.event_id and events is None:
                 raise NeedsReconnect(
@@ -176,7 +179,6 @@ def reschedule(
         record.time_zone = rules.time_zone
         record.rescheduled_at = record.updated_at = moved_at
         record.operation_until = None
-        host_index.add(record)  # listed at its new start before the move is stored
         bookings().update(record)
     locks.release(record.host_user_id, booking_id, old_cells - new_cells)
     host_index.remove_start(record, previous[0])

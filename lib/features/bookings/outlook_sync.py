@@ -192,10 +192,12 @@ def _moved_in_outlook(booking: BookingRecord, start: datetime, end: datetime) ->
     try:
         host_index.add(booking)  # listed at its new start before the move is stored
         storage_account().table(BookingRecord).update(booking)
-    except ConcurrentUpdate:
+    except BaseException:
+        # Not followed (changed meanwhile, or storage trouble): the caller looks again later, and
+        # the new time is not held for a move not stored.
         if moved_cells:
             locks.release(booking.host_user_id, booking.booking_id, new_cells - old_cells)
-        raise  # changed meanwhile: the caller looks again
+        raise
     if moved_cells:
         locks.release(booking.host_user_id, booking.booking_id, old_cells - new_cells)
     host_index.remove_start(booking, before[0])

@@ -5,7 +5,7 @@ is linked; lowering it below what is connected disconnects nothing, it only refu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,9 +62,11 @@ def parse_max_accounts(body: Mapping[str, Any]) -> int:
     return value
 
 
-def set_account_limit(principal: Principal, user_id: str, limit: int) -> AccountLimit:
-    """Store the user's own limit (the product's API key only)."""
+def set_account_limit(principal: Principal, user_id: str, limit: Callable[[], int]) -> AccountLimit:
+    """Store the user's own limit (the product's API key only); `limit()` parses the body once the
+    caller may set it, so a user token is refused (403) whatever it sent."""
     if not principal.is_backend:
         raise Forbidden("Only the product backend (API key) may set a user's account limit.")
-    _limits().put(AccountLimitRecord(user_id=user_id, max_accounts=limit, updated_at=datetime.now(UTC)))
-    return AccountLimit(limit, False, len(user_connections(user_id)))
+    value = limit()
+    _limits().put(AccountLimitRecord(user_id=user_id, max_accounts=value, updated_at=datetime.now(UTC)))
+    return AccountLimit(value, False, len(user_connections(user_id)))

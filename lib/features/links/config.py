@@ -40,6 +40,7 @@ from lib.engine.link_rules import LinkRules
 from lib.engine.link_rules_json import link_rules_from_json, link_rules_to_json
 from lib.features.connections.calendar_uses import CalendarKey, calendar_key
 from lib.features.connections.calendars import MAX_CONFLICT_CALENDARS, parse_calendar_ref
+from lib.features.connections.host_view import HostView
 from lib.features.connections.records import CalendarSettingsRecord
 from lib.features.links.records import BookingLinkRecord
 from lib.features.links.templates import (
@@ -118,12 +119,26 @@ class LinkHost:
             None if write is None else calendar_key(write),
         )
 
+    def vouched_settings(self, view: HostView) -> CalendarSettingsRecord | None:
+        """The user's settings when this host's time on this link can be vouched for; None, as for
+        a host with no account connected, when none is, or when the link's own conflict calendars
+        (all of them) or write calendar are of accounts since disconnected: checking none of them
+        would offer the weekly hours unchecked, writing to none would book with no event."""
+        settings = view.connected_settings
+        if settings is None:
+            return None
+        if self.conflict_calendars and all(ref[0] not in view.connections for ref in self.conflict_calendars):
+            return None
+        if self.write_calendar is not None and self.write_calendar[0] not in view.connections:
+            return None
+        return settings
+
     def conflict_refs(
         self, settings: CalendarSettingsRecord, connections: frozenset[str]
     ) -> list[CalendarRef]:
         """The calendars checked for this host's conflicts on this link: the link's own, else the
         user's settings. A link's calendar of an account since disconnected is left out, as
-        disconnecting leaves it out of the user's settings."""
+        disconnecting leaves it out of the user's settings (all of them: `vouched_settings`)."""
         if self.conflict_calendars is None:
             return [CalendarRef(*calendar_key(c)) for c in settings.conflict_calendars]
         return [CalendarRef(*ref) for ref in self.conflict_calendars if ref[0] in connections]
@@ -246,6 +261,7 @@ def link_config_from_json(slug: str, data: Mapping[str, Any]) -> LinkConfig:
         MAX_SUBJECT_TEMPLATE_LENGTH,
         problems,
         has_product_url=has_product_url,
+        manage_url=False,
     )
     body_template = check_template(
         data,

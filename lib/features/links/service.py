@@ -35,7 +35,7 @@ from lib.core.ttl_memo import forget, ttl_memo
 from lib.features.connections import calendar_health
 from lib.features.connections.calendars import check_calendar_choice
 from lib.features.connections.hooks import LinkCalendar
-from lib.features.connections.host_view import host_view
+from lib.features.connections.host_view import NOT_CONNECTED, host_view
 from lib.features.links.config import LinkConfig, LinkHost, parse_slug
 from lib.features.links.errors import LinkDeleted, LinkInactive, SlugDeleted
 from lib.features.links.records import BookingLinkRecord, LinkHostRecord
@@ -268,6 +268,9 @@ def _host_status(config: LinkConfig) -> tuple[tuple[str, str], ...]:
     def status(host: LinkHost) -> str:
         provider = provider_for(host.provider)
         # A host whose provider reads no calendars has no calendar status: its provider's name says it.
-        return host_view(host.user_id).status if provider.reads_calendars else provider.name
+        if not provider.reads_calendars:
+            return provider.name
+        view = host_view(host.user_id)
+        return view.status if host.vouched_settings(view) is not None else NOT_CONNECTED
 
     return tuple((h.user_id, status(h)) for h in config.hosts)

@@ -27,7 +27,8 @@ MAX_SUBJECT_TEMPLATE_LENGTH = 255
 MAX_BODY_TEMPLATE_LENGTH = 4000
 MAX_PRODUCT_URL_LENGTH = 2000
 DEFAULT_SUBJECT_TEMPLATE = "{title} with {attendeeName}"
-DEFAULT_BODY_TEMPLATE = "{title} - booked through Slotbridge.\n\nReschedule or cancel: {manageUrl}"
+_DEFAULT_BODY_LEAD = "{title} - booked through Slotbridge."
+DEFAULT_BODY_TEMPLATE = _DEFAULT_BODY_LEAD + "\n\nReschedule or cancel: {manageUrl}"
 
 PLACEHOLDERS = (
     "title",
@@ -120,8 +121,10 @@ def check_template(
     *,
     multiline: bool = False,
     has_product_url: bool = False,
+    manage_url: bool = True,
 ) -> str:
-    """The field's template (blank or absent: `default`), or `default` with a FieldError naming it."""
+    """The field's template (blank or absent: `default`), or `default` with a FieldError naming it.
+    Not `manage_url`: `{manageUrl}` is refused (a subject is seen by more than the attendee)."""
     value = data.get(field)
     if value is None:
         return default
@@ -138,8 +141,14 @@ def check_template(
         return default
     text = text.strip() or default
     try:
-        if ("productUrl",) in parse(text) and not has_product_url:
+        parts = parse(text)
+        if ("productUrl",) in parts and not has_product_url:
             raise TemplateFault("uses {productUrl}, but the link has no productUrl")
+        if ("manageUrl",) in parts and not manage_url:
+            raise TemplateFault(
+                "must not use {manageUrl}: event titles are seen by more than the attendee "
+                "(apps that read free/busy and titles, people who share the calendar)"
+            )
     except TemplateFault as fault:
         problems.append(FieldError(field, str(fault)))
         return default
@@ -201,7 +210,7 @@ class BookingFacts:
     end_utc: datetime
     time_zone: str  # the link's
     attendee_time_zone: str | None
-    manage_url: str
+    manage_url: str  # "" when the event must not carry it (a booking with guests)
     notes: str
 
     def values(self, product_url: str | None) -> dict[str, str]:
@@ -230,12 +239,17 @@ class BookingFacts:
 
 
 def render_event_text(templates: EventTemplates, facts: BookingFacts) -> tuple[str, str]:
-    """The event's subject (one line, at most MAX_SUBJECT_LENGTH characters) and body. The
-    attendee's notes follow the body when its template does not place `{notes}`: the host always
-    sees them."""
+    """The event's subject (one line, at most MAX_SUBJECT_LENGTH characters; `{manageUrl}` empty)
+    and body. The attendee's notes follow the body when its template does not place `{notes}`:
+    the host always sees them."""
     values = facts.values(templates.product_url)
-    subject = " ".join(render(templates.subject, values).split())[:MAX_SUBJECT_LENGTH]
-    body = render(templates.body, values)
+    # Never in a subject, even one stored before that was refused: titles are widely seen.
+    subject_values = {**values, "manageUrl": ""}
+    subject = " ".join(render(templates.subject, subject_values).split())[:MAX_SUBJECT_LENGTH]
+    body_template = templates.body
+    if not facts.manage_url and body_template == DEFAULT_BODY_TEMPLATE:
+        body_template = _DEFAULT_BODY_LEAD  # no manage line with nothing to link to
+    body = render(body_template, values)
     if facts.notes and not uses(templates.body, "notes"):
         body += f"\n\nNotes from the attendee:\n{facts.notes}"
     return subject, body

@@ -259,27 +259,25 @@ def _by_id(message_id: str) -> Iterator[OutboxRecord]:
     return storage_account().table(OutboxRecord).query(where="RowKey eq @id", parameters={"id": row_key})
 
 
-def redeliver(message_id: str) -> OutboxRecord:
+def redeliver(message_id: str) -> int:
     """Send a delivery again from the start of the retry schedule (a failed one, or a delivered one
-    the product lost); a pending one is already on its way and stays as it is."""
+    the product lost); a pending one is already on its way and stays as it is. Returns how many
+    were queued again (0: it was pending)."""
     found = list(_by_id(message_id))
     if not found:
         raise DeliveryNotFound("There is no webhook delivery with this id.")
-    for record in found:
-        _restart(record)
-    return found[0]
+    return sum(_restart(record) for record in found)
 
 
 def redeliver_failed() -> int:
-    """Every failed delivery sent again; returns how many."""
+    """Every failed delivery sent again; returns how many (not one that turned pending meanwhile)."""
     table = storage_account().table(OutboxRecord)
     failed = list(table.query(where="status eq @failed", parameters={"failed": DeliveryStatus.FAILED.value}))
-    for record in failed:
-        _restart(record)
-    return len(failed)
+    return sum(_restart(record) for record in failed)
 
 
-def _restart(record: OutboxRecord) -> None:
+def _restart(record: OutboxRecord) -> bool:
+    """Whether the delivery was queued again (not one still pending: it is on its way)."""
     restarted = False
 
     def restart(current: OutboxRecord) -> OutboxRecord | None:
@@ -295,3 +293,4 @@ def _restart(record: OutboxRecord) -> None:
     if restarted:
         _enqueue(record.user_id, record.message_id)
         log.info("Outbox message %s redelivered", record.message_id)
+    return restarted

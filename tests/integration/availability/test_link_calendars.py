@@ -13,7 +13,8 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from tests.integration.connect.helpers import BACKEND
+from tests.fixtures.sandbox import unique_email
+from tests.integration.connect.helpers import BACKEND, connect
 
 from .helpers import Host, link_body, new_slug, next_monday, put_link, slot_starts
 
@@ -167,3 +168,54 @@ def test_a_host_whose_provider_reads_no_calendars_cannot_name_any(devhost: DevHo
     body["hosts"][0]["conflictCalendars"] = []
     r = _put(devhost, new_slug(), body)
     assert r.status_code == 400 and [e["field"] for e in r.json()["errors"]] == ["hosts[0]"], r.text
+
+
+def test_a_link_whose_own_calendars_are_of_an_account_since_disconnected_fails_closed(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, sandbox_http: requests.Session
+) -> None:
+    """The link names calendars of account A only; the host keeps account B connected and
+    disconnects A. Checking none of the link's calendars would offer the weekly hours unchecked
+    and writing to none would book with no event: the host is degraded like one with no account."""
+    second_email = unique_email("second")
+    second = admin.add_account(second_email, time_zone="UTC")
+    assert connect(devhost, sandbox_http, host.user_id, second["id"]).status_code == 200
+    monday = next_monday()
+    conflicts_only, writes_only = new_slug(), new_slug()
+    put_link(devhost, conflicts_only, _body(host, conflictCalendars=[host.ref()]))
+    put_link(devhost, writes_only, _body(host, writeCalendar=host.ref()))
+    assert len(slot_starts(devhost, conflicts_only, monday)[1]) == 8
+
+    r = requests.delete(
+        f"{devhost.api_url}/users/{host.user_id}/connections/{host.connection_id}",
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 204
+    attendee = {"name": "Ann Example", "email": "ann@example.com"}
+    for slug in (conflicts_only, writes_only):
+        body, starts = slot_starts(devhost, slug, monday)
+        assert starts == set(), slug
+        assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}], body
+        [link] = [item for item in _get_links(devhost, host.user_id) if item["slug"] == slug]
+        assert link["hostStatus"] == [{"userId": host.user_id, "status": "not_connected"}]
+        booked = requests.post(
+            f"{devhost.api_url}/links/{slug}/bookings",
+            json={"start": f"{monday}T10:00:00Z", "attendee": attendee},
+            timeout=60,
+        )
+        assert booked.status_code == 503 and booked.json()["code"] == "outlook_unavailable", booked.text
+    # Nor does the product's meeting that skips the live check book it with no event.
+    meeting = requests.post(
+        f"{devhost.api_url}/links/{writes_only}/meetings",
+        json={"start": f"{monday}T11:00:00Z", "attendees": [attendee], "skipLiveCheck": True},
+        headers=BACKEND,
+        timeout=60,
+    )
+    assert meeting.status_code == 503 and meeting.json()["code"] == "outlook_unavailable", meeting.text
+    assert all(not c["events"] for c in admin.mailbox(second_email)["calendars"])
+
+
+def _get_links(devhost: DevHost, user_id: str) -> list[dict[str, Any]]:
+    r = requests.get(f"{devhost.api_url}/links", params={"userId": user_id}, headers=BACKEND, timeout=30)
+    assert r.status_code == 200, r.text
+    return list(r.json()["links"])

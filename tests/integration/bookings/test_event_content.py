@@ -196,3 +196,55 @@ def test_bad_templates_are_refused_when_saved_and_nothing_is_stored(devhost: Dev
     assert storage_account().table(BookingLinkRecord).find(fresh, "link") is None
     gone = requests.get(f"{devhost.api_url}/links/{fresh}", timeout=30)
     assert gone.status_code == 404
+
+
+def test_a_meeting_with_guests_puts_no_manage_link_in_the_event(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """Every guest gets the event's text: the first attendee's manage link in it would let any
+    guest cancel or move the meeting. It renders empty (also when the meeting moves); the product
+    has it from the 201."""
+    slug = new_slug()
+    put_link(devhost, slug, link_body([(host.user_id, "microsoft")], time_zone=LINK_ZONE, **CONTENT))
+    first, later = _local(next_monday(), 10), _local(next_monday(), 15)
+    made = requests.post(
+        f"{devhost.api_url}/links/{slug}/meetings",
+        json={
+            "start": first.isoformat(),
+            "attendees": [
+                {"name": "Ada Lovelace", "email": "ada@example.com"},
+                {"name": "Charles Babbage", "email": "charles@example.com"},
+            ],
+            "timezone": ATTENDEE_ZONE,
+        },
+        headers=BACKEND,
+        timeout=60,
+    )
+    assert made.status_code == 201, made.text
+    booking_id, manage_url = made.json()["bookingId"], made.json()["manageUrl"]
+    assert manage_url  # the product holds it
+    assert _event(admin, host, booking_id)["body"]["content"] == _expected_body(booking_id, "", first)
+
+    moved = requests.post(
+        f"{devhost.api_url}/bookings/{booking_id}/reschedule",
+        json={"start": later.isoformat()},
+        headers=BACKEND,
+        timeout=60,
+    )
+    assert moved.status_code == 200, moved.text
+    assert _event(admin, host, booking_id)["body"]["content"] == _expected_body(booking_id, "", later)
+
+
+def test_a_subject_template_may_not_carry_the_manage_link(devhost: DevHost, host: Host) -> None:
+    """Titles are seen by more than the attendee (apps with Calendars.ReadBasic, people who see
+    only titles on a shared calendar): a manage link there would hand out the booking."""
+    slug = new_slug()
+    body = link_body([(host.user_id, "microsoft")], subjectTemplate="{title} - manage: {manageUrl}")
+    answer = requests.put(f"{devhost.api_url}/links/{slug}", json=body, headers=BACKEND, timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["code"] == "validation_error"
+    assert [e["field"] for e in problem["errors"]] == ["subjectTemplate"]
+    assert "{manageUrl}" in problem["errors"][0]["message"]
+    assert storage_account().table(BookingLinkRecord).find(slug, "link") is None

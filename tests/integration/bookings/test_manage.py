@@ -14,7 +14,12 @@ import requests
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import storage_account
-from lib.features.bookings.records import BookingAuditRecord, BookingRecord, SlotLockRecord
+from lib.features.bookings.records import (
+    BookingAuditRecord,
+    BookingRecord,
+    HostBookingRecord,
+    SlotLockRecord,
+)
 from tests.integration.availability.helpers import (
     Host,
     new_user,
@@ -341,3 +346,35 @@ def test_housekeeping_removes_slot_locks_a_week_past_and_keeps_the_rest(devhost:
     left = {host: sorted(lock.cell_start for lock in table.query(partition=host)) for host in hosts}
     assert left == {hosts[0]: sorted(recent + future), hosts[1]: sorted(future)}
     assert locks.sweep_past() == 0  # nothing left to do
+
+
+def test_a_reschedule_whose_list_row_cannot_be_stored_moves_nothing_and_holds_no_new_time(
+    devhost: DevHost, admin: SandboxAdmin, host: Host
+) -> None:
+    """The host's bookings list (`hostbookings`) is gone while the attendee reschedules (a real
+    storage failure: Azurite answers 404): the move is refused before the Outlook event changes,
+    so event and booking stay at the old time, and the new time's lock cells are let go."""
+    slug = new_link(devhost, (host.user_id, "microsoft"))
+    monday = next_monday()
+    created = book(devhost, slug, at(monday, 10)).json()
+    booking_id, token = created["bookingId"], created["manageToken"]
+    account = storage_account()
+    index_table = account.table_name(HostBookingRecord)
+    account.table_service.delete_table(index_table)
+    try:
+        moved = manage(devhost, booking_id, "reschedule", token, start=at(monday, 14))
+    finally:
+        account.table_service.create_table_if_not_exists(index_table)
+    # (The adapter reads Azurite's 404 for the missing table as a missing record: `not_found`.)
+    assert moved.status_code != 200, moved.text
+    assert moved.headers["Content-Type"] == "application/problem+json"
+
+    [event] = events(admin, host.email)
+    assert event["start"]["dateTime"].startswith(f"{monday}T10:00:00")
+    assert account.table(BookingRecord).get(booking_id, "booking").start_utc.hour == 10
+    assert {lock.cell_start[11:13] for lock in _lock_rows(host.user_id)} == {"10"}
+    # Once storage is back, the same move goes through.
+    again = manage(devhost, booking_id, "reschedule", token, start=at(monday, 14))
+    assert again.status_code == 200, again.text
+    [event] = events(admin, host.email)
+    assert event["start"]["dateTime"].startswith(f"{monday}T14:00:00")

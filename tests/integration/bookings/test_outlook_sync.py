@@ -4,17 +4,24 @@ and tells the product through the outbox."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.adapters.storage import storage_account
-from lib.features.bookings.records import BookingRecord, BookingStatus, SlotLockRecord
+from lib.features.bookings.records import (
+    BookingRecord,
+    BookingStatus,
+    HostBookingRecord,
+    SlotLockRecord,
+)
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.outbox.records import OutboxRecord
 from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link
@@ -257,3 +264,34 @@ def test_a_move_whose_recheck_died_with_the_grant_is_applied_when_the_host_recon
     )
     assert moved.status is BookingStatus.CONFIRMED and moved.history[-1]["by"] == "outlook"
     assert wait_for(lambda: _outbox(host.user_id).get("booking.moved_in_outlook"), what="moved message")
+
+
+def test_a_move_in_outlook_whose_list_row_cannot_be_stored_holds_no_new_time(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: requests.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The host's bookings list (`hostbookings`) is gone while the event is moved in Outlook (a
+    real storage failure: Azurite answers 404): the booking stays as it was and the cells taken at
+    the new time are let go - no time is held for a move not made (a recheck follows it later)."""
+    booked = _book_at_ten(devhost, admin, sandbox_http, settled=True)
+    host, monday, booking_id = booked.host, booked.monday, booked.booking_id
+    account = storage_account()
+    index_table = account.table_name(HostBookingRecord)
+    account.table_service.delete_table(index_table)
+    try:
+        with caplog.at_level(logging.WARNING, logger="slotbridge.bookings.sync"):
+            admin.update_event(
+                host.email, booked.event["id"], start=dt(f"{monday}T13:00:00"), end=dt(f"{monday}T14:00:00")
+            )
+            wait_for(
+                lambda: any("Outlook change not applied" in r.getMessage() for r in caplog.records),
+                what="the move to fail",
+            )
+        assert _booking(booking_id).start_utc.hour == 10
+        cells = {
+            lock.cell_start[11:13]
+            for lock in account.table(SlotLockRecord).query(partition=host.user_id)
+            if lock.booking_id == booking_id
+        }
+        assert cells == {"10"}
+    finally:
+        account.table_service.create_table_if_not_exists(index_table)

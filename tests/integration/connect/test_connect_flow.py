@@ -215,6 +215,10 @@ def test_the_product_sets_a_users_account_limit_and_the_connect_flow_keeps_it(
     mine = {"Authorization": f"Bearer {issue_user_token(USER_TOKEN_KEY, user)}"}
     raised = requests.put(url, json={"maxAccounts": 20}, headers=mine, timeout=10)
     assert raised.status_code == 403 and raised.json()["code"] == "unauthorized", raised.text
+    # Refused for who is asking before what is asked: a user token with a bad body is 403 too.
+    for body in ({"maxAccounts": "lots"}, {}):
+        refused = requests.put(url, json=body, headers=mine, timeout=10)
+        assert refused.status_code == 403 and refused.json()["code"] == "unauthorized", refused.text
     assert requests.get(url, headers=mine, timeout=10).json()["maxAccounts"] == 2
     for bad in (
         {},

@@ -224,6 +224,32 @@ def test_redeliver_all_sends_every_failed_delivery_again(
         wait_for(lambda u=user: product.accepted(u), 30, "the redelivery")
 
 
+def test_redelivering_a_pending_delivery_answers_that_nothing_was_queued(
+    product: ProductWebhook, devhost: DevHost
+) -> None:
+    """A delivery still pending (retries to come) is already on its way: redelivering it queues
+    nothing and says so (count 0), and it keeps its place in the retry schedule."""
+    user, message_id = f"user-{uuid.uuid4().hex[:8]}", f"pending.{uuid.uuid4().hex}"
+    later = datetime.now(UTC) + timedelta(hours=1)
+    storage_account().table(OutboxRecord).create(
+        OutboxRecord(
+            user_id=user,
+            message_id=message_id,
+            type="connection.disconnected",
+            data={"connectionId": "c-1", "email": "a@contoso.com", "disconnectedAt": later.isoformat()},
+            created_at=datetime.now(UTC),
+            attempts=1,
+            next_attempt_at=later,
+        )
+    )
+    r = _api(devhost, "POST", f"{DELIVERIES}/{message_id}/redeliver")
+    assert r.status_code == 202 and r.json() == {"status": "queued", "count": 0}, r.text
+    time.sleep(1.5)
+    assert product.received(user) == []
+    row = _row(user, message_id)
+    assert row.status is DeliveryStatus.PENDING and row.attempts == 1 and row.next_attempt_at == later
+
+
 def test_a_row_whose_enqueue_was_lost_still_goes_out(product: ProductWebhook, devhost: DevHost) -> None:
     """The outbox row is the record: a pending row with no queue message (its enqueue failed) is
     resent by the reconciliation timer's sweep."""

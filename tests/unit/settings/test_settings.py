@@ -92,6 +92,24 @@ def test_invalid_values_name_the_setting(name: str, value: str) -> None:
         load_settings({**AZURITE, name: value})
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "\u00b2", "must be a whole number of at least 1"),
+        ("SLOTBRIDGE_WEBHOOK_RETRY_DELAYS", "1,\u00b2", "must be comma-separated whole seconds"),
+        ("SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS", "\u00b2/minute", "must be a rate such as 60/minute"),
+        ("SLOTBRIDGE_MAX_ACCOUNTS_PER_USER", "\u0663", "must be a whole number of at least 1"),
+    ],
+)
+def test_a_non_ascii_digit_is_told_by_the_settings_rule(name: str, value: str, rule: str) -> None:
+    """str.isdigit() takes a superscript two ("2" raised), which int() refuses: the operator is told
+    the setting's rule, not int()'s "invalid literal"."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**AZURITE, name: value})
+    assert name in str(raised.value) and rule in str(raised.value)
+    assert "invalid literal" not in str(raised.value)
+
+
 def test_national_cloud_endpoints_are_taken() -> None:
     s = load_settings(
         {
