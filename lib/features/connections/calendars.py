@@ -256,17 +256,28 @@ def update_calendar_settings(user_id: str, selection: CalendarSelection) -> Cale
 
 
 def forget_connection_calendars(user_id: str, connection_id: str) -> None:
-    """Remove a connection's calendars from the user's settings (on disconnect)."""
+    """Remove a connection's calendars from the user's settings (on disconnect). When that leaves
+    no conflict calendar (or no write calendar) while another account stays connected, that
+    account's default calendar takes the empty place, as at a first connect: an empty list would
+    read as "check nothing" and offer every weekly hour unchecked, and no write calendar would book
+    with no event."""
     table = storage_account().table(CalendarSettingsRecord)
     if table.find(user_id, "settings") is None:
         return
+    remaining = [c for c in user_connections(user_id) if c.connection_id != connection_id]
+    fallback = default_calendar_settings(remaining[0]) if remaining else None
 
     def drop(current: CalendarSettingsRecord) -> CalendarSettingsRecord:
+        had_conflicts = bool(current.conflict_calendars)
         current.conflict_calendars = [
             c for c in current.conflict_calendars if c["connectionId"] != connection_id
         ]
         if current.write_calendar and current.write_calendar["connectionId"] == connection_id:
-            current.write_calendar = None
+            current.write_calendar = fallback.write_calendar if fallback else None
+        if had_conflicts and not current.conflict_calendars and fallback is not None:
+            current.conflict_calendars = list(fallback.conflict_calendars)
+        if fallback is not None:
+            current.calendar_names = {**fallback.calendar_names, **current.calendar_names}
         current.missing_calendars = [
             m for m in current.missing_calendars if m["connectionId"] != connection_id
         ]

@@ -219,3 +219,42 @@ def _get_links(devhost: DevHost, user_id: str) -> list[dict[str, Any]]:
     r = requests.get(f"{devhost.api_url}/links", params={"userId": user_id}, headers=BACKEND, timeout=30)
     assert r.status_code == 200, r.text
     return list(r.json()["links"])
+
+
+def test_disconnecting_the_account_of_the_chosen_calendars_falls_back_to_the_other_accounts_default(
+    devhost: DevHost, admin: SandboxAdmin, host: Host, sandbox_http: requests.Session
+) -> None:
+    """The user's settings check and write A's calendar; the host keeps account B and disconnects A.
+    An emptied list would offer every weekly hour unchecked and book with no event: B's default
+    calendar takes the empty places, as at a first connect."""
+    second_email = unique_email("second")
+    second = admin.add_account(second_email, time_zone="UTC")
+    assert connect(devhost, sandbox_http, host.user_id, second["id"]).status_code == 200
+    monday = next_monday()
+    admin.add_event(
+        second_email, subject="busy in B", start=dt(f"{monday}T10:00:00"), end=dt(f"{monday}T11:00:00")
+    )
+    slug = new_slug()
+    put_link(devhost, slug, _body(host))
+    assert f"{monday}T10:00" in slot_starts(devhost, slug, monday)[1]  # only A is checked
+
+    r = requests.delete(
+        f"{devhost.api_url}/users/{host.user_id}/connections/{host.connection_id}",
+        headers=BACKEND,
+        timeout=30,
+    )
+    assert r.status_code == 204
+    body, starts = slot_starts(devhost, slug, monday)
+    assert body["complete"] is True, body
+    assert f"{monday}T10:00" not in starts and f"{monday}T11:00" in starts
+    booked = requests.post(
+        f"{devhost.api_url}/links/{slug}/bookings",
+        json={
+            "start": f"{monday}T11:00:00Z",
+            "attendee": {"name": "Ann Example", "email": "ann@example.com"},
+        },
+        timeout=60,
+    )
+    assert booked.status_code == 201, booked.text
+    subjects = [s for found in _events_by_calendar(admin, second_email).values() for s in found]
+    assert len(subjects) == 2 and "busy in B" in subjects, subjects  # the booking's event is in B
