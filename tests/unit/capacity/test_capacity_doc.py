@@ -1,4 +1,4 @@
-"""docs/capacity.md and the README's Capacity paragraph say what the committed bench run measured:
+"""docs/capacity.md and the README's Capacity section say what the committed bench run measured:
 their generated tables equal what `bench.capacity.model` renders from `bench/capacity/latest.json`."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def test_the_doc_quotes_the_latest_bench_run(latest: dict[str, object]) -> None:
 def test_the_readme_quotes_the_latest_bench_run(latest: dict[str, object]) -> None:
     text = model.README.read_text()
     assert model.render_readme_text(text, latest) == text, (
-        "the README's Capacity paragraph differs from bench/capacity/latest.json: run "
+        "the README's Capacity section differs from bench/capacity/latest.json: run "
         "`python -m bench.capacity.model --write`"
     )
 
