@@ -96,6 +96,9 @@ param subscriptionRenewalSchedule string = '0 */30 * * * *'
 @description('NCRONTAB schedule of the reconciliation timer.')
 param syncReconcileSchedule string = '0 15 */4 * * *'
 
+@description('Minutes over which one reconciliation run spreads its sync requests (0: all at once).')
+param syncReconcileSpreadMinutes string = '0'
+
 @description('NCRONTAB schedule of the booking housekeeping timer (pending bookings, late events).')
 param bookingHousekeepingSchedule string = '0 */5 * * * *'
 
@@ -257,6 +260,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SLOTBRIDGE_SUBSCRIPTION_RENEWAL_WINDOW_MINUTES: subscriptionRenewalWindowMinutes
     SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE: subscriptionRenewalSchedule
     SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE: syncReconcileSchedule
+    SLOTBRIDGE_SYNC_RECONCILE_SPREAD_MINUTES: syncReconcileSpreadMinutes
     SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE: bookingHousekeepingSchedule
     SLOTBRIDGE_POISON_CHECK_SCHEDULE: poisonCheckSchedule
   }

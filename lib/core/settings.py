@@ -144,6 +144,13 @@ def _positive_int(value: object) -> object:
     return value
 
 
+def _minutes_in_a_week(value: object) -> object:
+    # The longest a queue message may stay invisible is 7 days.
+    if isinstance(value, str) and not (value.isdigit() and int(value) <= 10_080):
+        raise ValueError(f"must be a whole number of minutes from 0 to 10080, got {value!r}.")
+    return value
+
+
 def _one_of(*allowed: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
@@ -191,6 +198,7 @@ HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 PublicOrigin = Annotated[str, AfterValidator(_public_url)]
 HttpsOrLoopbackUrl = Annotated[str, AfterValidator(_https_or_loopback_url)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+WeekOfMinutes = Annotated[int, BeforeValidator(_minutes_in_a_week)]
 Schedule = Annotated[str, AfterValidator(_ncrontab)]
 Base64Key = Annotated[bytes | None, BeforeValidator(_base64_key)]
 WebhookSecret = Annotated[bytes | None, BeforeValidator(_webhook_secret)]
@@ -493,6 +501,13 @@ class SyncSettings(_Group):
         "NCRONTAB schedule of the reconciliation timer (delta-syncs every calendar, recreates "
         "missing subscriptions).",
         "0 15 */4 * * *",
+    )
+    reconcile_spread_minutes: WeekOfMinutes = setting(
+        "SLOTBRIDGE_SYNC_RECONCILE_SPREAD_MINUTES",
+        "Spread each reconciliation run's sync requests over this many minutes, each connection at "
+        "its own fixed offset, instead of queueing them all at once; `0` queues them at once. Keep "
+        "it below the reconciliation timer's period.",
+        0,
     )
     booking_housekeeping_schedule: Schedule = setting(
         "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",

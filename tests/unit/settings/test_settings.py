@@ -145,6 +145,7 @@ SEVERAL_BAD = {
     "SLOTBRIDGE_USER_TOKEN_KEY": "short",
     "SLOTBRIDGE_TABLE_PREFIX": "bad-prefix",
     "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "*/5 * * * *",
+    "SLOTBRIDGE_SYNC_RECONCILE_SPREAD_MINUTES": "10081",  # past a queue message's 7-day invisibility
     "SLOTBRIDGE_PUBLIC_BASE_URL": "http://slotbridge.example",
 }
 NAMED_AT_ONCE = [
@@ -155,6 +156,7 @@ NAMED_AT_ONCE = [
     "Setting SLOTBRIDGE_KEY_VAULT_URL is missing",
     "Setting SLOTBRIDGE_TABLE_PREFIX must be",
     "Setting SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE must be an NCRONTAB expression",
+    "Setting SLOTBRIDGE_SYNC_RECONCILE_SPREAD_MINUTES must be a whole number of minutes from 0 to 10080",
     "Setting SLOTBRIDGE_PUBLIC_BASE_URL must be an https:// URL",
 ]
 
