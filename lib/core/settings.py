@@ -146,7 +146,7 @@ def _positive_int(value: object) -> object:
 
 def _minutes_in_a_week(value: object) -> object:
     # The longest a queue message may stay invisible is 7 days.
-    if isinstance(value, str) and not (value.isdigit() and int(value) <= 10_080):
+    if isinstance(value, str) and not (_digits(value) and int(value) <= 10_080):
         raise ValueError(f"must be a whole number of minutes from 0 to 10080, got {value!r}.")
     return value
 

@@ -61,7 +61,8 @@ class TimeRange:
 
 def parse_clock_minutes(text: str, *, allow_24: bool) -> int:
     """ "09:30" -> 570. Strict HH:MM so that "9:3" or "09:30:00" are rejected, not guessed."""
-    if len(text) != 5 or text[2] != ":" or not (text[:2].isdigit() and text[3:].isdigit()):
+    # ASCII digits only: str.isdigit() also takes "²" and other scripts' digits.
+    if len(text) != 5 or text[2] != ":" or not (text.isascii() and text[:2].isdigit() and text[3:].isdigit()):
         raise ValueError(f"{text!r} is not a time of day in HH:MM form")
     hours, minutes = int(text[:2]), int(text[3:])
     if minutes > 59 or hours > 24 or (hours == 24 and (minutes != 0 or not allow_24)):

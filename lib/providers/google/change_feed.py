@@ -106,9 +106,13 @@ class GoogleChangeFeed:
         except GoogleApiError as error:
             raise SubscribeFailed(error, error.reason) from error
         resource, expiration = answer.get("resourceId"), answer.get("expiration")
-        if not isinstance(resource, str) or not str(expiration or "").isdigit():
+        expiration_text = str(expiration or "")
+        # Milliseconds since the epoch, ASCII digits only and within datetime's range.
+        if not isinstance(resource, str) or not (
+            expiration_text.isascii() and expiration_text.isdigit() and len(expiration_text) <= 15
+        ):
             raise SubscribeFailed(GoogleApiError("Google's watch answer has no channel."), "no_channel")
-        expires = datetime.fromtimestamp(int(str(expiration)) / 1000, UTC)
+        expires = datetime.fromtimestamp(int(expiration_text) / 1000, UTC)
         return FeedSubscription(subscription_id(str(answer.get("id") or body["id"]), resource), expires)
 
     def renew(self, subscription_id: str) -> datetime:
