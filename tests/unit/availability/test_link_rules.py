@@ -158,7 +158,9 @@ def test_time_range_lengths() -> None:
         TimeRange.parse("09:00", "17:60")
 
 
-@pytest.mark.parametrize("text", ["\u0660\u0669:\u0663\u0660", "1\u00b2:00", "09:\u00b30", "\uff10\uff19:\uff13\uff10"])
+@pytest.mark.parametrize(
+    "text", ["\u0660\u0669:\u0663\u0660", "1\u00b2:00", "09:\u00b30", "\uff10\uff19:\uff13\uff10"]
+)
 def test_a_time_of_day_is_ascii_digits_only(text: str) -> None:
     # str.isdigit() takes these; int() would read some of them as 09:30 and refuse the others.
     with pytest.raises(ValueError, match="HH:MM"):
