@@ -84,7 +84,7 @@ def test_invalid_links_are_refused_with_every_field_named(devhost: DevHost) -> N
     bad = {
         "title": "",
         "assignment": "lottery",
-        "hosts": [{"userId": user, "calendarProvider": "google"}, {"userId": user}, {"userId": ""}],
+        "hosts": [{"userId": user, "calendarProvider": "exchange"}, {"userId": user}, {"userId": ""}],
         "durationMinutes": 0,
         "timeZone": "Atlantis/Capital",
         "weeklyHours": {
