@@ -60,6 +60,11 @@ class _KeepAliveHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
+    def log_error(self, format: str, *args: Any) -> None:
+        # An idle kept-alive connection reaching KEEP_ALIVE_IDLE_S is routine, not an error.
+        if not format.startswith("Request timed out"):
+            super().log_error(format, *args)
+
     def setup(self) -> None:
         super().setup()
         _connections(self.server).opened(self.connection)
