@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.availability.cached_bench import SETTLE_S, _cached, _graph_requests, _wait_until_cached
 from bench.availability.live_bench import _env, _seed, put_pool
+from bench.stack_env import quiet_timers
 from devstack.azurite import Azurite
 from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
@@ -75,9 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ.update(
             {
                 "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
-                "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE": "0 0 0 1 1 *",
-                "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE": "0 0 0 1 1 *",
-                "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE": "0 0 0 1 1 *",
+                **quiet_timers(),
             }
         )
         reset_settings_caches()

@@ -2,13 +2,15 @@
 with attendees booking distinct slots at once, measured in the same run.
 
     python -m bench.booking.pool_bench [--hosts 20] [--bookings-per-host 12] [--per-host 4]
-        [--single-concurrency 8] [--latency-ms 50]
+        [--single-concurrency 8] [--latency-ms 50] [--processes 1]
 
 Starts Azurite, the Microsoft sandbox (Graph's 4 concurrent requests per mailbox enforced, as
-Graph does) and the app in its own process (`bench.soak.apphost`: the dev host, timers off), so
-that the app's CPU is its own and not shared with the sandbox's TLS or the attendees' threads;
-connects `--hosts` Outlook hosts, and puts two links: one of the first host alone and one
-round-robin pool of all of them. Then, with
+Graph does) and the app in `--processes` processes of its own (`bench.soak.apphost`: the dev host,
+timers off; one app, as Functions scales out instances: same storage, same settings), so that the
+app's CPU is its own and not shared with the sandbox's TLS or the attendees' threads; attendees'
+requests go to the processes in turn, as a load balancer would send them. Connects `--hosts`
+Outlook hosts, and puts two links: one of the first host alone and one round-robin pool of all of
+them. Then, with
 `--latency-ms` injected on every Graph request, each variant books distinct 30-minute slots from
 many threads at once (every request a new attendee):
 - **one host** (the baseline): `--single-concurrency` attendees at a time, `--bookings-per-host`
@@ -16,12 +18,14 @@ many threads at once (every request a new attendee):
 - **pool**: `--per-host` x hosts attendees at a time, `--bookings-per-host` x hosts bookings.
 Prints bookings per second (wall time of the whole variant), p50/p99 latency, how many hosts got
 bookings, Graph requests per booking and 429s the sandbox answered, the app process's CPU per
-booking, and each variant's rate against one host's. Asserts nothing about time.
+booking (all processes together), and each variant's rate against one host's. Asserts nothing about
+time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import tempfile
@@ -37,6 +41,7 @@ import requests
 
 from bench.booking.booking_bench import UNLIMITED, _connect, _env, put_link
 from bench.soak.soak import AppProcess, app_process
+from bench.stack_env import quiet_timers
 from devstack.azurite import Azurite
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
@@ -44,8 +49,6 @@ from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.storage import storage_account
 from lib.core.settings import reset_settings_caches
 from lib.features.bookings.records import BookingRecord
-
-QUIET_TIMERS = ("SUBSCRIPTION_RENEWAL", "SYNC_RECONCILE", "BOOKING_HOUSEKEEPING")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Row:
     graph_per_booking: float
     throttled: int
     cpu_ms_per_booking: float
+    local_cpu_ms_per_booking: float
+    machine_busy: float
 
 
 def _slot(first: date, index: int) -> str:
@@ -77,16 +82,31 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds all cores of the machine spent busy so far (anyone's processes)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _book_all(
-    app: AppProcess, admin: SandboxAdmin, name: str, slug: str, first: date, count: int, concurrency: int
+    apps: Sequence[AppProcess],
+    admin: SandboxAdmin,
+    name: str,
+    slug: str,
+    first: date,
+    count: int,
+    concurrency: int,
 ) -> Row:
     admin.clear_request_log()
-    cpu_before = _cpu_s(app.proc.pid)
+    cpu_before = sum(_cpu_s(app.proc.pid) for app in apps)
+    local_before, machine_before = _cpu_s(os.getpid()), _machine_busy_s()
 
     def book(index: int) -> tuple[float, str]:
         started = time.perf_counter()
         r = requests.post(
-            f"{app.api_url}/links/{slug}/bookings",
+            f"{apps[index % len(apps)].api_url}/links/{slug}/bookings",
             json={
                 "start": _slot(first, index),
                 "attendee": {"name": f"Bench {index}", "email": f"bench{index}@example.com"},
@@ -102,7 +122,9 @@ def _book_all(
     with ThreadPoolExecutor(concurrency) as pool:
         done = list(pool.map(book, range(count)))
     wall = time.perf_counter() - started
-    cpu = _cpu_s(app.proc.pid) - cpu_before
+    cpu = sum(_cpu_s(app.proc.pid) for app in apps) - cpu_before
+    local_cpu = _cpu_s(os.getpid()) - local_before
+    machine = (_machine_busy_s() - machine_before) / (wall * (os.cpu_count() or 1))
     entries = admin.request_log()["entries"]
     graph = [e for e in entries if e["path"].startswith("/v1.0/") and not e["batch"]]
     throttled = sum(1 for e in entries if e["status"] == 429)
@@ -120,6 +142,8 @@ def _book_all(
         len(graph) / count,
         throttled,
         cpu * 1000 / count,
+        local_cpu * 1000 / count,
+        machine,
     )
 
 
@@ -130,15 +154,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--per-host", type=int, default=4)
     parser.add_argument("--single-concurrency", type=int, default=8)
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--processes", type=int, default=1, help="app processes (instances)")
     args = parser.parse_args(argv)
     first = datetime.now(UTC).date() + timedelta(days=14)
     with Azurite() as azurite, Sandbox() as sandbox:
         port = free_loopback_port()
         os.environ.update(_env(azurite, sandbox, port))
-        os.environ.update({f"SLOTBRIDGE_{name}_SCHEDULE": "0 0 0 1 1 *" for name in QUIET_TIMERS})
+        os.environ.update(quiet_timers())
         reset_settings_caches()
         admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with app_process({}, port, Path(tempfile.gettempdir()) / "pool_bench_app.log") as app:
+        with contextlib.ExitStack() as stack:
+            apps = [
+                stack.enter_context(
+                    app_process({}, app_port, Path(tempfile.gettempdir()) / f"pool_bench_app{index}.log")
+                )
+                for index, app_port in enumerate(
+                    [port] + [free_loopback_port() for _ in range(args.processes - 1)]
+                )
+            ]
+            app = apps[0]
             print(f"connecting {args.hosts} hosts ...", flush=True)
             users = []
             for index in range(args.hosts):
@@ -147,41 +181,47 @@ def main(argv: Sequence[str] | None = None) -> None:
                 users.append(f"pool-host-{index}")
             put_link(app, "bench-single", [(users[0], "microsoft")])  # type: ignore[arg-type]
             put_link(app, "bench-pool", [(u, "microsoft") for u in users])  # type: ignore[arg-type]
-            # One slot booked once per host: the rotation gives it to each host in turn (tokens and
-            # connections warmed, not measured).
-            for _ in range(args.hosts):
-                _book_all(app, admin, "warm", "bench-pool", first - timedelta(days=7), 1, 1)
+            # One slot booked once per host by each process: the rotation gives it to each host in
+            # turn (tokens and connections warmed, not measured).
+            for index, warmed in enumerate(apps):
+                for _ in range(args.hosts):
+                    warm_day = first - timedelta(days=7 + index)
+                    _book_all([warmed], admin, "warm", "bench-pool", warm_day, 1, 1)
             admin.add_fault("latency", path="/v1.0/*", latency_ms=args.latency_ms, count=UNLIMITED)
             n = args.bookings_per_host
             pool_n, pool_c = n * args.hosts, args.per_host * args.hosts
             single_c = args.single_concurrency
             # Each variant on days of its own, so that every slot is free.
             rows = [
-                _book_all(app, admin, "one host (baseline)", "bench-single", first, n * 3, single_c),
-                _book_all(app, admin, "pool", "bench-pool", first + timedelta(days=30), pool_n, pool_c),
+                _book_all(apps, admin, "one host (baseline)", "bench-single", first, n * 3, single_c),
+                _book_all(apps, admin, "pool", "bench-pool", first + timedelta(days=30), pool_n, pool_c),
             ]
             admin.clear_faults()
     baseline = rows[0].per_second
     print()
     print(
         f"Booking throughput: one Outlook host against a pool of {args.hosts}, distinct slots, "
-        f"{args.latency_ms} ms injected per Graph request, Graph's 4 concurrent requests per mailbox"
+        f"{args.latency_ms} ms injected per Graph request, Graph's 4 concurrent requests per mailbox, "
+        f"{args.processes} app process(es), {os.cpu_count()} CPU cores"
     )
     print(
         f"{'variant':<24} {'bookings':>8} {'at once':>7} {'per s':>7} {'p50':>9} {'p99':>9} "
-        f"{'hosts':>5} {'Graph/bk':>8} {'429s':>5} {'CPU/bk':>8} {'vs one host':>11}"
+        f"{'hosts':>5} {'Graph/bk':>8} {'429s':>5} {'CPU/bk':>8} {'stack/bk':>8} {'busy':>5} "
+        f"{'vs one host':>11}"
     )
-    print("-" * 113)
+    print("-" * 128)
     for row in rows:
         print(
             f"{row.variant:<24} {row.bookings:>8} {row.concurrency:>7} {row.per_second:>7.1f} "
             f"{row.p50_ms:>7.0f}ms {row.p99_ms:>7.0f}ms {row.hosts_used:>5} {row.graph_per_booking:>8.2f} "
-            f"{row.throttled:>5} {row.cpu_ms_per_booking:>6.1f}ms {row.per_second / baseline:>10.1f}x"
+            f"{row.throttled:>5} {row.cpu_ms_per_booking:>6.1f}ms {row.local_cpu_ms_per_booking:>6.1f}ms "
+            f"{row.machine_busy:>5.0%} {row.per_second / baseline:>10.1f}x"
         )
     print(
         "per s: bookings / wall time of the variant; hosts: hosts that got a booking; Graph/bk: Graph "
         "requests per booking (a $batch counts once); 429s: requests the sandbox throttled; CPU/bk: the "
-        "app process's CPU time per booking."
+        "app processes' CPU time per booking; stack/bk: this process's (the Microsoft sandbox and the "
+        "attendees' threads); busy: how busy all the machine's cores were (anyone's processes)."
     )
 
 

@@ -85,7 +85,9 @@ def live_check(
         return
     before = timedelta(minutes=rules.buffer_before_minutes)
     after = timedelta(minutes=rules.buffer_after_minutes)
-    source = AccountsBusySource(rules.time_zone, read_host_view)
+    # The view just read live decides which account reads which calendar too: reading it again
+    # would cost two more Table requests per booking and be no fresher.
+    source = AccountsBusySource(rules.time_zone, lambda _user_id: view)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
         unreadable(",".join(host_busy.errors))
