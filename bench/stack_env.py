@@ -12,17 +12,6 @@ from pathlib import Path
 from devstack.azurite import Azurite
 from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 
-# The app settings its timer bindings name (`schedule="%NAME%"`, which the host resolves from the
-# app settings): a run sets every one, here to a date that never comes unless it asks for a timer.
-# tests/unit/infra/test_settings_agreement.py holds this list to the bindings in functions/.
-TIMER_SCHEDULES = (
-    "SLOTBRIDGE_SUBSCRIPTION_RENEWAL_SCHEDULE",
-    "SLOTBRIDGE_SYNC_RECONCILE_SCHEDULE",
-    "SLOTBRIDGE_BOOKING_HOUSEKEEPING_SCHEDULE",
-    "SLOTBRIDGE_POISON_CHECK_SCHEDULE",
-)
-QUIET_TIMERS = {name: "0 0 3 1 1 *" for name in TIMER_SCHEDULES}
-
 UNLIMITED_RATES = (
     "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
     "SLOTBRIDGE_AVAILABILITY_RATE_PER_LINK",
@@ -48,7 +37,7 @@ def local_stack_env(
         "SLOTBRIDGE_CLIENT_STATE_KEY": base64.b64encode(os.urandom(32)).decode(),
         # The benches measure the app from one address, not its per-address rate limits.
         **{name: "1000000/minute" for name in UNLIMITED_RATES},
-        **QUIET_TIMERS,
+        **quiet_timers(),
         **extra,
     }
 

@@ -159,8 +159,9 @@ def test_google_calendar_is_wired_like_microsoft_and_off_while_its_client_id_is_
 def test_every_setting_a_binding_names_is_set_by_the_template_and_every_local_run() -> None:
     """The host resolves `%NAME%` in a binding from the app settings and refuses the function when
     one is missing: the template sets each (a default in lib/core/settings.py does not reach the
-    host), and so do local.settings.example.json and the env of every test and bench run."""
-    from bench.stack_env import TIMER_SCHEDULES
+    host), and so does local.settings.example.json; tests and benches set every timer's through
+    `bench.stack_env.quiet_timers`, which reads the same bindings."""
+    from bench.stack_env import quiet_timers
 
     named = {
         name
@@ -171,5 +172,4 @@ def test_every_setting_a_binding_names_is_set_by_the_template_and_every_local_ru
     assert named <= _template_settings(), named - _template_settings()
     example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))["Values"]
     assert named <= set(example), named - set(example)
-    timer_settings = {name for name in named if name.endswith("_SCHEDULE")}
-    assert timer_settings == set(TIMER_SCHEDULES)
+    assert {name for name in named if name.endswith("_SCHEDULE")} == set(quiet_timers())
