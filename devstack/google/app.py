@@ -90,6 +90,8 @@ class GoogleApp:
                     "time": time.time(),
                     "method": request.method,
                     "path": request.path,
+                    # Names only: a test can tell an incremental list (syncToken) from a full one.
+                    "params": sorted(request.args),
                     "route": f"{request.method} {spec.path}",
                     "status": response.status_code,
                     "account": ctx.user.email if ctx.user else None,

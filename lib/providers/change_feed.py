@@ -13,7 +13,8 @@ state with its cursor, busy rows) and asks the feed only for what the service mu
 A cursor is the service's own string (stored as is); a busy item is what the busy cache keeps of
 an event (never a subject, body or attendee). Neutral failures, which sync decides on:
 `CursorExpired` (a full resync), `FeedUnsupported` (re-read the window every round),
-`SubscriptionGone` (recreate it), `SubscribeFailed` (sync on, retry the subscription later), and
+`SubscriptionGone` (recreate it), `SubscriptionNotRenewable` (replace it: a new one first, then
+stop this one), `SubscribeFailed` (sync on, retry the subscription later), and
 `CalendarGone` of `lib.providers.base` (the calendar is recorded as missing). Every other failure
 is a `SlotbridgeError` with its own problem code.
 
@@ -72,6 +73,12 @@ class SubscriptionGone(ProviderFailure):
     """The service no longer knows the subscription."""
 
 
+class SubscriptionNotRenewable(ProviderFailure):
+    """The service cannot extend this subscription (it is still live): sync subscribes the
+    calendar anew and only then unsubscribes this one, so no change goes unannounced; the cursor
+    belongs to the calendar, so reading goes on from it."""
+
+
 class SubscribeFailed(ProviderFailure):
     """The service did not create the subscription (`problem`: its error, raised again by sync
     once the calendar has been synced, so the subscription is retried)."""
@@ -86,7 +93,8 @@ class ChangeFeed(Protocol):
         ...
 
     def renew(self, subscription_id: str) -> datetime:
-        """Extend to the longest lifetime allowed; the expiry answered. `SubscriptionGone`."""
+        """Extend to the longest lifetime allowed; the expiry answered. `SubscriptionGone`, or
+        `SubscriptionNotRenewable` for a service that only replaces subscriptions."""
         ...
 
     def reauthorize(self, subscription_id: str) -> None:

@@ -2,7 +2,8 @@
 
 - `reauthorizationRequired`: renew (which also reauthorizes) when the subscription is within the
   renewal window anyway, else reauthorize (through the connection's change feed); a subscription
-  the service no longer knows (`SubscriptionGone`) -> recreate + resync;
+  the service no longer knows (`SubscriptionGone`) -> recreate + resync; one the service cannot
+  renew (`SubscriptionNotRenewable`) -> `replace_subscription`;
 - `subscriptionRemoved`: recreate the subscription, then a full resync (changes in between were not
   announced);
 - `missed`: a full resync.
@@ -22,7 +23,7 @@ from lib.features.sync import calendar_worker, subscriptions
 from lib.features.sync.feed import feed_for
 from lib.features.sync.messages import GraphNotice, LifecycleEvent
 from lib.features.sync.sync_state import CalendarKey, CalendarSyncRecord, WorkRequest, mutate_state
-from lib.providers.change_feed import SubscriptionGone
+from lib.providers.change_feed import ChangeFeed, SubscriptionGone, SubscriptionNotRenewable
 
 log = logging.getLogger("slotbridge.sync.lifecycle")
 
@@ -53,6 +54,9 @@ def _reauthorize(connection: ConnectionRecord, state: CalendarSyncRecord, subscr
             return "renewed"
         feed.reauthorize(subscription_id)
         return "reauthorized"
+    except SubscriptionNotRenewable:
+        replace_subscription(feed, state.key, subscription_id)
+        return "replaced"
     except SubscriptionGone:
         subscriptions.forget(subscription_id)
         if state.subscription_id not in (None, subscription_id):
@@ -74,3 +78,25 @@ def note_renewed(key: CalendarKey, subscription_id: str, expires: datetime) -> N
         mutate_state(key, apply)
     except RecordNotFound:
         pass
+
+
+def replace_subscription(feed: ChangeFeed, key: CalendarKey, old_id: str) -> None:
+    """For a subscription the service cannot renew: subscribe the calendar anew, point its state at
+    the new subscription, and only then unsubscribe the old one (new before old, so no change goes
+    unannounced). The cursor stays: it is the calendar's, so sync reads on without a resync. If
+    the calendar has moved on meanwhile (another subscription, or no longer synced), the new one
+    and the old one are both stale and removed."""
+    new = subscriptions.create(feed, key.user_id, key.connection_id, key.calendar_id)
+
+    def apply(current: CalendarSyncRecord) -> CalendarSyncRecord | None:
+        if current.subscription_id != old_id:
+            return None
+        current.subscription_id, current.subscription_expires_at = new.subscription_id, new.expires_at
+        return current
+
+    try:
+        moved = mutate_state(key, apply).subscription_id == new.subscription_id
+    except RecordNotFound:
+        moved = False
+    for stale in (old_id,) if moved else (new.subscription_id, old_id):
+        calendar_worker.remove_subscription(feed, stale)

@@ -1,7 +1,9 @@
 """The renewal timer: subscriptions that expire within the renewal window are renewed (through
 the connection's change feed) to the longest lifetime the service allows, and the expiry it
-returns is stored. A subscription the service no longer knows (`SubscriptionGone`) is recreated
-and its calendar fully resynced (through `sync-requests`).
+returns is stored. A subscription the service cannot renew (`SubscriptionNotRenewable`: Google's
+channels) is replaced, new before old, without a resync (`lifecycle.replace_subscription`). A
+subscription the service no longer knows (`SubscriptionGone`) is recreated and its calendar fully
+resynced (through `sync-requests`).
 
 Two timer instances never act on one subscription: each takes the subscription row's lease (an
 ETag-guarded write) first. Connections in `needs_reconnect` are skipped — that is how their
@@ -20,10 +22,10 @@ from lib.features.connections.records import ConnectionStatus
 from lib.features.connections.repository import find_connection
 from lib.features.sync import requests_queue, subscriptions
 from lib.features.sync.feed import feed_for
-from lib.features.sync.lifecycle import note_renewed
+from lib.features.sync.lifecycle import note_renewed, replace_subscription
 from lib.features.sync.messages import SyncRequest, SyncScope
 from lib.features.sync.sync_state import CalendarKey, new_owner
-from lib.providers.change_feed import SubscriptionGone
+from lib.providers.change_feed import SubscriptionGone, SubscriptionNotRenewable
 
 log = logging.getLogger("slotbridge.sync.renewal")
 
@@ -52,11 +54,15 @@ def renew_expiring(now: datetime | None = None) -> RenewalReport:
         if subscriptions.take_lease(record.subscription_id, owner) is None:
             report.skipped += 1  # another instance is on it
             continue
+        key = CalendarKey(connection.user_id, connection.connection_id, record.calendar_id)
         try:
-            expires = feed_for(connection).renew(record.subscription_id)
-            key = CalendarKey(connection.user_id, connection.connection_id, record.calendar_id)
-            note_renewed(key, record.subscription_id, expires)
-            report.renewed += 1
+            feed = feed_for(connection)
+            try:
+                expires = feed.renew(record.subscription_id)
+                note_renewed(key, record.subscription_id, expires)
+            except SubscriptionNotRenewable:
+                replace_subscription(feed, key, record.subscription_id)
+            report.renewed += 1  # replaced counts as renewed: the calendar stays covered
         except SubscriptionGone:
             subscriptions.forget(record.subscription_id)
             requests_queue.enqueue(

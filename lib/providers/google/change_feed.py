@@ -5,10 +5,11 @@ and incremental `events.list` with a syncToken.
   (`/api/google/notifications`), carrying the clientState as its `token` (Google echoes it in
   `X-Goog-Channel-Token`; the intake verifies it like Graph's). The subscription id is
   `<channel id>~<resource id>`: the intake rebuilds it from the two headers, and stopping a
-  channel needs both. A channel cannot be renewed: `renew` stops the old one and answers
-  `SubscriptionGone`, so sync creates a new channel and resyncs the calendar (the renewal timer
-  does this well before the expiry Google answered). Google has no reauthorization, and no way
-  to list channels: every channel sync knows counts as live (`our_subscriptions`).
+  channel needs both. A channel cannot be renewed: `renew` answers `SubscriptionNotRenewable`,
+  so sync opens a new channel on the calendar and then stops the old one (the renewal timer does
+  this well before the expiry Google answered); the syncToken is the calendar's, so no resync.
+  Google has no reauthorization, and no way to list channels: every channel sync knows counts as
+  live (`our_subscriptions`).
 - changes: `start` reads the window (singleEvents=true) and keeps the last page's
   `nextSyncToken`; `changes_since` lists with that token (every page; the next token is on the
   last one); 410 (`fullSyncRequired`) is `CursorExpired`, a full resync. A cursor is
@@ -36,7 +37,7 @@ from lib.providers.change_feed import (
     FeedChanges,
     FeedSubscription,
     SubscribeFailed,
-    SubscriptionGone,
+    SubscriptionNotRenewable,
 )
 from lib.providers.google.client import GoogleCalendarClient, path_segment
 from lib.providers.google.errors import GoogleApiError, GoogleGone, GoogleNotFound
@@ -116,8 +117,7 @@ class GoogleChangeFeed:
         return FeedSubscription(subscription_id(str(answer.get("id") or body["id"]), resource), expires)
 
     def renew(self, subscription_id: str) -> datetime:
-        self.unsubscribe(subscription_id)
-        raise SubscriptionGone(
+        raise SubscriptionNotRenewable(
             GoogleApiError("Google channels are not renewed: a new one replaces it."), "renew"
         )
 
