@@ -29,7 +29,6 @@ from typing import Any
 from azure.core.pipeline.transport import HttpTransport
 
 from bench.availability.live_bench import UNLIMITED, _env, _seed
-from bench.stack_env import quiet_timers
 from devstack.azurite import Azurite
 from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
@@ -180,12 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with Azurite() as azurite, Sandbox() as sandbox:
         port = free_loopback_port()
         os.environ.update(_env(azurite, sandbox, port))
-        os.environ.update(
-            {
-                "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
-                **quiet_timers(),
-            }
-        )
+        os.environ["SLOTBRIDGE_AVAILABILITY_SOURCE"] = "cached"  # timers are quiet (local_stack_env)
         reset_settings_caches()
         switched = _install_switched_transport()
         admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)

@@ -29,7 +29,6 @@ from typing import Any
 
 from bench.availability.cached_bench import SETTLE_S, _cached, _graph_requests, _wait_until_cached
 from bench.availability.live_bench import _env, _seed, put_pool
-from bench.stack_env import quiet_timers
 from devstack.azurite import Azurite
 from devstack.funchost import DevHost
 from devstack.http_server import free_loopback_port
@@ -73,12 +72,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with Azurite() as azurite, Sandbox() as sandbox:
         port = free_loopback_port()
         os.environ.update(_env(azurite, sandbox, port))
-        os.environ.update(
-            {
-                "SLOTBRIDGE_AVAILABILITY_SOURCE": "cached",
-                **quiet_timers(),
-            }
-        )
+        os.environ["SLOTBRIDGE_AVAILABILITY_SOURCE"] = "cached"  # timers are quiet (local_stack_env)
         reset_settings_caches()
         admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
         with DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost:

@@ -41,7 +41,6 @@ import requests
 
 from bench.booking.booking_bench import UNLIMITED, _connect, _env, put_link
 from bench.soak.soak import AppProcess, app_process
-from bench.stack_env import quiet_timers
 from devstack.azurite import Azurite
 from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
@@ -160,7 +159,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     with Azurite() as azurite, Sandbox() as sandbox:
         port = free_loopback_port()
         os.environ.update(_env(azurite, sandbox, port))
-        os.environ.update(quiet_timers())
         reset_settings_caches()
         admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
         with contextlib.ExitStack() as stack:

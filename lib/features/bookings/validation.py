@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from lib.adapters.storage.cursors import MAX_CURSOR_CHARS
 from lib.core.errors import FieldError, ValidationFailed, unknown_parameters
 from lib.core.input_rules import (
     LINE_BREAKS_AND_TABS,
@@ -312,7 +313,6 @@ def parse_reschedule_start(data: Mapping[str, Any]) -> datetime:
 
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 100
-MAX_CURSOR_LENGTH = 2048
 _LIST_PARAMS = frozenset({"hostUserId", "linkSlug", "status", "from", "to", "cursor", "limit"})
 
 
@@ -362,7 +362,7 @@ def parse_list_query(params: Mapping[str, str]) -> tuple[ListQuery, str | None]:
         else:
             limit = int(raw_limit)
     cursor = params.get("cursor") or None
-    if cursor is not None and (len(cursor) > MAX_CURSOR_LENGTH or text_fault(cursor) is not None):
+    if cursor is not None and (len(cursor) > MAX_CURSOR_CHARS or text_fault(cursor) is not None):
         problems.append(FieldError("cursor", "the nextCursor of a previous page"))
     if problems:
         raise ValidationFailed("The bookings query is not valid.", problems)
