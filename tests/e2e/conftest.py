@@ -14,15 +14,19 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
 from devstack.funchost import DevHost
+from devstack.http_server import ServerThread, free_loopback_port
 from lib.core.auth import issue_user_token
 from tests.fixtures.devhost import USER_TOKEN_KEY
 from tests.integration.connect.helpers import BACKEND
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -213,3 +217,31 @@ def unlabelled_controls(page: Any) -> list[str]:
                 .map((el) => el.outerHTML.slice(0, 80))"""
         )
     )
+
+
+# --- a product's own site on another origin (browser access, embedding) ------------------------
+# A module that uses these defines `product_page` (the WSGI app its site serves) and overrides
+# `app_env` with `with_allowed_origin(app_env, allowed_port)`; `other_site` is on an origin that is
+# never allowed.
+
+
+def with_allowed_origin(app_env: dict[str, str], port: int) -> dict[str, str]:
+    origins = f"{app_env['SLOTBRIDGE_ALLOWED_ORIGINS']},http://127.0.0.1:{port}"
+    return {**app_env, "SLOTBRIDGE_ALLOWED_ORIGINS": origins}
+
+
+@pytest.fixture(scope="module")
+def allowed_port() -> int:
+    return free_loopback_port()
+
+
+@pytest.fixture(scope="module")
+def allowed_site(product_page: WSGIApplication, allowed_port: int) -> Iterator[ServerThread]:
+    with ServerThread(product_page, port=allowed_port, name="allowed-site") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def other_site(product_page: WSGIApplication) -> Iterator[ServerThread]:
+    with ServerThread(product_page, name="other-site") as server:
+        yield server

@@ -5,16 +5,20 @@ that an API key is refused from a browser (a request with `Origin`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
 from devstack.funchost import DevHost
-from devstack.http_server import ServerThread, free_loopback_port
+from devstack.http_server import ServerThread
 from tests.fixtures.devhost import API_KEY
+
+from .conftest import with_allowed_origin
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 PAGE = b"<!doctype html><title>Product page</title><p>The product's own page.</p>"
 
@@ -25,28 +29,13 @@ def _product_page(request: Request) -> Response:
 
 
 @pytest.fixture(scope="module")
-def allowed_port() -> int:
-    return free_loopback_port()
+def product_page() -> WSGIApplication:
+    return _product_page  # served by conftest's allowed_site and other_site
 
 
 @pytest.fixture(scope="module")
 def app_env(app_env: dict[str, str], allowed_port: int) -> dict[str, str]:
-    return {
-        **app_env,
-        "SLOTBRIDGE_ALLOWED_ORIGINS": f"{app_env['SLOTBRIDGE_ALLOWED_ORIGINS']},http://127.0.0.1:{allowed_port}",
-    }
-
-
-@pytest.fixture(scope="module")
-def allowed_site(allowed_port: int) -> Iterator[ServerThread]:
-    with ServerThread(_product_page, port=allowed_port, name="allowed-site") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def other_site() -> Iterator[ServerThread]:
-    with ServerThread(_product_page, name="other-site") as server:
-        yield server
+    return with_allowed_origin(app_env, allowed_port)
 
 
 # What a product page does: book on a link (JSON body, Idempotency-Key) and read a booking with its

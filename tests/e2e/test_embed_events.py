@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -16,9 +15,12 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from devstack.funchost import DevHost
-from devstack.http_server import ServerThread, free_loopback_port
+from devstack.http_server import ServerThread
 
-from .conftest import new_slug, new_user, put_link
+from .conftest import new_slug, new_user, put_link, with_allowed_origin
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 pytestmark = pytest.mark.e2e
 
@@ -44,28 +46,13 @@ def _product_page(request: Request) -> Response:
 
 
 @pytest.fixture(scope="module")
-def allowed_port() -> int:
-    return free_loopback_port()
+def product_page() -> WSGIApplication:
+    return _product_page  # served by conftest's allowed_site and other_site
 
 
 @pytest.fixture(scope="module")
 def app_env(app_env: dict[str, str], allowed_port: int) -> dict[str, str]:
-    return {
-        **app_env,
-        "SLOTBRIDGE_ALLOWED_ORIGINS": f"{app_env['SLOTBRIDGE_ALLOWED_ORIGINS']},http://127.0.0.1:{allowed_port}",
-    }
-
-
-@pytest.fixture(scope="module")
-def allowed_site(allowed_port: int) -> Iterator[ServerThread]:
-    with ServerThread(_product_page, port=allowed_port, name="allowed-site") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def other_site() -> Iterator[ServerThread]:
-    with ServerThread(_product_page, name="other-site") as server:
-        yield server
+    return with_allowed_origin(app_env, allowed_port)
 
 
 @pytest.fixture(scope="module")
