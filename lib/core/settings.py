@@ -20,6 +20,7 @@ import base64
 import binascii
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -792,26 +793,45 @@ def load_storage_settings(environ: Mapping[str, str] | None = None) -> StorageSe
         raise _settings_error(error) from None
 
 
-@functools.cache
+_T = TypeVar("_T")
+_generation_lock = threading.Lock()
+_generation = 0  # bumped by every reset; a value built under an older one is never cached
+
+
+def settings_cached(factory: Callable[[], _T]) -> Callable[[], _T]:
+    """Cache a process-wide object built from settings (a client, a key provider) so that
+    `reset_settings_caches()` forgets it together with the settings.
+
+    A build that began before a reset and ends after it is returned to its caller but not
+    cached: otherwise a thread still working with the old environment would plant it in the
+    cache for everyone after the reset (functools.cache stores whatever finishes last)."""
+    built: list[tuple[int, _T]] = []  # at most one (generation, value)
+
+    def cached() -> _T:
+        generation = _generation
+        entry = built[0] if built else None
+        if entry is not None and entry[0] == generation:
+            return entry[1]
+        value = factory()
+        with _generation_lock:
+            if _generation != generation:
+                return value  # the environment was reset while building: the caller's own, uncached
+            if not built or built[0][0] != generation:
+                built[:] = [(generation, value)]
+            return built[0][1]
+
+    functools.update_wrapper(cached, factory)
+    return cached
+
+
+@settings_cached
 def get_settings() -> Settings:
     """The process's settings, read once (`reset_settings_caches()` forgets them)."""
     return load_settings()
 
 
-_T = TypeVar("_T")
-_resetters: list[Callable[[], None]] = []
-
-
-def settings_cached(factory: Callable[[], _T]) -> Callable[[], _T]:
-    """Cache a process-wide object built from settings (a client, a key provider) so that
-    `reset_settings_caches()` forgets it together with the settings."""
-    cached = functools.cache(factory)
-    _resetters.append(cached.cache_clear)
-    return cached
-
-
 def reset_settings_caches() -> None:
     """Forget the settings and everything built from them (tests that switch environments)."""
-    get_settings.cache_clear()
-    for reset in _resetters:
-        reset()
+    global _generation
+    with _generation_lock:
+        _generation += 1
