@@ -21,6 +21,7 @@ client retries with the same `Idempotency-Key`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -165,18 +166,18 @@ def _create(link: LinkConfig, request: BookingRequest, now: datetime | None) -> 
         candidates = host_choice.hosts_in_order(link)
     else:  # a meeting names its host
         candidates = [(i, h) for i, h in enumerate(link.hosts) if h.user_id == request.host_user_id]
-    for index, host in candidates:
-        booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
-        telemetry.annotate(booking_id=booking_id)
-        try:
-            with host_choice.booking_in_flight(link.slug, host.user_id):
+    with contextlib.closing(host_choice.claimed_in_turn(link.slug, candidates)) as attempts:
+        for index, host in attempts:
+            booking_id = str(uuid.uuid4())  # per attempt: a host that failed keeps its `failed` row
+            telemetry.annotate(booking_id=booking_id)
+            try:
                 record = _book_with_host(link, index, host, request, start, end, booking_id, token, now)
-        except (SlotUnavailable, OutlookUnavailable, NeedsReconnect, WriteCalendarMissing) as error:
-            if len(candidates) == 1:
-                raise
-            failures.append(error)
-            continue
-        return _created(link, record, token)
+            except (SlotUnavailable, OutlookUnavailable, NeedsReconnect, WriteCalendarMissing) as error:
+                if len(candidates) == 1:
+                    raise
+                failures.append(error)
+                continue
+            return _created(link, record, token)
     raise _pool_failure(failures)
 
 

@@ -6,19 +6,18 @@ that order and the first that is free (rules, lock, live calendars) gets the boo
 booking goes to the free host booked least recently. `last_booked_at` is one row per link and
 host, updated under its ETag.
 
-Bookings under way on this instance count as the latest of their host (`booking_in_flight`):
-attendees booking at once all read the same rotation, and without this every one of them would
-try the same host first - its mailbox takes 4 Graph requests at a time, so a pool would book no
-faster than one host. Other instances' bookings count once they are marked.
+Bookings under way on this instance go first to the host with the fewest under way here
+(`claimed_in_turn`): attendees booking at once all read the same rotation, and without this every
+one of them would try the same host first - its mailbox takes 4 Graph requests at a time, so a
+pool would book no faster than one host. Other instances' bookings count once they are marked.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import UTC, datetime
 
 from lib.adapters.storage import storage_account
@@ -40,33 +39,41 @@ def _table() -> Table[RoundRobinRecord]:
 
 
 def hosts_in_order(link: LinkConfig) -> list[tuple[int, LinkHost]]:
-    """(index in the link, host): fewest bookings under way here first, then least recently booked."""
+    """(index in the link, host): least recently booked first, then in the link's order."""
     indexed = list(enumerate(link.hosts))
     if len(indexed) == 1:
         return indexed
     last = {row.host_user_id: row.last_booked_at for row in _table().query(partition=link.slug)}
-    with _in_flight_lock:
-        busy = {h.user_id: _in_flight[(link.slug, h.user_id)] for _, h in indexed}
 
-    def order(item: tuple[int, LinkHost]) -> tuple[int, datetime, int]:
-        return busy[item[1].user_id], last.get(item[1].user_id, _NEVER), item[0]
+    def order(item: tuple[int, LinkHost]) -> tuple[datetime, int]:
+        return last.get(item[1].user_id, _NEVER), item[0]
 
     return sorted(indexed, key=order)
 
 
-@contextlib.contextmanager
-def booking_in_flight(slug: str, host_user_id: str) -> Iterator[None]:
-    """While this instance tries to book `host_user_id` on `slug`: other bookings try it last."""
-    key = (slug, host_user_id)
-    with _in_flight_lock:
-        _in_flight[key] += 1
-    try:
-        yield
-    finally:
+def claimed_in_turn(
+    slug: str, candidates: list[tuple[int, LinkHost]]
+) -> Generator[tuple[int, LinkHost], None, None]:
+    """The candidates to try, each counted as under way on this instance while the caller tries
+    it: next the one with the fewest bookings under way here, `candidates`' order breaking ties.
+
+    Choosing and counting happen under one lock: attendees booking at once would otherwise all
+    read the counts before any of them counted itself, and go to the same host. Close the
+    iterator (`contextlib.closing`) so the last claim is given back when the caller stops."""
+    remaining = list(candidates)
+    while remaining:
         with _in_flight_lock:
-            _in_flight[key] -= 1
-            if not _in_flight[key]:
-                del _in_flight[key]
+            chosen = min(remaining, key=lambda item: _in_flight[(slug, item[1].user_id)])
+            key = (slug, chosen[1].user_id)
+            _in_flight[key] += 1
+        remaining.remove(chosen)
+        try:
+            yield chosen
+        finally:
+            with _in_flight_lock:
+                _in_flight[key] -= 1
+                if not _in_flight[key]:
+                    del _in_flight[key]
 
 
 def mark_booked(slug: str, host_user_id: str, when: datetime | None = None) -> None:
