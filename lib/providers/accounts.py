@@ -17,6 +17,7 @@ account id); a failure to read is a `SlotbridgeError` (for instance `NeedsReconn
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +29,11 @@ class AccountRef:
     user_id: str
     connection_id: str
     account_id: str  # the provider's own id of the account
+
+
+# The account of (user id, connection id) as its caller has read and checked it; raises `NotFound`
+# or `NeedsReconnect` for one that cannot be acted as.
+AccountOf = Callable[[str, str], AccountRef]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from lib.core.errors import SlotbridgeError
 from lib.engine.busy_source import BusySource
-from lib.providers.accounts import Accounts
+from lib.providers.accounts import AccountOf, AccountRef, Accounts
 
 if TYPE_CHECKING:
     from lib.providers.change_feed import ChangeFeed
@@ -176,9 +176,10 @@ class CalendarProvider(Protocol):
     # False: the host's time is its weekly hours only - no calendar is read, no event written.
     reads_calendars: bool
 
-    def busy_source(self, fallback_time_zone: str) -> BusySource:
+    def busy_source(self, fallback_time_zone: str, account_of: AccountOf | None = None) -> BusySource:
         """Live busy time of hosts' conflict calendars (`fallback_time_zone`: the link's zone,
-        for all-day events where the account's own zone cannot be read)."""
+        for all-day events where the account's own zone cannot be read). `account_of`: the
+        accounts the caller has just read and checked (a booking), else connections reads each."""
         ...
 
     def write_id(self, booking_id: str) -> str:
@@ -190,9 +191,9 @@ class CalendarProvider(Protocol):
         accounts only; Meet: every Google account)."""
         ...
 
-    def events(self, user_id: str, connection_id: str) -> EventWriter:
-        """The booking events of the user's connected account (raises `NotFound` or
-        `NeedsReconnect` when the account cannot be acted as)."""
+    def events(self, account: AccountRef) -> EventWriter:
+        """The booking events of a connected account, as the caller read and checked it (its
+        grant broken: `NeedsReconnect`)."""
         ...
 
     def accounts(self) -> Accounts:

@@ -15,7 +15,7 @@ from lib.engine.show_as_policy import ShowAsPolicy
 from lib.engine.slot_engine import free_slots
 from lib.features.bookings.host_bookings import bookings_per_local_date, local_day_window
 from lib.features.connections.busy_time import AccountsBusySource
-from lib.features.connections.host_view import NOT_CONNECTED, read_host_view
+from lib.features.connections.host_view import NOT_CONNECTED, HostView, read_host_view
 from lib.features.links.config import LinkHost
 from lib.providers.base import CalendarProvider
 
@@ -65,15 +65,18 @@ def live_check(
     end_utc: datetime,
     *,
     ignore: tuple[datetime, datetime] | None = None,
+    view: HostView | None = None,
 ) -> None:
     """Re-read the host's conflict calendars on this link (the link's own, else the user's) now,
     live from its `provider`; busy -> `SlotUnavailable`; unreadable -> `OutlookUnavailable` (never
-    book blind). A provider that reads no calendars has nothing to check."""
+    book blind). A provider that reads no calendars has nothing to check. `view`: the host's view
+    this booking has already read live (else it is read now)."""
     if not provider.reads_calendars:
         return
 
     host_user_id = host.user_id
-    view = read_host_view(host_user_id)
+    if view is None:
+        view = read_host_view(host_user_id)
     settings = host.vouched_settings(view)
     if settings is None:
         # As availability: a host with no account connected (never, or disconnected; or the link's
@@ -85,9 +88,11 @@ def live_check(
         return
     before = timedelta(minutes=rules.buffer_before_minutes)
     after = timedelta(minutes=rules.buffer_after_minutes)
-    # The view just read live decides which account reads which calendar too: reading it again
-    # would cost two more Table requests per booking and be no fresher.
-    source = AccountsBusySource(rules.time_zone, lambda _user_id: view)
+    # The view read live for this booking decides which account reads which calendar, and its
+    # connection rows (status checked) are the accounts read as: reading them again would cost
+    # more Table requests per booking and be no fresher.
+    live_view = view
+    source = AccountsBusySource(rules.time_zone, lambda _user_id: live_view, acting_as_view=True)
     host_busy = source.busy(host_user_id, refs, start_utc - before, end_utc + after)
     if not host_busy.readable:
         unreadable(",".join(host_busy.errors))

@@ -63,6 +63,7 @@ from lib.features.bookings.records import LIVE_STATUSES, BookingRecord, BookingS
 from lib.features.bookings.store import bookings
 from lib.features.bookings.validation import BookingRequest
 from lib.features.bookings.views import CreatedBooking, view_of
+from lib.features.connections.host_view import read_host_view
 from lib.features.links.config import LinkConfig, LinkHost
 from lib.features.links.service import load_link
 from lib.providers.base import WrittenEvent
@@ -273,7 +274,10 @@ def _book_with_host(
     lock_start, lock_end = locks.lock_span(
         start, end, rules.buffer_before_minutes, rules.buffer_after_minutes
     )
-    target = write_target(host)
+    # The host's connections and settings, read live once for this booking: the write target and
+    # the live check both use them (a connection needing reconnect is refused by either).
+    view = read_host_view(host.user_id) if host_provider(host).reads_calendars else None
+    target = write_target(host, view)
     warnings: list[str] = []
     teams = False
     if target is None:
@@ -323,7 +327,7 @@ def _book_with_host(
         if not request.outside_offered_slots:  # the cap limits the link's offer, not a chosen time
             check_daily_cap(rules, host.user_id, start)
         if not request.skip_live_check:
-            live_check(host_provider(host), rules, host, start, end)
+            live_check(host_provider(host), rules, host, start, end, view=view)
         written: WrittenEvent | None = None
         if target is not None:
             writing = True

@@ -24,7 +24,7 @@ from lib.features.bookings.manage_tokens import manage_url, unseal_token
 from lib.features.bookings.records import BookingRecord
 from lib.features.bookings.validation import BookingRequest
 from lib.features.connections import calendar_health
-from lib.features.connections.host_view import NOT_CONNECTED
+from lib.features.connections.host_view import NOT_CONNECTED, HostView
 from lib.features.connections.records import ConnectionRecord, ConnectionStatus
 from lib.features.connections.repository import calendar_settings, find_connection
 from lib.features.links.config import LinkConfig, LinkHost
@@ -65,16 +65,17 @@ def host_provider(host: LinkHost) -> CalendarProvider:
     return provider_for(host.provider)
 
 
-def write_target(host: LinkHost) -> WriteTarget | None:
+def write_target(host: LinkHost, view: HostView | None = None) -> WriteTarget | None:
     """Where the host's booking event goes: the link's write calendar for the host, else the
     user's; None when there is none. The link's own, of an account since disconnected, refuses the
-    booking as a host with no account is refused (the link asked for an event; none is no answer)."""
+    booking as a host with no account is refused (the link asked for an event; none is no answer).
+    `view`: the host's view this booking has already read live (else its rows are read now)."""
     if not host_provider(host).reads_calendars:
         return None
-    ref = host.write_ref(calendar_settings(host.user_id))
+    ref = host.write_ref(view.settings if view is not None else calendar_settings(host.user_id))
     if ref is None:
         return None
-    connection = find_connection(host.user_id, ref[0])
+    connection = view.record(ref[0]) if view is not None else find_connection(host.user_id, ref[0])
     if connection is None:
         if host.write_calendar is not None:
             unreadable(NOT_CONNECTED)
@@ -83,10 +84,11 @@ def write_target(host: LinkHost) -> WriteTarget | None:
 
 
 def event_writer(connection: ConnectionRecord) -> EventWriter:
-    """The booking events of the connection's account, asked of its provider."""
+    """The booking events of the connection's account (as read, status checked here), asked of
+    its provider."""
     if connection.status is ConnectionStatus.NEEDS_RECONNECT:
         raise NeedsReconnect("The host's calendar account needs to be reconnected.")
-    return provider_for(connection.provider).events(connection.user_id, connection.connection_id)
+    return provider_for(connection.provider).events(connection.account())
 
 
 def connection_of(record: BookingRecord) -> ConnectionRecord | None:

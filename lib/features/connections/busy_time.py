@@ -18,11 +18,20 @@ from lib.providers.registry import provider_for
 
 class AccountsBusySource:
     """`BusySource` dispatching each calendar to its account's provider. `view`: `host_view`
-    (availability, memoized) or `read_host_view` (the booking path, read now)."""
+    (availability, memoized) or `read_host_view` (the booking path, read now). `acting_as_view`:
+    the view was read live for this read, so its connection rows (status checked) are the accounts
+    read as; otherwise each account's connection is read now (a memoized view's status may be old)."""
 
-    def __init__(self, fallback_time_zone: str, view: Callable[[str], HostView] = host_view) -> None:
+    def __init__(
+        self,
+        fallback_time_zone: str,
+        view: Callable[[str], HostView] = host_view,
+        *,
+        acting_as_view: bool = False,
+    ) -> None:
         self._zone = fallback_time_zone
         self._view = view
+        self._acting_as_view = acting_as_view
 
     def busy(
         self, user_id: str, calendars: Sequence[CalendarRef], start_utc: datetime, end_utc: datetime
@@ -40,7 +49,9 @@ class AccountsBusySource:
 
         def read(group: tuple[str, list[CalendarRef]]) -> HostBusy:
             name, members = group
-            return provider_for(name).busy_source(self._zone).busy(user_id, members, start_utc, end_utc)
+            accounts = view.account_of if self._acting_as_view else None
+            source = provider_for(name).busy_source(self._zone, accounts)
+            return source.busy(user_id, members, start_utc, end_utc)
 
         for answer in map_concurrently(read, list(groups.items()), limit=max(1, len(groups))):
             found.update({c.calendar: c for c in answer.calendars})

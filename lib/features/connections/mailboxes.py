@@ -8,35 +8,25 @@ from __future__ import annotations
 
 from lib.adapters.graph import GraphClient
 from lib.adapters.identity.token_vault import TokenFailure
-from lib.core.errors import NeedsReconnect, NotFound
 from lib.engine.busy_source import CalendarRef
 from lib.features.connections import calendar_health
-from lib.features.connections.graph_access import graph_for, graph_for_account, token_vault
+from lib.features.connections.graph_access import graph_for_account, token_vault
 from lib.features.connections.reconnect import mark_needs_reconnect
-from lib.features.connections.records import ConnectionRecord, ConnectionStatus
+from lib.features.connections.records import connected_account
 from lib.features.connections.repository import find_connection
 from lib.providers.accounts import AccountRef
 from lib.providers.google.provider import GoogleProvider
 from lib.providers.microsoft.provider import MicrosoftProvider
 
 
-def connected(user_id: str, connection_id: str) -> ConnectionRecord:
-    """The user's connection, if it can be acted as; NotFound or NeedsReconnect otherwise."""
-    connection = find_connection(user_id, connection_id)
-    if connection is None:
-        raise NotFound("no such connection")
-    if connection.status is ConnectionStatus.NEEDS_RECONNECT:
-        raise NeedsReconnect("connection needs reconnect")
-    return connection
+def _connected_account(user_id: str, connection_id: str) -> AccountRef:
+    """The user's connection read now, if it can be acted as; NotFound or NeedsReconnect otherwise."""
+    return connected_account(find_connection(user_id, connection_id))
 
 
 def mailbox_client(user_id: str, connection_id: str) -> GraphClient:
     """A Graph client for the user's connection; NotFound or NeedsReconnect when it cannot be had."""
-    return graph_for(connected(user_id, connection_id))
-
-
-def _connected_account(user_id: str, connection_id: str) -> AccountRef:
-    return connected(user_id, connection_id).account()
+    return graph_for_account(_connected_account(user_id, connection_id))
 
 
 def _grant_broken(user_id: str, connection_id: str, failure: TokenFailure) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from lib.adapters.storage.records import TableRecord
+from lib.core.errors import NeedsReconnect, NotFound
 from lib.providers import microsoft
 from lib.providers.accounts import AccountRef
 
@@ -49,6 +50,15 @@ class ConnectionRecord(TableRecord):
     def account(self) -> AccountRef:
         """The account, as its provider is asked about it."""
         return AccountRef(self.user_id, self.connection_id, self.account_id)
+
+
+def connected_account(connection: ConnectionRecord | None) -> AccountRef:
+    """The account of a connection that can be acted as; NotFound or NeedsReconnect otherwise."""
+    if connection is None:
+        raise NotFound("no such connection")
+    if connection.status is ConnectionStatus.NEEDS_RECONNECT:
+        raise NeedsReconnect("connection needs reconnect")
+    return connection.account()
 
 
 @dataclasses.dataclass(kw_only=True)

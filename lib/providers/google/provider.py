@@ -15,7 +15,7 @@ from lib.adapters.keyvault import data_keys
 from lib.adapters.storage import storage_account
 from lib.core.settings import get_settings, settings_cached
 from lib.engine.busy_source import BusySource
-from lib.providers.accounts import AccountRef
+from lib.providers.accounts import AccountOf, AccountRef
 from lib.providers.base import (
     AccountUnreachable,
     CalendarGone,
@@ -41,8 +41,6 @@ from lib.providers.google.errors import (
 from lib.providers.google.live_busy import GoogleBusySource, HealthReport
 from lib.providers.google.tokens import GoogleTokenVault
 
-# (user id, connection id) -> the connected account (raises NotFound / NeedsReconnect).
-AccountFor = Callable[[str, str], AccountRef]
 GrantBrokenReport = Callable[[str, str, TokenFailure], None]
 
 
@@ -99,7 +97,7 @@ class GoogleProvider:
     reads_calendars = True
 
     def __init__(
-        self, *, account_for: AccountFor, grant_broken: GrantBrokenReport, report_health: HealthReport
+        self, *, account_for: AccountOf, grant_broken: GrantBrokenReport, report_health: HealthReport
     ) -> None:
         self._account_for = account_for
         self._grant_broken = grant_broken
@@ -126,13 +124,11 @@ class GoogleProvider:
             deadline_s=deadline_s or settings.microsoft.graph_timeout_seconds,
         )
 
-    def _client_for(self, user_id: str, connection_id: str) -> GoogleCalendarClient:
-        return self.client(self._account_for(user_id, connection_id))
+    def busy_source(self, fallback_time_zone: str, account_of: AccountOf | None = None) -> BusySource:
+        def client_for(user_id: str, connection_id: str) -> GoogleCalendarClient:
+            return self.client((account_of or self._account_for)(user_id, connection_id))
 
-    def busy_source(self, fallback_time_zone: str) -> BusySource:
-        return GoogleBusySource(
-            fallback_time_zone, client_for=self._client_for, report_health=self._report_health
-        )
+        return GoogleBusySource(fallback_time_zone, client_for=client_for, report_health=self._report_health)
 
     def write_id(self, booking_id: str) -> str:
         return google_event.event_id(booking_id)
@@ -140,8 +136,8 @@ class GoogleProvider:
     def online_meetings(self, is_personal: bool) -> bool:
         return True  # Meet: gmail.com accounts as well as Workspace ones
 
-    def events(self, user_id: str, connection_id: str) -> GoogleEvents:
-        return GoogleEvents(self._client_for(user_id, connection_id))
+    def events(self, account: AccountRef) -> GoogleEvents:
+        return GoogleEvents(self.client(account))
 
     def accounts(self) -> GoogleAccounts:
         return self._accounts

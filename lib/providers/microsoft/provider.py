@@ -22,6 +22,7 @@ from lib.adapters.graph import (
 )
 from lib.adapters.identity.token_vault import TokenVault
 from lib.engine.busy_source import BusySource
+from lib.providers.accounts import AccountOf, AccountRef
 from lib.providers.base import (
     AccountUnreachable,
     CalendarGone,
@@ -99,13 +100,17 @@ class MicrosoftProvider:
         token_vault: Callable[[], TokenVault],
     ) -> None:
         self._client_for = client_for
+        self._account_client = account_client
         self._report_health = report_health
         self._accounts = MicrosoftAccounts(client_for=account_client, vault=token_vault)
 
-    def busy_source(self, fallback_time_zone: str) -> BusySource:
-        return LiveBusySource(
-            fallback_time_zone, client_for=self._client_for, report_health=self._report_health
-        )
+    def busy_source(self, fallback_time_zone: str, account_of: AccountOf | None = None) -> BusySource:
+        def client_for(user_id: str, connection_id: str) -> GraphClient:
+            if account_of is None:
+                return self._client_for(user_id, connection_id)
+            return self._account_client(account_of(user_id, connection_id))
+
+        return LiveBusySource(fallback_time_zone, client_for=client_for, report_health=self._report_health)
 
     def write_id(self, booking_id: str) -> str:
         return outlook_event.transaction_id(booking_id)
@@ -113,8 +118,8 @@ class MicrosoftProvider:
     def online_meetings(self, is_personal: bool) -> bool:
         return not is_personal  # Outlook.com accounts cannot create Teams meetings
 
-    def events(self, user_id: str, connection_id: str) -> OutlookEvents:
-        return OutlookEvents(self._client_for(user_id, connection_id))
+    def events(self, account: AccountRef) -> OutlookEvents:
+        return OutlookEvents(self._account_client(account))
 
     def accounts(self) -> MicrosoftAccounts:
         return self._accounts

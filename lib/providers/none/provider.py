@@ -9,7 +9,7 @@ from typing import Any
 
 from lib.core.errors import NotFound
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
-from lib.providers.accounts import AccountCalendar, AccountRef, SignedInAccount, SignInStart
+from lib.providers.accounts import AccountCalendar, AccountOf, AccountRef, SignedInAccount, SignInStart
 from lib.providers.base import EventWriter
 from lib.providers.change_feed import ChangeFeed
 from lib.providers.none import NAME
@@ -53,7 +53,7 @@ class NoCalendarProvider:
     name = NAME
     reads_calendars = False
 
-    def busy_source(self, fallback_time_zone: str) -> BusySource:
+    def busy_source(self, fallback_time_zone: str, account_of: AccountOf | None = None) -> BusySource:
         return _NothingBusy()
 
     def write_id(self, booking_id: str) -> str:
@@ -62,7 +62,7 @@ class NoCalendarProvider:
     def online_meetings(self, is_personal: bool) -> bool:
         return False
 
-    def events(self, user_id: str, connection_id: str) -> EventWriter:
+    def events(self, account: AccountRef) -> EventWriter:
         raise NotFound("A host without a calendar provider has no calendar events.")
 
     def accounts(self) -> _NoAccounts:
