@@ -11,8 +11,9 @@ app's CPU is its own and not shared with the sandbox's TLS or the attendees' thr
 requests go to the processes in turn, as a load balancer would send them. Connects `--hosts`
 Outlook hosts, and puts two links: one of the first host alone and one round-robin pool of all of
 them. Then, for each of `--latency-ms` injected on every Graph request (50 ms: Graph at its
-quickest; 400 ms: a calendar write as Graph answers it in the field), each variant books distinct
-30-minute slots from many threads at once (every request a new attendee):
+quickest; 400 ms: slow enough that one host's 4 mailbox slots, not the machine's CPU, bound the
+one-host figure), each variant books distinct 30-minute slots from many threads at once (every
+request a new attendee):
 - **one host** (the baseline): `--single-concurrency` attendees at a time, `--bookings-per-host`
   x 3 bookings — Graph's per-mailbox limit is this figure's ceiling;
 - **pool**: `--per-host` x hosts attendees at a time, `--bookings-per-host` x hosts bookings.
