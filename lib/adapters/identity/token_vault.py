@@ -6,6 +6,13 @@ when MSAL changed it, and always under its ETag.
 one connection lose nothing: the second writer's ETag check fails and it keeps the stored cache,
 and a refresh that fails because the other one rotated the refresh token first reads the newer
 cache and tries again before anything is declared broken.
+
+An access token is kept in the process for `RECENT_TOKEN_S` after it was handed out, as MSAL keeps
+tokens in memory: a booking's two Graph requests, and a sync's several, then read and unseal the
+token cache once, not per request. MSAL hands out a token only while it has at least 5 minutes
+left, so a kept one is always still good; a caller whose token Graph refused asks with
+`force_refresh`, which drops the kept one. A disconnected connection's kept token is never asked
+for: every caller reads the connection row (its status) first.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordN
 from lib.core.crypto import DataKeyProvider, seal, sealed_key_version, unseal
 from lib.core.errors import NeedsReconnect
 from lib.core.settings import MicrosoftSettings
+from lib.core.ttl_memo import forget, ttl_memo
 
 if TYPE_CHECKING:
     import msal
@@ -29,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("slotbridge.tokens")
 
 MAX_REFRESH_ROUNDS = 3
+# How long a handed-out access token is kept in the process (well under MSAL's 5-minute margin).
+RECENT_TOKEN_S = 60.0
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -127,6 +137,16 @@ class TokenVault:
         """A valid access token for the connection, refreshing silently (and saving the rotated
         cache) when needed — or always, with `force_refresh`, after Graph refused a cached token.
         Raises `GrantBroken` when only a new sign-in can help."""
+        if scopes is not None:
+            return self._acquire(connection_id, account_id, scopes, force_refresh=force_refresh)
+        if not force_refresh:
+            return _recent_token(self, connection_id, account_id)
+        forget(_recent_token, self, connection_id, account_id)
+        return self._acquire(connection_id, account_id, None, force_refresh=True)
+
+    def _acquire(
+        self, connection_id: str, account_id: str, scopes: list[str] | None, *, force_refresh: bool
+    ) -> str:
         last_etag: str | None = None
         failure = TokenFailure(connection_id, "refresh_failed", None)
         for _ in range(MAX_REFRESH_ROUNDS):
@@ -169,3 +189,9 @@ class TokenVault:
     def key_version(self, connection_id: str) -> str | None:
         record = self._table.find(connection_id, "msal")
         return sealed_key_version(record.sealed_cache) if record else None
+
+
+@ttl_memo(RECENT_TOKEN_S)
+def _recent_token(vault: TokenVault, connection_id: str, account_id: str) -> str:
+    """The Graph token `vault` handed out for the connection within the last `RECENT_TOKEN_S`."""
+    return vault._acquire(connection_id, account_id, None, force_refresh=False)

@@ -49,3 +49,7 @@ def test_a_booking_reads_its_hosts_connections_once(
     # connection rows it read, status checked, instead of reading them again.
     assert _table_reads(caplog, "connections") == 1
     assert _table_reads(caplog, "calendarsettings") == 1
+    # Its Graph token is the one handed out for the first booking a moment ago (kept for a
+    # minute, as MSAL keeps tokens in memory): the token cache is not read and unsealed again,
+    # neither for the busy read nor for the event write.
+    assert _table_reads(caplog, "tokencaches") == 0
