@@ -1,9 +1,14 @@
 """POST /v1.0/$batch: up to 20 requests, each run through the same dispatch as a top-level request
-(authentication, faults, mailbox concurrency), so each can be throttled on its own."""
+(authentication, faults, mailbox concurrency), so each can be throttled on its own.
+
+As Graph does, a batch is either fully parallel or fully sequential: with no `dependsOn` anywhere
+its members run at once (at most the mailbox concurrency limit at a time, the slots a client's
+own limiter reserves for a batch), otherwise one after another in the order given."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,8 +61,13 @@ def batch(ctx: Ctx) -> Response:
     ids = [str(r.get("id", "")) for r in reqs if isinstance(r, dict)]
     if len(ids) != len(reqs) or any(not i for i in ids) or len(set(ids)) != len(ids):
         raise GraphError(400, "BadRequest", "Each batch request needs a unique id.")
+    if not any(isinstance(item, dict) and item.get("dependsOn") for item in reqs):
+        workers = max(1, min(len(reqs), ctx.app.config.mailbox_concurrency_limit))
+        with ThreadPoolExecutor(workers, thread_name_prefix="sandbox-batch") as pool:
+            responses = list(pool.map(lambda item: _run_member(ctx, item), reqs))
+        return json_response({"responses": responses})
     statuses: dict[str, int] = {}
-    responses: list[dict[str, Any]] = []
+    responses = []
     for item in reqs:
         rid = str(item["id"])
         depends = item.get("dependsOn") or []
@@ -76,30 +86,32 @@ def batch(ctx: Ctx) -> Response:
                 }
             )
             continue
-        try:
-            member = _member_request(ctx.request, item)
-            resp = ctx.app.handle(member, in_batch=True)
-        except GraphError as err:
-            statuses[rid] = err.status
-            responses.append(
-                {
-                    "id": rid,
-                    "status": err.status,
-                    "body": {"error": {"code": err.code, "message": err.message}},
-                }
-            )
-            continue
-        statuses[rid] = resp.status_code
-        entry: dict[str, Any] = {
-            "id": rid,
-            "status": resp.status_code,
-            "headers": {k: resp.headers[k] for k in MEMBER_HEADERS if k in resp.headers},
-        }
-        raw = resp.get_data(as_text=True)
-        if raw:
-            try:
-                entry["body"] = json.loads(raw)
-            except ValueError:
-                entry["body"] = raw
+        entry = _run_member(ctx, item)
+        statuses[rid] = int(entry["status"])
         responses.append(entry)
     return json_response({"responses": responses})
+
+
+def _run_member(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any]:
+    rid = str(item["id"])
+    try:
+        member = _member_request(ctx.request, item)
+        resp = ctx.app.handle(member, in_batch=True)
+    except GraphError as err:
+        return {
+            "id": rid,
+            "status": err.status,
+            "body": {"error": {"code": err.code, "message": err.message}},
+        }
+    entry: dict[str, Any] = {
+        "id": rid,
+        "status": resp.status_code,
+        "headers": {k: resp.headers[k] for k in MEMBER_HEADERS if k in resp.headers},
+    }
+    raw = resp.get_data(as_text=True)
+    if raw:
+        try:
+            entry["body"] = json.loads(raw)
+        except ValueError:
+            entry["body"] = raw
+    return entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 
@@ -34,10 +35,10 @@ def test_batch_members_run_and_throttle_individually(user: GraphUser, admin: San
                 "method": "POST",
                 "url": "/me/events",
                 "headers": {"Content-Type": "application/json"},
-                "body": {
+                "body": {  # outside member 1's window: the members run at once, in any order
                     "subject": "via batch",
-                    "start": dt("2026-11-03T10:00:00"),
-                    "end": dt("2026-11-03T11:00:00"),
+                    "start": dt("2026-11-12T10:00:00"),
+                    "end": dt("2026-11-12T11:00:00"),
                 },
             },
             {"id": "4", "method": "GET", "url": "/me/calendars/nope"},
@@ -55,6 +56,65 @@ def test_batch_members_run_and_throttle_individually(user: GraphUser, admin: San
     log = admin.request_log()
     assert log["counts"]["POST /v1.0/$batch"] >= 1
     assert any(e["batch"] and e["status"] == 429 for e in log["entries"])
+
+
+def _member_spans(admin: SandboxAdmin, email: str) -> list[tuple[float, float]]:
+    """(start, end) of each batch member the sandbox ran for `email`, in the order they ended."""
+    return [
+        (e["time"] - e["ms"] / 1000, e["time"])
+        for e in admin.request_log()["entries"]
+        if e["batch"] and e["account"] == email
+    ]
+
+
+def test_batch_members_run_at_once_unless_one_depends_on_another(
+    make_user: Callable[..., GraphUser], admin: SandboxAdmin
+) -> None:
+    """Graph runs a batch fully parallel, or fully sequential when `dependsOn` orders it; a
+    sandbox running every batch in order made a batch take as long as all its members."""
+    u = make_user()
+    admin.add_fault("latency", path="/v1.0/me", account=u.email, latency_ms=300, count=6)
+    admin.clear_request_log()
+    parallel = {"requests": [{"id": str(i), "method": "GET", "url": "/me"} for i in range(1, 4)]}
+    r = u.call("POST", "/$batch", json=parallel)
+    assert [m["status"] for m in r.json()["responses"]] == [200, 200, 200]
+    spans = _member_spans(admin, u.email)
+    assert len(spans) == 3
+    assert max(start for start, _ in spans) < min(end for _, end in spans)  # all three at once
+
+    admin.clear_request_log()
+    ordered = {
+        "requests": [
+            {"id": "1", "method": "GET", "url": "/me"},
+            {"id": "2", "method": "GET", "url": "/me", "dependsOn": ["1"]},
+            {"id": "3", "method": "GET", "url": "/me", "dependsOn": ["2"]},
+        ]
+    }
+    r = u.call("POST", "/$batch", json=ordered)
+    assert [m["status"] for m in r.json()["responses"]] == [200, 200, 200]
+    spans = _member_spans(admin, u.email)
+    # One after another (the log's times are rounded to 0.1 ms, hence the millisecond).
+    assert all(earlier[1] <= later[0] + 0.001 for earlier, later in itertools.pairwise(spans))
+
+
+def test_a_parallel_batch_runs_no_more_members_at_once_than_the_mailbox_takes(
+    make_user: Callable[..., GraphUser], admin: SandboxAdmin
+) -> None:
+    """A client's limiter reserves at most 4 of the mailbox's slots for a batch; the members
+    beyond 4 wait for a slot instead of being throttled."""
+    u = make_user()
+    admin.add_fault("latency", path="/v1.0/me", account=u.email, latency_ms=200, count=8)
+    admin.clear_request_log()
+    many = {"requests": [{"id": str(i), "method": "GET", "url": "/me"} for i in range(1, 9)]}
+    r = u.call("POST", "/$batch", json=many)
+    assert [m["status"] for m in r.json()["responses"]] == [200] * 8
+    spans = _member_spans(admin, u.email)
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running, most = 0, 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    assert 1 < most <= 4
 
 
 def test_batch_limits(user: GraphUser) -> None:
