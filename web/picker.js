@@ -176,13 +176,28 @@ export class SlotPicker {
     }
     const notes = [];
     if (data.complete === false) {
-      notes.push(
-        el(
-          "p",
-          { class: "notice" },
-          "Some calendars could not be checked just now, so fewer times are shown. Try again in a few minutes for more.",
-        ),
-      );
+      // A calendar too busy to read over these days may answer for fewer: say so, not "try again".
+      const reasons = new Set((data.degradedHosts || []).map((host) => host.reason));
+      if (reasons.has("too_much_busy_time")) {
+        notes.push(
+          el(
+            "p",
+            { class: "notice" },
+            this.view === "week"
+              ? "Some calendars have too many events to check for a whole week, so fewer times are shown. The Day view may show more."
+              : "Some calendars have too many events to check for this day, so fewer times are shown.",
+          ),
+        );
+      }
+      if (!reasons.has("too_much_busy_time") || reasons.has("unavailable")) {
+        notes.push(
+          el(
+            "p",
+            { class: "notice" },
+            "Some calendars could not be checked just now, so fewer times are shown. Try again in a few minutes for more.",
+          ),
+        );
+      }
     }
     this.days.replaceChildren(...notes, el("div", { class: `grid view-${this.view}` }, columns));
     if (!quiet) {

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from lib.core.wire import DateTimeText, WireModel
 from lib.engine.rendering import render_slots
-from lib.features.availability.service import LinkAvailability
+from lib.features.availability.service import DegradedReason, LinkAvailability
 
 
 class OfferedSlot(WireModel):
@@ -22,6 +22,7 @@ class OfferedSlot(WireModel):
 
 class DegradedHost(WireModel):
     host_index: int = Field(ge=0)
+    reason: DegradedReason
 
 
 class Availability(WireModel):
@@ -49,7 +50,7 @@ class Availability(WireModel):
                 for s, v in zip(found.slots, shown, strict=True)
             ],
             complete=not found.degraded_hosts,
-            degraded_hosts=[DegradedHost(host_index=i) for i in found.degraded_hosts],
+            degraded_hosts=[DegradedHost(host_index=d.index, reason=d.reason) for d in found.degraded_hosts],
         )
 
 

@@ -87,6 +87,13 @@ class OutlookUnavailable(SlotbridgeError):
     title = "Outlook is unavailable"
 
 
+class BusyTimeTooLarge(OutlookUnavailable):
+    """A host's calendars hold more busy intervals over the asked range than one answer may read
+    (`lib.engine.busy_budget`). Readers stop at the cap and report it per calendar (availability
+    degrades the host, saying a shorter range may answer); should it reach a caller it is the 503
+    `outlook_unavailable` of any calendar that cannot be read, never a 500."""
+
+
 class RateLimited(SlotbridgeError):
     """The caller sent too many requests; `retryAfter` (seconds) may be in the extensions."""
 

@@ -164,6 +164,34 @@ def test_a_host_who_is_not_connected_shows_no_times_and_the_could_not_check_noti
     )
 
 
+def test_a_host_with_too_much_busy_time_for_the_range_says_a_shorter_one_may_show_more(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http: Any, page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: a host over the busy-time budget (lowered here: the dev host runs in this
+    process) is degraded with `too_much_busy_time`, which "try again later" would not help."""
+    from devstack.sandbox.admin_client import dt
+    from lib.engine import busy_budget
+
+    host = Host(devhost, admin, sandbox_http)
+    today = datetime.now(ZoneInfo("UTC")).date()
+    admin.add_event(
+        host.email,
+        subject="daily",
+        start=dt(f"{today}T12:00:00"),
+        end=dt(f"{today}T12:15:00"),
+        recurrence={
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "noEnd", "startDate": str(today)},
+        },
+    )
+    slug = new_slug()
+    put_link(devhost, slug, host.user_id)
+    monkeypatch.setattr(busy_budget, "MAX_HOST_INTERVALS", 1)
+    page.goto(f"{devhost.api_url}/book/{slug}")
+    expect(page.locator("button.slot")).to_have_count(0)
+    expect(page.locator(".notice")).to_contain_text("Some calendars have too many events to check")
+
+
 def test_a_paused_and_a_deleted_link_say_so_in_plain_words(devhost: DevHost, page: Any) -> None:
     slug = new_slug()
     put_link(devhost, slug, "hours-only-host", active=False)

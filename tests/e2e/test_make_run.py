@@ -70,7 +70,10 @@ def test_the_local_stack_answers_health_within_seconds_and_stops_on_ctrl_c(tmp_p
         )
         assert free.status_code == 200, free.text
         assert free.json()["slots"] and free.json()["complete"] is False
-        assert free.json()["degradedHosts"] == [{"hostIndex": 0}, {"hostIndex": 1}]
+        assert free.json()["degradedHosts"] == [
+            {"hostIndex": 0, "reason": "unavailable"},
+            {"hostIndex": 1, "reason": "unavailable"},
+        ]
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)

@@ -11,6 +11,11 @@ plus the connection check here):
 - the synced window contains the asked range.
 Anything else — no sync state yet, a sync pending, the cache unreadable — goes to the fallback,
 which fails closed on its own terms. Cached answers carry `source="cache"`.
+
+Bounded (`lib.engine.busy_budget`): a calendar's rows are read at most `MAX_HOST_INTERVALS` + 1 at a
+time, and the read stops there; a synced window holding more is not remembered and the asked range
+alone is read. A calendar (or the host's calendars together) over the cap answers
+`too_much_busy_time`, not handed to the live source, which would read as much and cost more.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from lib.core.errors import SlotbridgeError
+from lib.core.errors import BusyTimeTooLarge, SlotbridgeError
 from lib.core.parallel import map_concurrently
 from lib.core.settings import get_settings
 from lib.engine.busy import BusyInterval, require_aware
+from lib.engine.busy_budget import TOO_MUCH_BUSY_TIME, IntervalBudget
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.features.connections.host_view import host_view
 from lib.features.sync import busy_cache
@@ -41,6 +47,14 @@ log = logging.getLogger("slotbridge.busy_time")
 MAX_PARALLEL_READS = 8
 
 CACHE = "cache"
+
+
+# Reads a calendar's cached busy intervals over a span, stopping after `limit` (busy_cache.read).
+class WindowReader(Protocol):
+    def __call__(
+        self, connection_id: str, calendar_id: str, start_utc: datetime, end_utc: datetime, *, limit: int
+    ) -> tuple[BusyInterval, ...]: ...
+
 
 # A host's calendar freshness rows, by host user id.
 FreshnessReader = Callable[[str], "Sequence[CalendarFreshness]"]
@@ -112,10 +126,16 @@ class CachedBusySource:
             and is_fresh(state, start_utc, end_utc, now)
         ]
 
+        budget = IntervalBudget()  # this host's calendars together
+
         def read(ref: CalendarRef) -> tuple[CalendarRef, CalendarBusy | None]:
             state = states[(ref.connection_id, ref.calendar_id)]
             try:
-                intervals = _MEMO.intervals(state, start_utc, end_utc, busy_cache.read)
+                intervals = _MEMO.intervals(state, start_utc, end_utc, busy_cache.read, limit=budget.limit)
+                budget.take(len(intervals))
+            except BusyTimeTooLarge:
+                # Read live it would be as large, and cost more: this calendar answers that.
+                return ref, CalendarBusy(ref, error=TOO_MUCH_BUSY_TIME, source=CACHE)
             except SlotbridgeError as error:
                 # This calendar's rows could not be read: the live source answers for it.
                 log.warning("Busy cache unreadable for a calendar (%s); reading Graph live", error.code)
@@ -172,8 +192,13 @@ class _WindowMemo:
         state: CalendarFreshness,
         start_utc: datetime,
         end_utc: datetime,
-        read: Callable[[str, str, datetime, datetime], tuple[BusyInterval, ...]],
+        read: WindowReader,
+        *,
+        limit: int,
     ) -> tuple[BusyInterval, ...]:
+        """The calendar's intervals overlapping [start_utc, end_utc), at most `limit` of them
+        (else `BusyTimeTooLarge`, the read stopped at the cap). A window holding more than `limit`
+        is not remembered: the asked range alone is read, under the same limit."""
         key = (state.connection_id, state.calendar_id)
         with self._lock:
             entry = self._entries.get(key)
@@ -184,7 +209,12 @@ class _WindowMemo:
                 window = None
         if window is None:
             assert state.window_start is not None and state.window_end is not None  # fresh states have both
-            rows = read(state.connection_id, state.calendar_id, state.window_start, state.window_end)
+            try:
+                rows = read(
+                    state.connection_id, state.calendar_id, state.window_start, state.window_end, limit=limit
+                )
+            except BusyTimeTooLarge:
+                return read(state.connection_id, state.calendar_id, start_utc, end_utc, limit=limit)
             window = _Window.of(rows)
             if state.etag:
                 with self._lock:
@@ -192,7 +222,10 @@ class _WindowMemo:
                     self._entries.move_to_end(key)
                     while len(self._entries) > self._capacity:
                         self._entries.popitem(last=False)
-        return window.overlapping(start_utc, end_utc)
+        found = window.overlapping(start_utc, end_utc)
+        if len(found) > limit:  # a window remembered under a higher limit
+            raise BusyTimeTooLarge(f"More than {limit} busy intervals in one calendar over the asked range.")
+        return found
 
 
 _MEMO = _WindowMemo()

@@ -21,6 +21,11 @@ reconnecting, and a host with no Microsoft account connected at all (never, or e
 disconnected): its weekly hours are not its free time. The log and the management view
 (`GET /links`, `hostStatus`) say which (`not_connected`, `needs_reconnect`...); provider `none` is
 the explicit way to offer weekly hours alone.
+
+Bounded: one answer reads and holds at most `busy_budget.MAX_HOST_INTERVALS` busy intervals of a
+host over the asked range (each reader stops at the cap) and `MAX_ANSWER_INTERVALS` of all hosts
+together; a host over either is degraded with the reason `too_much_busy_time` (a shorter range may
+answer), every other cause is `unavailable`.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 from lib.core.errors import FieldError, SlotbridgeError, ValidationFailed
 from lib.core.input_rules import day_in_range
 from lib.core.parallel import map_concurrently, run_both
 from lib.core.timezones import parse_iana_zone
+from lib.engine import busy_budget
+from lib.engine.busy_budget import TOO_MUCH_BUSY_TIME, IntervalBudget
 from lib.engine.busy_source import BusySource, CalendarRef, HostBusy
 from lib.engine.local_time import start_of_local_day_utc
 from lib.engine.round_robin import pool_free_slots
@@ -65,6 +72,19 @@ MAX_HOSTS_READ_IN_PARALLEL = 8
 SourceFactory = Callable[[LinkConfig, "FreshnessReader"], BusySource]
 
 
+# Why a host is degraded, as the answer says it (`degradedHosts[].reason`): its calendars hold more
+# busy time over the asked range than one answer may read (a shorter range may answer), or any
+# other cause (unreadable, needs reconnect, not connected: the log and `hostStatus` say which).
+DegradedReason = Literal["too_much_busy_time", "unavailable"]
+UNAVAILABLE: Final = "unavailable"
+
+
+@dataclass(frozen=True)
+class DegradedHost:
+    index: int  # the host's position in the link's hosts
+    reason: DegradedReason
+
+
 @dataclass(frozen=True)
 class LinkAvailability:
     """A link's free slots over the query's days, and the hosts (by position) not read."""
@@ -74,7 +94,7 @@ class LinkAvailability:
     link_time_zone: str
     duration_minutes: int
     slots: tuple[Slot, ...]
-    degraded_hosts: tuple[int, ...]  # complete when empty
+    degraded_hosts: tuple[DegradedHost, ...]  # complete when empty
 
 
 @dataclass(frozen=True)
@@ -144,10 +164,17 @@ def _live_source(link: LinkConfig, freshness: FreshnessReader) -> BusySource:
 class _HostOutcome:
     busy: HostBusyTime | None  # None: not vouched for (unreadable, or not connected): fail closed
     errors: tuple[str, ...] = ()
+    intervals: int = 0  # how many busy intervals its calendars gave (the answer's budget counts them)
 
     @property
     def degraded(self) -> bool:
         return self.busy is None
+
+    @property
+    def reason(self) -> DegradedReason:
+        # Only when size alone stood in the way does a shorter range help.
+        too_busy = bool(self.errors) and all(e == TOO_MUCH_BUSY_TIME for e in self.errors)
+        return TOO_MUCH_BUSY_TIME if too_busy else UNAVAILABLE
 
 
 def link_availability(
@@ -173,13 +200,13 @@ def link_availability(
         outcomes = _read_hosts(link, source_factory, read_start, read_end, window_start, window_end)
 
     readable = {_host_key(i): o.busy for i, o in outcomes.items() if o.busy is not None}
-    degraded = sorted(i for i, o in outcomes.items() if o.degraded)
-    for index in degraded:
+    degraded = [DegradedHost(i, o.reason) for i, o in sorted(outcomes.items()) if o.degraded]
+    for host in degraded:
         log.warning(
             "availability of link %s: host %d could not be read (%s); its time is not offered",
             slug,
-            index,
-            ",".join(outcomes[index].errors) or "unknown",
+            host.index,
+            ",".join(outcomes[host.index].errors) or "unknown",
         )
     slots: list[Slot] = []
     if readable:
@@ -229,8 +256,12 @@ def _read_hosts(
     window_end: datetime,
 ) -> dict[int, _HostOutcome]:
     """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
-    read concurrently, and within a host its calendars and its bookings at once."""
+    read concurrently, and within a host its calendars and its bookings at once. As each host's
+    read completes, its intervals are counted against the answer's budget
+    (`busy_budget.MAX_ANSWER_INTERVALS`): a host they would take over it is degraded and they are
+    dropped (which hosts fit depends on which finish first)."""
     partitions = HostPartitions(*lock_rows_span(*_bookings_span(window_start, window_end)))
+    answer_budget = IntervalBudget(busy_budget.MAX_ANSWER_INTERVALS)
     needs_source = any(_provider(h).reads_calendars for h in link.hosts)
     source = source_factory(link, partitions.freshness) if needs_source else None
 
@@ -248,6 +279,8 @@ def _read_hosts(
         )
         if outcome.busy is None:
             return index, outcome
+        if not answer_budget.fits(outcome.intervals):
+            return index, _HostOutcome(None, (TOO_MUCH_BUSY_TIME,))
         return index, _with_bookings(outcome.busy, booked)
 
     return dict(map_concurrently(read, enumerate(link.hosts), limit=MAX_HOSTS_READ_IN_PARALLEL))
@@ -282,4 +315,9 @@ def _read_host(source: BusySource, host: LinkHost, start_utc: datetime, end_utc:
         return _HostOutcome(None, ("outlook_unavailable",))
     if not host_busy.readable:
         return _HostOutcome(None, tuple(host_busy.errors))
-    return _HostOutcome(HostBusyTime(host_busy.intervals, policy))
+    intervals = host_busy.intervals
+    # Each reader stops at the cap on its own share (cached and live calendars, each provider's):
+    # the host's cap holds for them together.
+    if len(intervals) > busy_budget.MAX_HOST_INTERVALS:
+        return _HostOutcome(None, (TOO_MUCH_BUSY_TIME,))
+    return _HostOutcome(HostBusyTime(intervals, policy), intervals=len(intervals))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -17,10 +18,13 @@ from typing import ClassVar
 from lib.adapters.storage import storage_account
 from lib.adapters.storage.records import TableRecord
 from lib.adapters.storage.tables import BatchAction, Table
+from lib.core.errors import BusyTimeTooLarge
 from lib.engine import BusyInterval, ShowAs
 from lib.providers.change_feed import BusyItem
 
 log = logging.getLogger("slotbridge.sync.cache")
+
+PAGE_SIZE = 1000  # Table Storage's largest page
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -120,13 +124,51 @@ def wipe(connection_id: str, calendar_id: str) -> int:
 # --- reading ------------------------------------------------------------------------------------
 
 
+class _RowsRead:
+    """Rows `read` has materialised in this process, for tests and benches to see that a read over
+    its limit stopped early (the storage SDK's logs redact `$top`, and a page is 1000 rows)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self._count += count
+
+    def __int__(self) -> int:
+        return self._count
+
+
+rows_read = _RowsRead()
+
+
 def read(
-    connection_id: str, calendar_id: str, start_utc: datetime, end_utc: datetime
+    connection_id: str,
+    calendar_id: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    limit: int | None = None,
 ) -> tuple[BusyInterval, ...]:
-    """Cached busy intervals of one calendar overlapping [start_utc, end_utc)."""
+    """Cached busy intervals of one calendar overlapping [start_utc, end_utc). With `limit`, pages
+    of at most `limit + 1` rows, and `BusyTimeTooLarge` as soon as more than `limit` were read:
+    the rows after them are never fetched."""
+    page_size = PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit + 1))
     rows = busy_rows().query(
         partition=(connection_id, calendar_id),
         where="start_utc lt @end and end_utc gt @start",
         parameters={"start": start_utc.astimezone(UTC), "end": end_utc.astimezone(UTC)},
+        page_size=page_size,
     )
-    return tuple(sorted((r.interval() for r in rows), key=lambda i: (i.start_utc, i.end_utc)))
+    intervals: list[BusyInterval] = []
+    try:
+        for row in rows:
+            intervals.append(row.interval())
+            if limit is not None and len(intervals) > limit:
+                raise BusyTimeTooLarge(
+                    f"More than {limit} busy intervals in one calendar over the asked range."
+                )
+    finally:
+        rows_read.add(len(intervals))
+    return tuple(sorted(intervals, key=lambda i: (i.start_utc, i.end_utc)))

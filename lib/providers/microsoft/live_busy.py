@@ -12,6 +12,10 @@ Retry-After.
 calendarView asks only for `start,end,showAs,isAllDay,isCancelled,type` (`$top=1000`,
 `Prefer: outlook.timezone="UTC"`): no subject, body or attendee ever comes back.
 
+Over budget: the host's calendars together may hold at most `busy_budget.MAX_HOST_INTERVALS`
+events over the range; the page that takes them over it is the last one read, and every calendar
+of the host still being read comes back `too_much_busy_time` with no intervals.
+
 Fail closed: a calendar that cannot be read (throttled past the retry budget, 5xx, timeout, a
 connection needing reconnect, a page it cannot understand) comes back with its problem code in
 `error` and no intervals. Nothing here raises for a calendar. A calendar Graph answers 404
@@ -39,10 +43,11 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from lib.adapters.graph import BatchRequest, BatchResult, GraphClient, GraphError, calendar_gone
-from lib.core.errors import NeedsReconnect, SlotbridgeError
+from lib.core.errors import BusyTimeTooLarge, NeedsReconnect, SlotbridgeError
 from lib.core.parallel import map_concurrently
 from lib.core.timezones import UnknownTimeZone, parse_iana_zone, windows_to_iana
 from lib.engine.busy import BusyInterval, require_aware
+from lib.engine.busy_budget import TOO_MUCH_BUSY_TIME, IntervalBudget
 from lib.engine.busy_source import CALENDAR_MISSING, CalendarBusy, CalendarRef, HostBusy
 from lib.providers.microsoft.graph_events import EVENT_FIELDS, MalformedEvent, busy_intervals_from_events
 
@@ -131,8 +136,10 @@ class LiveBusySource:
         if end_utc <= start_utc or not by_connection:
             return HostBusy(user_id, tuple(CalendarBusy(ref) for ref in dict.fromkeys(calendars)))
 
+        budget = IntervalBudget()  # the host's mailboxes together
+
         def read(refs: list[CalendarRef]) -> list[CalendarBusy]:
-            return self._read_mailbox(user_id, refs, start_utc, end_utc)
+            return self._read_mailbox(user_id, refs, start_utc, end_utc, budget)
 
         results = map_concurrently(read, by_connection.values(), limit=self._max_parallel)
         found = {c.calendar: c for group in results for c in group}
@@ -141,12 +148,17 @@ class LiveBusySource:
     # --- one mailbox -------------------------------------------------------------------------
 
     def _read_mailbox(
-        self, user_id: str, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
+        self,
+        user_id: str,
+        refs: list[CalendarRef],
+        start_utc: datetime,
+        end_utc: datetime,
+        budget: IntervalBudget,
     ) -> list[CalendarBusy]:
         connection_id = refs[0].connection_id
         try:
             client = self._client_for(user_id, connection_id)
-            zone, reads = self._read_pages(client, refs, start_utc, end_utc)
+            zone, reads = self._read_pages(client, refs, start_utc, end_utc, budget)
         except SlotbridgeError as error:  # NeedsReconnect from the token vault, storage errors...
             if isinstance(error, GraphError) and not isinstance(error, NeedsReconnect):
                 self._report(user_id, [], [], refs)  # Graph failed the whole mailbox's read
@@ -156,8 +168,11 @@ class LiveBusySource:
             return _failed(refs, "outlook_unavailable", "unexpected error")
         found = [self._to_calendar_busy(read, zone, connection_id) for read in reads]
         missing = [c.calendar for c in found if c.error == CALENDAR_MISSING]
-        failed = [c.calendar for c in found if c.error not in (None, CALENDAR_MISSING, NeedsReconnect.code)]
-        self._report(user_id, missing, [c.calendar for c in found if c.error is None], failed)
+        # Too busy is not unreadable: Graph answered, so it ends an unreadable episode like a read.
+        answered = (None, TOO_MUCH_BUSY_TIME)
+        not_failed = (*answered, CALENDAR_MISSING, NeedsReconnect.code)
+        failed = [c.calendar for c in found if c.error not in not_failed]
+        self._report(user_id, missing, [c.calendar for c in found if c.error in answered], failed)
         return found
 
     def _report(
@@ -169,7 +184,12 @@ class LiveBusySource:
             log.warning("busy time: calendar health not recorded (%s)", type(error).__name__)
 
     def _read_pages(
-        self, client: GraphClient, refs: list[CalendarRef], start_utc: datetime, end_utc: datetime
+        self,
+        client: GraphClient,
+        refs: list[CalendarRef],
+        start_utc: datetime,
+        end_utc: datetime,
+        budget: IntervalBudget,
     ) -> tuple[ZoneInfo, list[_CalendarRead]]:
         reads = [_CalendarRead(ref) for ref in refs]
         by_member = {f"c{i}": read for i, read in enumerate(reads)}
@@ -183,9 +203,16 @@ class LiveBusySource:
         results = client.batch(requests)
         zone = self._mailbox_zone(results[TIME_ZONE_MEMBER], client.mailbox_key)
         for _ in range(MAX_ROUNDS):
-            for member, read in by_member.items():
-                if member in results:
-                    _take_page(client, read, results[member])
+            try:
+                for member, read in by_member.items():
+                    if member in results:
+                        budget.take(_take_page(client, read, results[member]))
+            except BusyTimeTooLarge:
+                # Over the host's budget (this mailbox or another of the host's): no further page.
+                for read in reads:
+                    if read.error is None:
+                        read.error, read.events, read.next_url = TOO_MUCH_BUSY_TIME, [], None
+                return zone, reads
             pending = {m: r for m, r in by_member.items() if r.error is None and r.next_url is not None}
             if not pending:
                 return zone, reads
@@ -235,7 +262,8 @@ class LiveBusySource:
         return CalendarBusy(read.ref, intervals)
 
 
-def _take_page(client: GraphClient, read: _CalendarRead, result: BatchResult) -> None:
+def _take_page(client: GraphClient, read: _CalendarRead, result: BatchResult) -> int:
+    """Takes one page's events into `read`; how many it took."""
     if not result.ok or not isinstance(result.body, Mapping):
         code = result.error.code if result.error is not None else "outlook_unavailable"
         if calendar_gone(result.error):
@@ -248,17 +276,19 @@ def _take_page(client: GraphClient, read: _CalendarRead, result: BatchResult) ->
             result.attempts,
         )
         read.error = code
-        return
+        return 0
     value = result.body.get("value")
     if not isinstance(value, list):
         read.error = "outlook_unavailable"
-        return
+        return 0
+    taken = len(read.events)
     read.events.extend(item for item in value if isinstance(item, dict))
     link = result.body.get("@odata.nextLink")
     if link is not None:
         read.next_url = _relative_link(client, link)
         if read.next_url is None:
             read.error = "outlook_unavailable"
+    return len(read.events) - taken
 
 
 def _failed(refs: list[CalendarRef], code: str, why: str) -> list[CalendarBusy]:

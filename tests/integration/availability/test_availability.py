@@ -232,7 +232,7 @@ def test_an_unreadable_calendar_fails_closed_and_lists_the_host(
     body, starts = slot_starts(devhost, slug, monday)
 
     assert starts == set()
-    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
+    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
     assert host.user_id not in str(body) and host.email not in str(body)
 
     # In a pool, the others still offer their time; the unreadable host is still listed.
@@ -240,7 +240,7 @@ def test_an_unreadable_calendar_fails_closed_and_lists_the_host(
     put_link(devhost, other, link_body([("someone-without-calendar", "none"), (host.user_id, "microsoft")]))
     body, starts = slot_starts(devhost, other, monday)
     assert starts == healthy
-    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 1}]
+    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 1, "reason": "unavailable"}]
 
 
 def test_a_host_who_never_connected_fails_closed(devhost: DevHost) -> None:
@@ -248,7 +248,11 @@ def test_a_host_who_never_connected_fails_closed(devhost: DevHost) -> None:
     put_link(devhost, slug, link_body([("never-connected", "microsoft")]))
     body, starts = slot_starts(devhost, slug, next_monday())
     # No time offered, and listed like a broken host (issue 16): see test_calendar_health.py.
-    assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}] and body["complete"] is False
+    assert (
+        starts == set()
+        and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
+        and body["complete"] is False
+    )
 
 
 def test_round_robin_offers_a_slot_when_any_pooled_host_is_free(
@@ -339,6 +343,6 @@ def test_a_connection_needing_reconnect_fails_closed(
     admin.expire_access_tokens(host.email)
     for _ in range(2):  # the first answer discovers it; the second reads the stored status
         body, starts = slot_starts(devhost, slug, monday)
-        assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}]
+        assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
     [record] = storage_account().table(ConnectionRecord).query(partition=host.user_id)
     assert record.status.value == "needs_reconnect"

@@ -75,7 +75,7 @@ def test_a_deleted_conflict_calendar_is_shown_as_missing_told_once_and_healed_by
     for _ in range(2):  # the second answer meets the same 404: still one message
         body, starts = slot_starts(devhost, slug, monday)
         # The house rule stands: a conflict calendar that cannot be read offers nothing.
-        assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}]
+        assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
 
     # ... but now the connection says which calendar, and what it was for.
     [connection] = connections(devhost, host.user_id)
@@ -206,7 +206,7 @@ def test_a_host_who_is_not_connected_fails_closed_like_a_broken_one(
         body, starts = slot_starts(devhost, slug, monday)
 
     assert starts == set()
-    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
+    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
     logged = " ".join(r.getMessage() for r in caplog.records if slug in r.getMessage())
     assert "not_connected" in logged and never not in logged
     assert _host_status(devhost, slug, never) == [{"userId": never, "status": "not_connected"}]
@@ -217,7 +217,11 @@ def test_a_host_who_is_not_connected_fails_closed_like_a_broken_one(
     pool = new_slug()
     put_link(devhost, pool, link_body([(never, "microsoft"), ("hours-only-host", "none")]))
     body, starts = slot_starts(devhost, pool, monday)
-    assert len(starts) == 8 and body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
+    assert (
+        len(starts) == 8
+        and body["complete"] is False
+        and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
+    )
     assert [h["status"] for h in _host_status(devhost, pool, never)] == ["not_connected", "none"]
     for hour in (10, 11):
         booked = _book(devhost, pool, f"{monday}T{hour}:00:00Z")
@@ -235,7 +239,11 @@ def test_a_host_who_is_not_connected_fails_closed_like_a_broken_one(
     )
     assert r.status_code == 204
     body, starts = slot_starts(devhost, mine, monday)
-    assert starts == set() and body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}]
+    assert (
+        starts == set()
+        and body["complete"] is False
+        and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
+    )
     booked = _book(devhost, mine, f"{monday}T10:00:00Z")
     assert booked.status_code == 503 and booked.json()["code"] == "outlook_unavailable", booked.text
     assert all(not c["events"] for c in admin.mailbox(host.email)["calendars"])
@@ -278,7 +286,7 @@ def test_a_404_about_the_mailbox_is_not_a_missing_calendar(
     # Availability: the calendar cannot be read (fail closed) but is not flagged as gone.
     admin.add_fault("error", method="GET", path="*/calendarview", **not_enabled)
     body, starts = slot_starts(devhost, slug, monday)
-    assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0}]
+    assert starts == set() and body["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
     assert connections(devhost, host.user_id)[0]["missingCalendars"] == []
 
     # The booking's event write: Outlook unavailable (nothing written), the slot given back.
@@ -327,7 +335,7 @@ def test_a_deleted_link_calendar_is_flagged_told_once_and_healed_by_saving_the_l
     admin.delete_calendar(host.email, side["id"])
     for _ in range(2):  # the second answer meets the same 404: still one message
         answer, starts = slot_starts(devhost, slug, monday)
-        assert starts == set() and answer["degradedHosts"] == [{"hostIndex": 0}]
+        assert starts == set() and answer["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
 
     [missing] = connections(devhost, host.user_id)[0]["missingCalendars"]
     assert missing["calendarId"] == side["id"] and missing["name"] == "Side projects"
@@ -385,7 +393,7 @@ def test_a_calendar_unreadable_for_long_is_told_once_per_episode_and_recovery_en
 
     for _ in range(2):  # failing, but not for long yet: an episode starts, nobody is told
         answer, starts = slot_starts(devhost, slug, monday)
-        assert starts == set() and answer["degradedHosts"] == [{"hostIndex": 0}]
+        assert starts == set() and answer["degradedHosts"] == [{"hostIndex": 0, "reason": "unavailable"}]
     [episode] = _unreadable(host.user_id)
     assert episode["calendarId"] == host.default_calendar_id and not episode.get("posted")
     assert _missing_messages(host.user_id) == []

@@ -195,7 +195,9 @@ def test_a_link_whose_own_calendars_are_of_an_account_since_disconnected_fails_c
     for slug in (conflicts_only, writes_only):
         body, starts = slot_starts(devhost, slug, monday)
         assert starts == set(), slug
-        assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}], body
+        assert body["complete"] is False and body["degradedHosts"] == [
+            {"hostIndex": 0, "reason": "unavailable"}
+        ], body
         [link] = [item for item in _get_links(devhost, host.user_id) if item["slug"] == slug]
         assert link["hostStatus"] == [{"userId": host.user_id, "status": "not_connected"}]
         booked = requests.post(

@@ -172,7 +172,9 @@ def test_an_unreadable_google_calendar_fails_closed(
     body, starts = slot_starts(devhost, slug, monday)
 
     assert starts == set()
-    assert body["complete"] is False and body["degradedHosts"] == [{"hostIndex": 0}], body
+    assert body["complete"] is False and body["degradedHosts"] == [
+        {"hostIndex": 0, "reason": "unavailable"}
+    ], body
     r = book(devhost, slug, at(monday, 10))
     assert r.status_code == 503 and r.json()["code"] in ("google_unavailable", "outlook_unavailable"), r.text
 
