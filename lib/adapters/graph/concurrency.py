@@ -4,6 +4,7 @@ mailbox share the limit; different mailboxes never wait for each other."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from collections.abc import Iterator
@@ -18,31 +19,45 @@ class SlotTimeout(Exception):
 
 class WeightedLimiter:
     """A counting semaphore whose acquire takes `n` permits at once (all or nothing, so two
-    callers taking several permits cannot deadlock on half each)."""
+    callers taking several permits cannot deadlock on half each), first come first served: a
+    caller waits while anyone who came before it still waits. Without the queue a `$batch`
+    needing 2 of a mailbox's 4 slots lost every race to single requests taking 1 as soon as it
+    was free, and a busy host's live check could wait out its whole deadline."""
 
     def __init__(self, permits: int) -> None:
         self.permits = permits
         self._free = permits
         self._cond = threading.Condition()
+        self._queue: collections.deque[object] = collections.deque()
 
     def acquire(self, n: int, timeout: float) -> bool:
         n = max(1, min(n, self.permits))
         end = time.monotonic() + timeout
+        turn = object()
         with self._cond:
-            while self._free < n:
-                left = end - time.monotonic()
-                if left <= 0 or not self._cond.wait(left):
-                    if self._free >= n:
-                        break
-                    return False
-            self._free -= n
-            return True
+            self._queue.append(turn)
+            try:
+                while self._queue[0] is not turn or self._free < n:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+                self._free -= n
+                return True
+            finally:
+                self._queue.remove(turn)
+                self._cond.notify_all()  # the next in line may go now, or its wait ended
 
     def release(self, n: int) -> None:
         n = max(1, min(n, self.permits))
         with self._cond:
             self._free = min(self.permits, self._free + n)
             self._cond.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._queue)
 
     @property
     def in_use(self) -> int:
