@@ -1,7 +1,7 @@
 """Pool booking throughput: bookings per second on one host against a round-robin pool of many,
 with attendees booking distinct slots at once, measured in the same run.
 
-    python -m bench.booking.pool_bench [--hosts 20] [--bookings-per-host 12] [--per-host 4]
+    python -m bench.booking.pool_bench [--hosts 20] [--bookings-per-host 12] [--per-host 8]
         [--single-concurrency 8] [--latency-ms 50,400] [--processes 1]
 
 Starts Azurite, the Microsoft sandbox (Graph's 4 concurrent requests per mailbox enforced, as
@@ -16,7 +16,8 @@ one-host figure), each variant books distinct 30-minute slots from many threads 
 request a new attendee):
 - **one host** (the baseline): `--single-concurrency` attendees at a time, `--bookings-per-host`
   x 3 bookings — Graph's per-mailbox limit is this figure's ceiling;
-- **pool**: `--per-host` x hosts attendees at a time, `--bookings-per-host` x hosts bookings.
+- **pool**: `--per-host` x hosts attendees at a time (by default as many per host as the one host
+  gets), `--bookings-per-host` x hosts bookings.
 Prints bookings per second (wall time of the whole variant), p50/p99 latency, how many hosts got
 bookings, Graph requests per booking and 429s the sandbox answered, how busy the booked mailboxes'
 4 Graph request slots were (from the sandbox's request log: each request's time, a `$batch`
@@ -195,8 +196,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--bookings-per-host", type=int, default=12)
-    parser.add_argument("--per-host", type=int, default=4)
     parser.add_argument("--single-concurrency", type=int, default=8)
+    parser.add_argument("--per-host", type=int, default=None, help="default: --single-concurrency")
     parser.add_argument(
         "--latency-ms",
         type=lambda text: [int(part) for part in text.split(",")],
@@ -236,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     warm_day = first - timedelta(days=7 + index)
                     _book_all([warmed], admin, 0, "warm", "bench-pool", warm_day, 1, 1)
             n = args.bookings_per_host
-            pool_n, pool_c = n * args.hosts, args.per_host * args.hosts
+            per_host = args.single_concurrency if args.per_host is None else args.per_host
+            pool_n, pool_c = n * args.hosts, per_host * args.hosts
             single_c = args.single_concurrency
             rows = []
             for index, latency in enumerate(args.latency_ms):
