@@ -14,7 +14,7 @@ import requests
 
 from devstack.funchost import DevHost
 from devstack.sandbox.admin_client import SandboxAdmin
-from tests.integration.availability.helpers import Host
+from tests.integration.availability.helpers import Host, add_daily_series
 from tests.integration.connect.helpers import BACKEND
 
 from .conftest import PHONE, low_contrast_text, new_slug, put_link, shot, unlabelled_controls
@@ -169,21 +169,11 @@ def test_a_host_with_too_much_busy_time_for_the_range_says_a_shorter_one_may_sho
 ) -> None:
     """Issue 21: a host over the busy-time budget (lowered here: the dev host runs in this
     process) is degraded with `too_much_busy_time`, which "try again later" would not help."""
-    from devstack.sandbox.admin_client import dt
     from lib.engine import busy_budget
 
     host = Host(devhost, admin, sandbox_http)
     today = datetime.now(ZoneInfo("UTC")).date()
-    admin.add_event(
-        host.email,
-        subject="daily",
-        start=dt(f"{today}T12:00:00"),
-        end=dt(f"{today}T12:15:00"),
-        recurrence={
-            "pattern": {"type": "daily", "interval": 1},
-            "range": {"type": "noEnd", "startDate": str(today)},
-        },
-    )
+    add_daily_series(admin, host.email, today, 1)
     slug = new_slug()
     put_link(devhost, slug, host.user_id)
     monkeypatch.setattr(busy_budget, "MAX_HOST_INTERVALS", 1)

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from devstack.funchost import DevHost
-from devstack.sandbox.admin_client import SandboxAdmin
+from devstack.sandbox.admin_client import SandboxAdmin, dt
 from tests.fixtures.sandbox import unique_email
 from tests.integration.connect.helpers import BACKEND, connect, connections
 
@@ -107,3 +107,20 @@ def slot_starts(
     assert r.status_code == 200, r.text
     body = r.json()
     return body, {s["startUtc"][:16] for s in body["slots"]}
+
+
+def add_daily_series(admin: SandboxAdmin, email: str, first: date, count: int, minutes: int = 10) -> None:
+    """`count` daily series of `minutes`-long events from `first` on, before working hours
+    (00:00, 00:15, 00:30, ...): busy time on every day that takes no offered slot away."""
+    for i in range(count):
+        start = datetime.combine(first, datetime.min.time()) + timedelta(minutes=15 * i)
+        admin.add_event(
+            email,
+            subject=f"early {i}",
+            start=dt(start.isoformat(timespec="seconds")),
+            end=dt((start + timedelta(minutes=minutes)).isoformat(timespec="seconds")),
+            recurrence={
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "noEnd", "startDate": str(first)},
+            },
+        )

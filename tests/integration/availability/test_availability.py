@@ -15,7 +15,16 @@ from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.adapters.storage import storage_account
 from lib.features.connections.records import ConnectionRecord
 
-from .helpers import Host, availability, link_body, new_slug, next_monday, put_link, slot_starts
+from .helpers import (
+    Host,
+    add_daily_series,
+    availability,
+    link_body,
+    new_slug,
+    next_monday,
+    put_link,
+    slot_starts,
+)
 
 CALENDAR_VIEW = "/v1.0/me/calendars/*/calendarview"
 
@@ -39,17 +48,7 @@ def test_a_calendar_with_more_than_1000_events_is_read_to_its_last_page(
     first = next_monday()
     last = first + timedelta(days=55)
     # 20 daily series before working hours: 20 x 56 = 1120 occurrences in range, two pages.
-    for i in range(20):
-        admin.add_event(
-            host.email,
-            subject=f"early {i}",
-            start=dt(f"{first}T{i // 4:02d}:{(i % 4) * 15:02d}:00"),
-            end=dt(f"{first}T{i // 4:02d}:{(i % 4) * 15 + 10:02d}:00"),
-            recurrence={
-                "pattern": {"type": "daily", "interval": 1},
-                "range": {"type": "noEnd", "startDate": str(first)},
-            },
-        )
+    add_daily_series(admin, host.email, first, 20)
     # Sorted by start, this one is on the second page.
     admin.add_event(host.email, subject="late", start=dt(f"{last}T10:00:00"), end=dt(f"{last}T11:00:00"))
     slug = new_slug()

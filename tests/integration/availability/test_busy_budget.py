@@ -18,7 +18,7 @@ from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.engine import busy_budget
 from tests.integration.bookings.helpers import book
 
-from .helpers import Host, link_body, new_slug, next_monday, put_link, slot_starts
+from .helpers import Host, add_daily_series, link_body, new_slug, next_monday, put_link, slot_starts
 
 CALENDAR_VIEW = "/calendarview"
 
@@ -38,17 +38,7 @@ def test_a_live_calendar_over_the_cap_stops_paging_and_degrades_its_host_alone(
     first = next_monday()
     last = first + timedelta(days=55)
     # 20 daily series before working hours: 20 x 56 = 1120 occurrences in range, two pages of 1000.
-    for i in range(20):
-        admin.add_event(
-            busy.email,
-            subject=f"early {i}",
-            start=dt(f"{first}T{i // 4:02d}:{(i % 4) * 15:02d}:00"),
-            end=dt(f"{first}T{i // 4:02d}:{(i % 4) * 15 + 10:02d}:00"),
-            recurrence={
-                "pattern": {"type": "daily", "interval": 1},
-                "range": {"type": "noEnd", "startDate": str(first)},
-            },
-        )
+    add_daily_series(admin, busy.email, first, 20)
     slug = new_slug()
     put_link(
         devhost, slug, link_body([(busy.user_id, "microsoft"), (free.user_id, "microsoft")], horizonDays=120)

@@ -13,10 +13,17 @@ from datetime import timedelta
 import pytest
 
 from devstack.funchost import DevHost
-from devstack.sandbox.admin_client import SandboxAdmin, dt
+from devstack.sandbox.admin_client import SandboxAdmin
 from lib.engine import busy_budget
 from lib.features.sync import busy_cache
-from tests.integration.availability.helpers import link_body, new_slug, next_monday, put_link, slot_starts
+from tests.integration.availability.helpers import (
+    add_daily_series,
+    link_body,
+    new_slug,
+    next_monday,
+    put_link,
+    slot_starts,
+)
 
 from .helpers import Host, wait_for
 
@@ -36,17 +43,7 @@ def test_a_cached_calendar_over_the_cap_stops_reading_rows_and_degrades_its_host
     first = next_monday()
     last = first + timedelta(days=13)
     # Daily series before working hours, to the end of the synced window: rows for every day.
-    for i in range(SERIES):
-        admin.add_event(
-            busy.email,
-            subject=f"early {i}",
-            start=dt(f"{first}T0{i}:00:00"),
-            end=dt(f"{first}T0{i}:30:00"),
-            recurrence={
-                "pattern": {"type": "daily", "interval": 1},
-                "range": {"type": "noEnd", "startDate": str(first)},
-            },
-        )
+    add_daily_series(admin, busy.email, first, SERIES)
     synced_rows = wait_for(
         lambda: len(rows) if (rows := busy.cached()) and len(rows) > 10 * CAP else None,
         what="the series in the cache",
