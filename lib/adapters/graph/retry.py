@@ -74,6 +74,10 @@ class Deadline:
         return delay + margin < self.remaining()
 
 
+# The most a retry waits beyond Graph's Retry-After, spread at random (see `RetryPolicy.delay`).
+RETRY_AFTER_SPREAD_S = 0.5
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
@@ -99,9 +103,12 @@ class RetryPolicy:
         self, attempt: int, retry_after: float | None, rand: Callable[[], float] = _JITTER.random
     ) -> float:
         """Wait before the attempt after `attempt`: Graph's Retry-After when given (it is what Graph
-        wants; waiting less only earns another 429), else backoff with jitter."""
+        wants; waiting less only earns another 429) plus up to half of it (at most 0.5 s) at
+        random, else backoff with jitter. Without the spread, requests throttled together (several
+        instances over one mailbox's 4 at once, each told "1 s") all came back together and were
+        throttled again until their attempts ran out."""
         if retry_after is not None:
-            return retry_after
+            return retry_after + rand() * min(retry_after / 2, RETRY_AFTER_SPREAD_S)
         return backoff_delay(attempt, self.base_delay, self.max_delay, rand)
 
     def next_wait(

@@ -58,8 +58,21 @@ def test_deadline_counts_down_on_its_clock() -> None:
 def test_retry_after_is_honoured_over_backoff() -> None:
     policy = RetryPolicy(max_attempts=5)
     d = Deadline(20.0, clock=FakeClock())
-    assert policy.next_wait(1, 3.0, d, rand=lambda: 1.0) == 3.0
+    assert policy.next_wait(1, 3.0, d, rand=lambda: 0.0) == 3.0
     assert policy.next_wait(1, None, d, rand=lambda: 1.0) == policy.base_delay
+
+
+def test_retries_told_the_same_retry_after_come_back_spread_never_sooner() -> None:
+    """Requests throttled together and told "1 s" must not all come back at the same moment
+    (they were throttled again together until their attempts ran out)."""
+    policy = RetryPolicy()
+    d = Deadline(20.0, clock=FakeClock())
+    waits = [policy.next_wait(1, 1.0, d, rand=lambda v=v: v) for v in (0.0, 0.25, 0.5, 0.99)]
+    assert waits == sorted(set(waits))  # all different
+    assert all(w is not None and 1.0 <= w < 1.5 for w in waits)
+    assert policy.next_wait(1, 0.2, d, rand=lambda: 1.0) == pytest.approx(0.3)  # at most half more
+    long = Deadline(60.0, clock=FakeClock())
+    assert policy.next_wait(1, 30.0, long, rand=lambda: 1.0) == pytest.approx(30.5)  # at most 0.5 s more
 
 
 def test_no_wait_when_attempts_are_spent_or_the_deadline_would_pass() -> None:
