@@ -140,8 +140,10 @@ def _book_all(
     first: date,
     count: int,
     concurrency: int,
+    settle: bool = True,
 ) -> Row:
-    _settle(admin)
+    if settle:
+        _settle(admin)
     admin.clear_request_log()
     cpu_before = sum(_cpu_s(app.proc.pid) for app in apps)
     local_before, machine_before = _cpu_s(os.getpid()), _machine_busy_s()
@@ -235,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for index, warmed in enumerate(apps):
                 for _ in range(args.hosts):
                     warm_day = first - timedelta(days=7 + index)
-                    _book_all([warmed], admin, 0, "warm", "bench-pool", warm_day, 1, 1)
+                    _book_all([warmed], admin, 0, "warm", "bench-pool", warm_day, 1, 1, settle=False)
             n = args.bookings_per_host
             per_host = args.single_concurrency if args.per_host is None else args.per_host
             pool_n, pool_c = n * args.hosts, per_host * args.hosts

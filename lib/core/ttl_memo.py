@@ -1,9 +1,11 @@
-"""A small in-process memo with a time-to-live, for reads on hot public paths (availability)
-where a few seconds of staleness is harmless: the booking path re-reads everything live.
+"""A small in-process memo with a time-to-live, for reads where a little staleness is harmless:
+hot public paths (availability; the booking path re-reads its rows live) and a handed-out access
+token (still valid for minutes after it is kept).
 
 `ttl_memo(ttl_s)` is `cachetools.cached` over a bounded, thread-safe `TTLCache` (least recently
-used entries go first when it is full); `forget(memoized, *args)` drops one entry at once, for
-writers that must not wait out the TTL.
+used entries go first when it is full); `forget(memoized, *args)` drops one entry at once, and
+`forget_where(memoized, matches)` every entry whose arguments match, for writers that must not
+wait out the TTL.
 """
 
 from __future__ import annotations
@@ -35,3 +37,11 @@ def forget(memoized: Callable[..., Any], *args: Any) -> None:
     wrapper: Any = memoized  # the attributes `cachetools.cached` puts on its wrapper
     with wrapper.cache_lock:
         wrapper.cache.pop(wrapper.cache_key(*args), None)
+
+
+def forget_where(memoized: Callable[..., Any], matches: Callable[[tuple[Any, ...]], bool]) -> None:
+    """Drop every answer of `memoized` whose positional arguments `matches`."""
+    wrapper: Any = memoized
+    with wrapper.cache_lock:
+        for key in [k for k in wrapper.cache if matches(tuple(k))]:
+            wrapper.cache.pop(key, None)

@@ -29,7 +29,7 @@ from lib.adapters.storage.tables import AlreadyExists, ConcurrentUpdate, RecordN
 from lib.core.crypto import DataKeyProvider, seal, sealed_key_version, unseal
 from lib.core.errors import NeedsReconnect
 from lib.core.settings import MicrosoftSettings
-from lib.core.ttl_memo import forget, ttl_memo
+from lib.core.ttl_memo import forget, forget_where, ttl_memo
 
 if TYPE_CHECKING:
     import msal
@@ -89,6 +89,7 @@ class TokenVault:
 
     def store(self, connection_id: str, cache: msal.SerializableTokenCache) -> None:
         """Store a fresh cache for a connection (first connect or reconnect), replacing any other."""
+        self._forget_kept(connection_id)
         sealed, version = self._sealed(connection_id, cache)
         now = datetime.now(UTC)
         record = TokenCacheRecord(
@@ -109,9 +110,14 @@ class TokenVault:
         self._table.mutate(connection_id, "msal", replace)
 
     def wipe(self, connection_id: str) -> None:
+        self._forget_kept(connection_id)
         record = self._table.find(connection_id, "msal")
         if record is not None:
             self._table.delete(record)
+
+    def _forget_kept(self, connection_id: str) -> None:
+        """A reconnect (new grant, maybe new scopes) or disconnect: no kept token of the old one."""
+        forget_where(_recent_token, lambda args: args[:2] == (self, connection_id))
 
     def _load(self, connection_id: str) -> tuple[TokenCacheRecord, msal.SerializableTokenCache]:
         import msal
@@ -142,7 +148,10 @@ class TokenVault:
         if not force_refresh:
             return _recent_token(self, connection_id, account_id)
         forget(_recent_token, self, connection_id, account_id)
-        return self._acquire(connection_id, account_id, None, force_refresh=True)
+        token = self._acquire(connection_id, account_id, None, force_refresh=True)
+        # Again: a kept-token miss that began before the refused token was dropped may have put it back.
+        forget(_recent_token, self, connection_id, account_id)
+        return token
 
     def _acquire(
         self, connection_id: str, account_id: str, scopes: list[str] | None, *, force_refresh: bool

@@ -179,13 +179,24 @@ class _WindowMemo:
 
     def __init__(self, capacity: int = 2000) -> None:
         self._capacity = capacity
-        self._entries: OrderedDict[tuple[str, str], tuple[str, _Window]] = OrderedDict()
+        # (ETag, window); a None window: this version of the calendar holds more than the cap over
+        # its synced window, so answers read their asked range alone instead of the window again.
+        self._entries: OrderedDict[tuple[str, str], tuple[str, _Window | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def holds(self, state: CalendarFreshness) -> bool:
         with self._lock:
             entry = self._entries.get((state.connection_id, state.calendar_id))
-            return entry is not None and entry[0] == state.etag
+            return entry is not None and entry[0] == state.etag and entry[1] is not None
+
+    def _remember(self, key: tuple[str, str], etag: str | None, window: _Window | None) -> None:
+        if not etag:
+            return
+        with self._lock:
+            self._entries[key] = (etag, window)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
 
     def intervals(
         self,
@@ -198,15 +209,17 @@ class _WindowMemo:
     ) -> tuple[BusyInterval, ...]:
         """The calendar's intervals overlapping [start_utc, end_utc), at most `limit` of them
         (else `BusyTimeTooLarge`, the read stopped at the cap). A window holding more than `limit`
-        is not remembered: the asked range alone is read, under the same limit."""
+        is not kept: that is remembered for the calendar's version, and its answers read the asked
+        range alone, under the same limit, without reading the window again."""
         key = (state.connection_id, state.calendar_id)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] == state.etag:
+            known = entry is not None and entry[0] == state.etag
+            if known:
                 self._entries.move_to_end(key)
-                window = entry[1]
-            else:
-                window = None
+        if known and entry is not None and entry[1] is None:
+            return read(state.connection_id, state.calendar_id, start_utc, end_utc, limit=limit)
+        window = entry[1] if known and entry is not None else None
         if window is None:
             assert state.window_start is not None and state.window_end is not None  # fresh states have both
             try:
@@ -214,14 +227,10 @@ class _WindowMemo:
                     state.connection_id, state.calendar_id, state.window_start, state.window_end, limit=limit
                 )
             except BusyTimeTooLarge:
+                self._remember(key, state.etag, None)
                 return read(state.connection_id, state.calendar_id, start_utc, end_utc, limit=limit)
             window = _Window.of(rows)
-            if state.etag:
-                with self._lock:
-                    self._entries[key] = (state.etag, window)
-                    self._entries.move_to_end(key)
-                    while len(self._entries) > self._capacity:
-                        self._entries.popitem(last=False)
+            self._remember(key, state.etag, window)
         found = window.overlapping(start_utc, end_utc)
         if len(found) > limit:  # a window remembered under a higher limit
             raise BusyTimeTooLarge(f"More than {limit} busy intervals in one calendar over the asked range.")

@@ -217,14 +217,14 @@ def link_availability(
     )
 
 
-def _with_bookings(busy: HostBusyTime, booked: HostBookings | None) -> _HostOutcome:
+def _with_bookings(busy: HostBusyTime, booked: HostBookings | None, intervals: int = 0) -> _HostOutcome:
     """The host's busy time plus its bookings (the time its slot locks hold, buffers included, on
     every link of the host) and, for the daily cap, its bookings per local day. Fails closed when
     the bookings could not be read."""
     if booked is None:
         return _HostOutcome(None, ("service_unavailable",))
     combined = HostBusyTime([*busy.busy, *booked.intervals], busy.show_as_policy, booked.per_local_date)
-    return _HostOutcome(combined)
+    return _HostOutcome(combined, intervals=intervals)
 
 
 def _bookings_span(window_start: datetime, window_end: datetime) -> tuple[datetime, datetime]:
@@ -256,10 +256,9 @@ def _read_hosts(
     window_end: datetime,
 ) -> dict[int, _HostOutcome]:
     """Each host's busy time (Outlook, or nothing for provider `none`) plus its bookings, hosts
-    read concurrently, and within a host its calendars and its bookings at once. As each host's
-    read completes, its intervals are counted against the answer's budget
-    (`busy_budget.MAX_ANSWER_INTERVALS`): a host they would take over it is degraded and they are
-    dropped (which hosts fit depends on which finish first)."""
+    read concurrently, and within a host its calendars and its bookings at once. Then each host's
+    intervals are counted against the answer's budget (`busy_budget.MAX_ANSWER_INTERVALS`) in the
+    link's order: a host they would take over it is degraded and they are dropped."""
     partitions = HostPartitions(*lock_rows_span(*_bookings_span(window_start, window_end)))
     answer_budget = IntervalBudget(busy_budget.MAX_ANSWER_INTERVALS)
     needs_source = any(_provider(h).reads_calendars for h in link.hosts)
@@ -279,11 +278,15 @@ def _read_hosts(
         )
         if outcome.busy is None:
             return index, outcome
-        if not answer_budget.fits(outcome.intervals):
-            return index, _HostOutcome(None, (TOO_MUCH_BUSY_TIME,))
-        return index, _with_bookings(outcome.busy, booked)
+        return index, _with_bookings(outcome.busy, booked, outcome.intervals)
 
-    return dict(map_concurrently(read, enumerate(link.hosts), limit=MAX_HOSTS_READ_IN_PARALLEL))
+    outcomes = dict(map_concurrently(read, enumerate(link.hosts), limit=MAX_HOSTS_READ_IN_PARALLEL))
+    # In the link's order, so the same hosts fit on every reload of a page over the budget.
+    for index in sorted(outcomes):
+        outcome = outcomes[index]
+        if outcome.busy is not None and not answer_budget.fits(outcome.intervals):
+            outcomes[index] = _HostOutcome(None, (TOO_MUCH_BUSY_TIME,))
+    return outcomes
 
 
 def _read_host(source: BusySource, host: LinkHost, start_utc: datetime, end_utc: datetime) -> _HostOutcome:

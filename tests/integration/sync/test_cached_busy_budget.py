@@ -72,3 +72,11 @@ def test_a_cached_calendar_over_the_cap_stops_reading_rows_and_degrades_its_host
     # where the whole window holds many times more (the other host's calendar is empty).
     read = int(busy_cache.rows_read) - before
     assert read <= 2 * (CAP + 1) < synced_rows
+
+    # That this version of the calendar is over the cap across its synced window is remembered:
+    # a shorter range, within the cap, answers, and reads its own rows alone, not the window again.
+    before = int(busy_cache.rows_read)
+    body, starts = slot_starts(devhost, slug, first, first + timedelta(days=2))
+    assert body["complete"] is True and body["degradedHosts"] == []
+    assert f"{first}T09:00" in starts
+    assert int(busy_cache.rows_read) - before <= SERIES * 3 + 2 < CAP
