@@ -1,5 +1,6 @@
 """The app settings every bench uses to run the app against its own local stack (Azurite, the
-Microsoft sandbox, a dev host on `port`), with a fresh table prefix and fresh keys."""
+Microsoft sandbox, a dev host on `port`), with a fresh table prefix and fresh keys, and
+`local_stack()`, which starts that stack and puts the settings in this process's environment."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ import base64
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from devstack.azurite import Azurite
+from devstack.http_server import free_loopback_port
 from devstack.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from devstack.sandbox.admin_client import SandboxAdmin
+from lib.core.settings import reset_settings_caches
+
+BENCH_API_KEY = "bench-api-key"
 
 UNLIMITED_RATES = (
     "SLOTBRIDGE_AVAILABILITY_RATE_PER_ADDRESS",
@@ -50,3 +59,21 @@ def quiet_timers(schedule: str = "0 0 0 1 1 *") -> dict[str, str]:
     for source in (Path(__file__).resolve().parent.parent / "functions").glob("*.py"):
         found.update(re.findall(r'schedule="%(\w+)%"', source.read_text()))
     return dict.fromkeys(sorted(found), schedule)
+
+
+class LocalStack(NamedTuple):
+    azurite: Azurite
+    sandbox: Sandbox
+    admin: SandboxAdmin
+    port: int  # free, for the dev host the settings point at
+
+
+@contextmanager
+def local_stack(**extra: str) -> Iterator[LocalStack]:
+    """Azurite and the Microsoft sandbox, started, with `local_stack_env` (plus `extra`) in this
+    process's environment and the settings caches reset to it; both stop when the block ends."""
+    with Azurite() as azurite, Sandbox() as sandbox:
+        port = free_loopback_port()
+        os.environ.update(local_stack_env(azurite, sandbox, port, BENCH_API_KEY, **extra))
+        reset_settings_caches()
+        yield LocalStack(azurite, sandbox, SandboxAdmin(sandbox.url, sandbox.ca_pem_path), port)

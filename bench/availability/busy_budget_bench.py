@@ -17,7 +17,6 @@ nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import tracemalloc
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,16 +26,15 @@ from typing import Any
 import requests
 
 from bench.availability.cached_bench import _live
-from bench.availability.live_bench import API_KEY, _connect, _env
-from devstack.azurite import Azurite
+from bench.availability.live_bench import _connect
+from bench.stack_env import BENCH_API_KEY as API_KEY
+from bench.stack_env import local_stack
 from devstack.funchost import DevHost
-from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from functions.wiring import install_providers
 from lib.adapters.outbound_http import make_session
 from lib.api.availability import Availability
-from lib.core.settings import reset_settings_caches
 from lib.engine import busy_budget
 from lib.features.availability.service import AvailabilityQuery, link_availability
 
@@ -110,26 +108,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     today = datetime.now(UTC).date()
     first = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
     query = AvailabilityQuery(first, first + timedelta(days=args.days - 1), "UTC")
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        os.environ["SLOTBRIDGE_AVAILABILITY_SOURCE"] = "live"
-        reset_settings_caches()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost:
-            at_cap = _host(devhost, sandbox, admin, "at-cap", per_day, first)
-            far_over = _host(devhost, sandbox, admin, "far-over", per_day * args.over, first)
-            default_cap = busy_budget.MAX_HOST_INTERVALS
-            busy_budget.MAX_HOST_INTERVALS = per_day * args.days
-            try:
-                rows = [
-                    ("at the cap", *_measure(admin, at_cap, query)),
-                    (f"{args.over}x over, stopped", *_measure(admin, far_over, query)),
-                ]
-                busy_budget.MAX_HOST_INTERVALS = per_day * args.days * args.over * 2
-                rows.append((f"{args.over}x over, cap lifted", *_measure(admin, far_over, query)))
-            finally:
-                busy_budget.MAX_HOST_INTERVALS = default_cap
+    with (
+        local_stack(SLOTBRIDGE_AVAILABILITY_SOURCE="live") as (_azurite, sandbox, admin, port),
+        DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost,
+    ):
+        at_cap = _host(devhost, sandbox, admin, "at-cap", per_day, first)
+        far_over = _host(devhost, sandbox, admin, "far-over", per_day * args.over, first)
+        default_cap = busy_budget.MAX_HOST_INTERVALS
+        busy_budget.MAX_HOST_INTERVALS = per_day * args.days
+        try:
+            rows = [
+                ("at the cap", *_measure(admin, at_cap, query)),
+                (f"{args.over}x over, stopped", *_measure(admin, far_over, query)),
+            ]
+            busy_budget.MAX_HOST_INTERVALS = per_day * args.days * args.over * 2
+            rows.append((f"{args.over}x over, cap lifted", *_measure(admin, far_over, query)))
+        finally:
+            busy_budget.MAX_HOST_INTERVALS = default_cap
     print()
     print(
         f"One host's live answer over {args.days} days, per-host cap {per_day * args.days} events "

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -28,17 +27,14 @@ from typing import Any
 
 from azure.core.pipeline.transport import HttpTransport
 
-from bench.availability.live_bench import UNLIMITED, _env, _seed
-from devstack.azurite import Azurite
+from bench.availability.live_bench import UNLIMITED, _seed
+from bench.stack_env import local_stack
 from devstack.funchost import DevHost
-from devstack.http_server import free_loopback_port
-from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
 from functions.wiring import install_providers
 from lib.adapters.storage import clients as storage_clients
 from lib.adapters.storage import tables
 from lib.api.availability import Availability
-from lib.core.settings import reset_settings_caches
 from lib.engine.busy_source import BusySource
 from lib.features.availability.cached_source import CachedBusySource, FreshnessReader
 from lib.features.availability.service import AvailabilityQuery, link_availability
@@ -176,13 +172,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     today = datetime.now(UTC).date()
     first = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
     query = AvailabilityQuery(first, first + timedelta(days=args.days - 1), "Europe/Berlin")
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        os.environ["SLOTBRIDGE_AVAILABILITY_SOURCE"] = "cached"  # timers are quiet (local_stack_env)
-        reset_settings_caches()
+    with local_stack(SLOTBRIDGE_AVAILABILITY_SOURCE="cached") as (azurite, sandbox, admin, port):
         switched = _install_switched_transport()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
         with DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost:
             print(f"seeding {args.hosts} hosts x {args.calendars} calendars ...", flush=True)
             slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)

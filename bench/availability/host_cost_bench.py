@@ -20,7 +20,6 @@ nothing about time.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -28,16 +27,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.availability.cached_bench import SETTLE_S, _cached, _graph_requests, _wait_until_cached
-from bench.availability.live_bench import _env, _seed, put_pool
-from devstack.azurite import Azurite
+from bench.availability.live_bench import _seed, put_pool
+from bench.stack_env import local_stack
 from devstack.funchost import DevHost
-from devstack.http_server import free_loopback_port
-from devstack.sandbox import Sandbox
-from devstack.sandbox.admin_client import SandboxAdmin
 from functions.wiring import install_providers
 from lib.adapters.storage import tables
 from lib.api.availability import Availability
-from lib.core.settings import reset_settings_caches
 from lib.features.availability.service import AvailabilityQuery, link_availability
 
 
@@ -69,41 +64,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     first = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
     query = AvailabilityQuery(first, first + timedelta(days=args.days - 1), "Europe/Berlin")
     rows: list[tuple[int, list[float], list[float], float, int]] = []
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        os.environ["SLOTBRIDGE_AVAILABILITY_SOURCE"] = "cached"  # timers are quiet (local_stack_env)
-        reset_settings_caches()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost:
-            print(f"seeding {sizes[-1]} hosts x {args.calendars} calendars ...", flush=True)
-            _seed(devhost, sandbox, admin, sizes[-1], args.calendars, first, args.seed)
-            answers: dict[int, Callable[[], dict[str, Any]]] = {}
-            for size in sizes:
-                slug = put_pool(devhost, f"bench-pool-{size}", [f"bench-user-{i}" for i in range(size)])
+    with (
+        local_stack(SLOTBRIDGE_AVAILABILITY_SOURCE="cached") as (_azurite, sandbox, admin, port),
+        DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost,
+    ):
+        print(f"seeding {sizes[-1]} hosts x {args.calendars} calendars ...", flush=True)
+        _seed(devhost, sandbox, admin, sizes[-1], args.calendars, first, args.seed)
+        answers: dict[int, Callable[[], dict[str, Any]]] = {}
+        for size in sizes:
+            slug = put_pool(devhost, f"bench-pool-{size}", [f"bench-user-{i}" for i in range(size)])
 
-                def answer(slug: str = slug) -> dict[str, Any]:
-                    return Availability.of(link_availability(slug, query, source_factory=_cached)).wire()
+            def answer(slug: str = slug) -> dict[str, Any]:
+                return Availability.of(link_availability(slug, query, source_factory=_cached)).wire()
 
-                answers[size] = answer
-            print("waiting for every calendar to be fresh in the cache ...", flush=True)
-            _wait_until_cached(admin, answers[sizes[-1]], timeout_s=600)
-            for size in sizes:
-                answer = answers[size]
-                answer()  # the link and host settings' in-memory caches, as on a live instance
-                warm: list[float] = []
-                cold: list[float] = []
-                admin.clear_request_log()
-                slots = 0
-                for _ in range(args.runs):
-                    for times, drop in ((cold, True), (warm, False)):
-                        if drop:
-                            tables._MEMO.clear()
-                        time.sleep(SETTLE_S)
-                        started = time.perf_counter()
-                        slots = len(answer()["slots"])
-                        times.append(time.perf_counter() - started)
-                rows.append((size, warm, cold, _graph_requests(admin) / (2 * args.runs), slots))
+            answers[size] = answer
+        print("waiting for every calendar to be fresh in the cache ...", flush=True)
+        _wait_until_cached(admin, answers[sizes[-1]], timeout_s=600)
+        for size in sizes:
+            answer = answers[size]
+            answer()  # the link and host settings' in-memory caches, as on a live instance
+            warm: list[float] = []
+            cold: list[float] = []
+            admin.clear_request_log()
+            slots = 0
+            for _ in range(args.runs):
+                for times, drop in ((cold, True), (warm, False)):
+                    if drop:
+                        tables._MEMO.clear()
+                    time.sleep(SETTLE_S)
+                    started = time.perf_counter()
+                    slots = len(answer()["slots"])
+                    times.append(time.perf_counter() - started)
+            rows.append((size, warm, cold, _graph_requests(admin) / (2 * args.runs), slots))
 
     print()
     print(

@@ -24,7 +24,6 @@ nothing about time.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import threading
 import time
@@ -37,16 +36,14 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from bench.stack_env import local_stack_env
-from devstack.azurite import Azurite
+from bench.stack_env import BENCH_API_KEY as API_KEY
+from bench.stack_env import local_stack
 from devstack.funchost import DevHost
-from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
 from functions.wiring import install_providers
 from lib.adapters.storage import storage_account
 from lib.api.availability import Availability
-from lib.core.settings import reset_settings_caches
 from lib.core.timezones import parse_iana_zone, windows_to_iana
 from lib.engine.busy_source import BusySource, CalendarBusy, CalendarRef, HostBusy
 from lib.features.availability.service import AvailabilityQuery, link_availability
@@ -56,7 +53,6 @@ from lib.features.links.config import LinkConfig
 from lib.providers.microsoft.graph_events import EVENT_FIELDS, busy_intervals_from_events
 from lib.providers.microsoft.live_busy import PAGE_SIZE, PREFER_UTC, graph_time
 
-API_KEY = "bench-api-key"
 LINK_ZONE = "UTC"
 UNLIMITED = 1_000_000
 
@@ -109,10 +105,6 @@ class Row:
     calendar_views: int
     slots: int
     complete: bool
-
-
-def _env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
-    return local_stack_env(azurite, sandbox, port, API_KEY)
 
 
 def _connect(devhost: DevHost, http: requests.Session, user_id: str, account_id: str) -> str:
@@ -234,54 +226,52 @@ def main(argv: Sequence[str] | None = None) -> None:
     today = datetime.now(UTC).date()
     first = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
     query = AvailabilityQuery(first, first + timedelta(days=args.days - 1), "Europe/Berlin")
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        reset_settings_caches()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost:
-            print(f"seeding {args.hosts} hosts x {args.calendars} calendars ...", flush=True)
-            slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)
+    with (
+        local_stack() as (_azurite, sandbox, admin, port),
+        DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost,
+    ):
+        print(f"seeding {args.hosts} hosts x {args.calendars} calendars ...", flush=True)
+        slug = _seed(devhost, sandbox, admin, args.hosts, args.calendars, first, args.seed)
 
-            def naive() -> dict[str, Any]:
-                return Availability.of(
-                    link_availability(slug, query, source_factory=lambda link, _: _naive_source(link))
-                ).wire()
+        def naive() -> dict[str, Any]:
+            return Availability.of(
+                link_availability(slug, query, source_factory=lambda link, _: _naive_source(link))
+            ).wire()
 
-            def live() -> dict[str, Any]:
-                return Availability.of(link_availability(slug, query)).wire()
+        def live() -> dict[str, Any]:
+            return Availability.of(link_availability(slug, query)).wire()
 
-            def over_http() -> dict[str, Any]:
-                r = requests.get(
-                    f"{devhost.api_url}/links/{slug}/availability",
-                    params={
-                        "start": str(query.first_day),
-                        "end": str(query.last_day),
-                        "timezone": "Europe/Berlin",
-                    },
-                    timeout=120,
-                )
-                r.raise_for_status()
-                return dict(r.json())
+        def over_http() -> dict[str, Any]:
+            r = requests.get(
+                f"{devhost.api_url}/links/{slug}/availability",
+                params={
+                    "start": str(query.first_day),
+                    "end": str(query.last_day),
+                    "timezone": "Europe/Berlin",
+                },
+                timeout=120,
+            )
+            r.raise_for_status()
+            return dict(r.json())
 
-            for warm_up in (naive, live, over_http):  # tokens, tables, connections
-                warm_up()
-            ms = args.latency_ms
-            variants = [
-                ("naive sequential calendarView", "/v1.0/*", naive),
-                ("live: $batch per mailbox, concurrent", "/v1.0/$batch", live),
-                ("live over HTTP (dev host route)", "/v1.0/$batch", over_http),
-                ("live, latency on every batch member too", "/v1.0/*", live),
-            ]
-            rows: list[Row] = []
-            reference: list[str] | None = None
-            for name, path, run in variants:
-                row, starts = _measure(admin, name, path, ms, run)
-                if reference is None:
-                    reference = starts
-                elif starts != reference:
-                    raise SystemExit(f"{name} offered different slots than the naive reader; stopping")
-                rows.append(row)
+        for warm_up in (naive, live, over_http):  # tokens, tables, connections
+            warm_up()
+        ms = args.latency_ms
+        variants = [
+            ("naive sequential calendarView", "/v1.0/*", naive),
+            ("live: $batch per mailbox, concurrent", "/v1.0/$batch", live),
+            ("live over HTTP (dev host route)", "/v1.0/$batch", over_http),
+            ("live, latency on every batch member too", "/v1.0/*", live),
+        ]
+        rows: list[Row] = []
+        reference: list[str] | None = None
+        for name, path, run in variants:
+            row, starts = _measure(admin, name, path, ms, run)
+            if reference is None:
+                reference = starts
+            elif starts != reference:
+                raise SystemExit(f"{name} offered different slots than the naive reader; stopping")
+            rows.append(row)
 
     baseline = rows[0].seconds
     print()

@@ -19,7 +19,6 @@ time.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import tracemalloc
@@ -30,15 +29,12 @@ from typing import Any
 import requests
 
 from bench.availability.cached_bench import SETTLE_S, _cached, _graph_requests, _live, _wait_until_cached
-from bench.availability.live_bench import API_KEY, LINK_ZONE, UNLIMITED, _env, _seed
-from devstack.azurite import Azurite
+from bench.availability.live_bench import LINK_ZONE, UNLIMITED, _seed
+from bench.stack_env import BENCH_API_KEY as API_KEY
+from bench.stack_env import local_stack
 from devstack.funchost import DevHost
-from devstack.http_server import free_loopback_port
-from devstack.sandbox import Sandbox
-from devstack.sandbox.admin_client import SandboxAdmin
 from functions.wiring import install_providers
 from lib.api.availability import Availability
-from lib.core.settings import reset_settings_caches
 from lib.features.availability.service import AvailabilityQuery, SourceFactory, link_availability
 
 FUNCTIONS_HTTP_LIMIT_S = 230
@@ -104,44 +100,41 @@ def main(argv: Sequence[str] | None = None) -> None:
     today = datetime.now(UTC).date()
     first = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
     query = AvailabilityQuery(first, first + timedelta(days=args.days - 1), "Europe/Berlin")
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        os.environ["SLOTBRIDGE_AVAILABILITY_SOURCE"] = "cached"  # timers are quiet (local_stack_env)
-        reset_settings_caches()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost:
-            print(f"seeding {sizes[-1]} hosts x {args.calendars} calendars ...", flush=True)
-            started = time.monotonic()
-            _seed(devhost, sandbox, admin, sizes[-1], args.calendars, first, args.seed)
-            answers = {size: _answer(_put_pool(devhost, size), query, _cached) for size in sizes}
-            print(f"seeded in {time.monotonic() - started:.0f}s; waiting until every calendar is cached ...")
-            waited = _wait_until_cached(admin, answers[sizes[-1]], timeout_s=900)
+    with (
+        local_stack(SLOTBRIDGE_AVAILABILITY_SOURCE="cached") as (_azurite, sandbox, admin, port),
+        DevHost(port=port, local_settings=None, run_timers=False, run_queues=True) as devhost,
+    ):
+        print(f"seeding {sizes[-1]} hosts x {args.calendars} calendars ...", flush=True)
+        started = time.monotonic()
+        _seed(devhost, sandbox, admin, sizes[-1], args.calendars, first, args.seed)
+        answers = {size: _answer(_put_pool(devhost, size), query, _cached) for size in sizes}
+        print(f"seeded in {time.monotonic() - started:.0f}s; waiting until every calendar is cached ...")
+        waited = _wait_until_cached(admin, answers[sizes[-1]], timeout_s=900)
 
-            times: dict[int, list[float]] = {size: [] for size in sizes}
-            graph: dict[int, int] = dict.fromkeys(sizes, 0)
-            slots: dict[int, int] = {}
-            for _ in range(args.runs):
-                for size in sizes:  # taking turns, so drift weighs on every size alike
-                    admin.clear_request_log()
-                    time.sleep(SETTLE_S)
-                    started = time.perf_counter()
-                    result = answers[size]()
-                    times[size].append(time.perf_counter() - started)
-                    graph[size] += _graph_requests(admin)
-                    slots[size] = len(result["slots"])
-            peaks = {size: _peak_bytes(answers[size]) for size in sizes}
+        times: dict[int, list[float]] = {size: [] for size in sizes}
+        graph: dict[int, int] = dict.fromkeys(sizes, 0)
+        slots: dict[int, int] = {}
+        for _ in range(args.runs):
+            for size in sizes:  # taking turns, so drift weighs on every size alike
+                admin.clear_request_log()
+                time.sleep(SETTLE_S)
+                started = time.perf_counter()
+                result = answers[size]()
+                times[size].append(time.perf_counter() - started)
+                graph[size] += _graph_requests(admin)
+                slots[size] = len(result["slots"])
+        peaks = {size: _peak_bytes(answers[size]) for size in sizes}
 
-            largest = sizes[-1]
-            live = _answer(f"bench-pool-{largest}", query, _live)
-            live()  # warm tokens
-            admin.add_fault("latency", path="/v1.0/$batch", latency_ms=args.latency_ms, count=UNLIMITED)
-            admin.clear_request_log()
-            started = time.perf_counter()
-            live_slots = len(live()["slots"])
-            live_s = time.perf_counter() - started
-            live_graph = _graph_requests(admin)
-            admin.clear_faults()
+        largest = sizes[-1]
+        live = _answer(f"bench-pool-{largest}", query, _live)
+        live()  # warm tokens
+        admin.add_fault("latency", path="/v1.0/$batch", latency_ms=args.latency_ms, count=UNLIMITED)
+        admin.clear_request_log()
+        started = time.perf_counter()
+        live_slots = len(live()["slots"])
+        live_s = time.perf_counter() - started
+        live_graph = _graph_requests(admin)
+        admin.clear_faults()
     if live_slots != slots[largest]:
         raise SystemExit("the cached and live answers of the largest pool differ; stopping")
 

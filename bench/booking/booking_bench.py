@@ -22,7 +22,6 @@ table; asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import uuid
@@ -34,15 +33,12 @@ from typing import Any
 
 import requests
 
-from bench.stack_env import local_stack_env
-from devstack.azurite import Azurite
+from bench.stack_env import BENCH_API_KEY as API_KEY
+from bench.stack_env import local_stack
 from devstack.funchost import DevHost
-from devstack.http_server import free_loopback_port
 from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin, dt
-from lib.core.settings import reset_settings_caches
 
-API_KEY = "bench-api-key"
 UNLIMITED = 1_000_000
 ALL_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -55,10 +51,6 @@ class Row:
     p95_ms: float
     graph_per_op: float
     routes: str
-
-
-def _env(azurite: Azurite, sandbox: Sandbox, port: int) -> dict[str, str]:
-    return local_stack_env(azurite, sandbox, port, API_KEY)
 
 
 def _connect(devhost: DevHost, sandbox: Sandbox, user_id: str, account_id: str) -> None:
@@ -140,88 +132,82 @@ def main(argv: Sequence[str] | None = None) -> None:
     n = args.bookings
     today = datetime.now(UTC).date()
     first = today + timedelta(days=14)
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        reset_settings_caches()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost:
-            email = f"bench-host-{uuid.uuid4().hex[:6]}@contoso.com"
-            account = admin.add_account(email, time_zone="W. Europe Standard Time")
-            for day in range(0, 120, 2):  # some busy time the live check must read
-                when = first + timedelta(days=day)
-                admin.add_event(
-                    email, subject="busy", start=dt(f"{when}T03:00:00"), end=dt(f"{when}T04:00:00")
-                )
-            _connect(devhost, sandbox, "bench-host", str(account["id"]))
-            _put_link(devhost, "bench-outlook", "bench-host", "microsoft")
-            _put_link(devhost, "bench-teams", "bench-host", "microsoft", teams=True)
-            _put_link(devhost, "bench-none", "bench-none-host", "none")
-            created: dict[str, list[dict[str, Any]]] = {"bench-outlook": [], "bench-teams": []}
+    with (
+        local_stack() as (_azurite, sandbox, admin, port),
+        DevHost(port=port, local_settings=None, run_timers=False, run_queues=False) as devhost,
+    ):
+        email = f"bench-host-{uuid.uuid4().hex[:6]}@contoso.com"
+        account = admin.add_account(email, time_zone="W. Europe Standard Time")
+        for day in range(0, 120, 2):  # some busy time the live check must read
+            when = first + timedelta(days=day)
+            admin.add_event(email, subject="busy", start=dt(f"{when}T03:00:00"), end=dt(f"{when}T04:00:00"))
+        _connect(devhost, sandbox, "bench-host", str(account["id"]))
+        _put_link(devhost, "bench-outlook", "bench-host", "microsoft")
+        _put_link(devhost, "bench-teams", "bench-host", "microsoft", teams=True)
+        _put_link(devhost, "bench-none", "bench-none-host", "none")
+        created: dict[str, list[dict[str, Any]]] = {"bench-outlook": [], "bench-teams": []}
 
-            def availability(index: int) -> None:
-                day = first + timedelta(days=index % 7)
-                r = requests.get(
-                    f"{devhost.api_url}/links/bench-outlook/availability",
-                    params={"start": str(day), "end": str(day), "timezone": "Europe/Berlin"},
+        def availability(index: int) -> None:
+            day = first + timedelta(days=index % 7)
+            r = requests.get(
+                f"{devhost.api_url}/links/bench-outlook/availability",
+                params={"start": str(day), "end": str(day), "timezone": "Europe/Berlin"},
+                timeout=60,
+            )
+            r.raise_for_status()
+
+        def booker(slug: str, day_offset: int) -> Callable[[int], None]:
+            def book(index: int) -> None:
+                r = requests.post(
+                    f"{devhost.api_url}/links/{slug}/bookings",
+                    json={
+                        "start": _slot(first + timedelta(days=day_offset), index),
+                        "attendee": {"name": f"Bench {index}", "email": f"bench{index}@example.com"},
+                    },
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
                     timeout=60,
                 )
-                r.raise_for_status()
+                if r.status_code != 201:
+                    raise SystemExit(f"booking on {slug} failed: {r.status_code} {r.text}")
+                if slug in created:
+                    created[slug].append(r.json())
 
-            def booker(slug: str, day_offset: int) -> Callable[[int], None]:
-                def book(index: int) -> None:
-                    r = requests.post(
-                        f"{devhost.api_url}/links/{slug}/bookings",
-                        json={
-                            "start": _slot(first + timedelta(days=day_offset), index),
-                            "attendee": {"name": f"Bench {index}", "email": f"bench{index}@example.com"},
-                        },
-                        headers={"Idempotency-Key": uuid.uuid4().hex},
-                        timeout=60,
-                    )
-                    if r.status_code != 201:
-                        raise SystemExit(f"booking on {slug} failed: {r.status_code} {r.text}")
-                    if slug in created:
-                        created[slug].append(r.json())
+            return book
 
-                return book
+        def manager(action: str, slug: str, day_offset: int) -> Callable[[int], None]:
+            def run(index: int) -> None:
+                booking = created[slug][index]
+                body = (
+                    {"start": _slot(first + timedelta(days=day_offset), index)}
+                    if action == "reschedule"
+                    else {}
+                )
+                r = requests.post(
+                    f"{devhost.api_url}/bookings/{booking['bookingId']}/{action}",
+                    json=body,
+                    headers={"Authorization": f"Bearer {booking['manageToken']}"},
+                    timeout=60,
+                )
+                if r.status_code != 200:
+                    raise SystemExit(f"{action} failed: {r.status_code} {r.text}")
 
-            def manager(action: str, slug: str, day_offset: int) -> Callable[[int], None]:
-                def run(index: int) -> None:
-                    booking = created[slug][index]
-                    body = (
-                        {"start": _slot(first + timedelta(days=day_offset), index)}
-                        if action == "reschedule"
-                        else {}
-                    )
-                    r = requests.post(
-                        f"{devhost.api_url}/bookings/{booking['bookingId']}/{action}",
-                        json=body,
-                        headers={"Authorization": f"Bearer {booking['manageToken']}"},
-                        timeout=60,
-                    )
-                    if r.status_code != 200:
-                        raise SystemExit(f"{action} failed: {r.status_code} {r.text}")
+            return run
 
-                return run
+        # Warm up: tokens, tables, connections (not measured).
+        availability(0)
+        booker("bench-none", 200)(0)
+        booker("bench-outlook", 201)(0)
+        created["bench-outlook"].clear()
 
-            # Warm up: tokens, tables, connections (not measured).
-            availability(0)
-            booker("bench-none", 200)(0)
-            booker("bench-outlook", 201)(0)
-            created["bench-outlook"].clear()
-
-            ms = args.latency_ms
-            rows = [
-                _measure(admin, email, "availability, 1 day (baseline)", n, ms, availability),
-                _measure(admin, email, "booking, provider none (baseline)", n, ms, booker("bench-none", 1)),
-                _measure(admin, email, "booking, Outlook host", n, ms, booker("bench-outlook", 1)),
-                _measure(admin, email, "booking, Outlook host + Teams", n, ms, booker("bench-teams", 3)),
-                _measure(
-                    admin, email, "reschedule (Outlook)", n, ms, manager("reschedule", "bench-outlook", 5)
-                ),
-                _measure(admin, email, "cancel (Outlook)", n, ms, manager("cancel", "bench-outlook", 5)),
-            ]
+        ms = args.latency_ms
+        rows = [
+            _measure(admin, email, "availability, 1 day (baseline)", n, ms, availability),
+            _measure(admin, email, "booking, provider none (baseline)", n, ms, booker("bench-none", 1)),
+            _measure(admin, email, "booking, Outlook host", n, ms, booker("bench-outlook", 1)),
+            _measure(admin, email, "booking, Outlook host + Teams", n, ms, booker("bench-teams", 3)),
+            _measure(admin, email, "reschedule (Outlook)", n, ms, manager("reschedule", "bench-outlook", 5)),
+            _measure(admin, email, "cancel (Outlook)", n, ms, manager("cancel", "bench-outlook", 5)),
+        ]
     print()
     print(
         f"Bookings through the dev host: {n} sequential requests per variant, "

@@ -46,15 +46,13 @@ from typing import Any
 
 import requests
 
-from bench.booking.booking_bench import UNLIMITED, _connect, _env, put_link
+from bench.booking.booking_bench import UNLIMITED, _connect, put_link
 from bench.soak.soak import AppProcess, _queue_depths, app_process
-from devstack.azurite import Azurite
+from bench.stack_env import local_stack
 from devstack.http_server import free_loopback_port
-from devstack.sandbox import Sandbox
 from devstack.sandbox.admin_client import SandboxAdmin
 from lib.adapters.graph.concurrency import MAILBOX_CONCURRENCY
 from lib.adapters.storage import storage_account
-from lib.core.settings import reset_settings_caches
 from lib.features.bookings.records import BookingRecord
 
 
@@ -209,53 +207,46 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=1, help="app processes (instances)")
     args = parser.parse_args(argv)
     first = datetime.now(UTC).date() + timedelta(days=14)
-    with Azurite() as azurite, Sandbox() as sandbox:
-        port = free_loopback_port()
-        os.environ.update(_env(azurite, sandbox, port))
-        reset_settings_caches()
-        admin = SandboxAdmin(sandbox.url, sandbox.ca_pem_path)
-        with contextlib.ExitStack() as stack:
-            apps = [
-                stack.enter_context(
-                    app_process({}, app_port, Path(tempfile.gettempdir()) / f"pool_bench_app{index}.log")
-                )
-                for index, app_port in enumerate(
-                    [port] + [free_loopback_port() for _ in range(args.processes - 1)]
-                )
+    with local_stack() as (_azurite, sandbox, admin, port), contextlib.ExitStack() as stack:
+        apps = [
+            stack.enter_context(
+                app_process({}, app_port, Path(tempfile.gettempdir()) / f"pool_bench_app{index}.log")
+            )
+            for index, app_port in enumerate(
+                [port] + [free_loopback_port() for _ in range(args.processes - 1)]
+            )
+        ]
+        app = apps[0]
+        print(f"connecting {args.hosts} hosts ...", flush=True)
+        users = []
+        for index in range(args.hosts):
+            account = admin.add_account(f"pool-host-{index}-{uuid.uuid4().hex[:6]}@contoso.com")
+            _connect(app, sandbox, f"pool-host-{index}", str(account["id"]))  # type: ignore[arg-type]
+            users.append(f"pool-host-{index}")
+        put_link(app, "bench-single", [(users[0], "microsoft")])  # type: ignore[arg-type]
+        put_link(app, "bench-pool", [(u, "microsoft") for u in users])  # type: ignore[arg-type]
+        # One slot booked once per host by each process: the rotation gives it to each host in
+        # turn (tokens and connections warmed, not measured).
+        for index, warmed in enumerate(apps):
+            for _ in range(args.hosts):
+                warm_day = first - timedelta(days=7 + index)
+                _book_all([warmed], admin, 0, "warm", "bench-pool", warm_day, 1, 1, settle=False)
+        n = args.bookings_per_host
+        per_host = args.single_concurrency if args.per_host is None else args.per_host
+        pool_n, pool_c = n * args.hosts, per_host * args.hosts
+        single_c = args.single_concurrency
+        rows = []
+        for index, latency in enumerate(args.latency_ms):
+            admin.add_fault("latency", path="/v1.0/*", latency_ms=latency, count=UNLIMITED)
+            # Each variant on days of its own, so that every slot is free.
+            day = first + timedelta(days=60 * index)
+            rows += [
+                _book_all(apps, admin, latency, "one host (baseline)", "bench-single", day, n * 3, single_c),
+                _book_all(
+                    apps, admin, latency, "pool", "bench-pool", day + timedelta(days=30), pool_n, pool_c
+                ),
             ]
-            app = apps[0]
-            print(f"connecting {args.hosts} hosts ...", flush=True)
-            users = []
-            for index in range(args.hosts):
-                account = admin.add_account(f"pool-host-{index}-{uuid.uuid4().hex[:6]}@contoso.com")
-                _connect(app, sandbox, f"pool-host-{index}", str(account["id"]))  # type: ignore[arg-type]
-                users.append(f"pool-host-{index}")
-            put_link(app, "bench-single", [(users[0], "microsoft")])  # type: ignore[arg-type]
-            put_link(app, "bench-pool", [(u, "microsoft") for u in users])  # type: ignore[arg-type]
-            # One slot booked once per host by each process: the rotation gives it to each host in
-            # turn (tokens and connections warmed, not measured).
-            for index, warmed in enumerate(apps):
-                for _ in range(args.hosts):
-                    warm_day = first - timedelta(days=7 + index)
-                    _book_all([warmed], admin, 0, "warm", "bench-pool", warm_day, 1, 1, settle=False)
-            n = args.bookings_per_host
-            per_host = args.single_concurrency if args.per_host is None else args.per_host
-            pool_n, pool_c = n * args.hosts, per_host * args.hosts
-            single_c = args.single_concurrency
-            rows = []
-            for index, latency in enumerate(args.latency_ms):
-                admin.add_fault("latency", path="/v1.0/*", latency_ms=latency, count=UNLIMITED)
-                # Each variant on days of its own, so that every slot is free.
-                day = first + timedelta(days=60 * index)
-                rows += [
-                    _book_all(
-                        apps, admin, latency, "one host (baseline)", "bench-single", day, n * 3, single_c
-                    ),
-                    _book_all(
-                        apps, admin, latency, "pool", "bench-pool", day + timedelta(days=30), pool_n, pool_c
-                    ),
-                ]
-                admin.clear_faults()
+            admin.clear_faults()
     baselines = {row.latency_ms: row.per_second for row in rows if row.variant.startswith("one host")}
     print()
     print(

@@ -48,6 +48,7 @@ from typing import Any, cast
 import requests
 
 from bench.capacity.wire import StorageCounter
+from bench.stack_env import BENCH_API_KEY as API_KEY
 from bench.stack_env import local_stack_env
 from devstack.azurite import Azurite
 from devstack.funchost import DevHost
@@ -59,7 +60,6 @@ from devstack.sandbox.admin_client import SandboxAdmin, dt
 from lib.core.settings import reset_settings_caches
 from tests.fixtures.product_webhook import SECRET, ProductWebhook
 
-API_KEY = "bench-api-key"
 DEFAULT_JSON = Path(__file__).with_name("latest.json")
 QUIET_S = 3.0
 ZONE = "Europe/Berlin"
