@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -50,13 +51,19 @@ def _quiet(host: Host) -> None:
     host.admin.clear_request_log()
 
 
-def test_availability_follows_outlook_with_no_graph_read_on_its_path(
-    devhost: DevHost, admin: SandboxAdmin, sandbox_http
-) -> None:
+def _synced_host_link(devhost: DevHost, admin: SandboxAdmin, sandbox_http: Any) -> tuple[Host, str]:
+    """A connected host whose calendars the busy cache vouches for, and a link of that host alone."""
     host = Host(devhost, admin, sandbox_http)
     host.wait_synced()
     slug = new_slug()
     put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    return host, slug
+
+
+def test_availability_follows_outlook_with_no_graph_read_on_its_path(
+    devhost: DevHost, admin: SandboxAdmin, sandbox_http
+) -> None:
+    host, slug = _synced_host_link(devhost, admin, sandbox_http)
     monday = next_monday()
     ten = datetime(monday.year, monday.month, monday.day, 10, tzinfo=UTC)
     key = ten.strftime("%Y-%m-%dT%H:%M")
@@ -170,10 +177,7 @@ def test_answers_within_a_second_share_a_hosts_read_and_this_instance_s_writes_s
 ) -> None:
     """A page asked again within `MEMO_S` costs no Table request for its host; a booking made on
     this instance is gone from the very next answer, however recent the host's read was."""
-    host = Host(devhost, admin, sandbox_http)
-    host.wait_synced()
-    slug = new_slug()
-    put_link(devhost, slug, link_body([(host.user_id, "microsoft")]))
+    host, slug = _synced_host_link(devhost, admin, sandbox_http)
     monday = next_monday()
     ten = datetime(monday.year, monday.month, monday.day, 10, tzinfo=UTC)
     _quiet(host)
